@@ -1,0 +1,3 @@
+"""photosense: a desktop photo organiser with local semantic search."""
+
+__version__ = "0.1.0"

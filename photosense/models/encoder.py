@@ -1,0 +1,50 @@
+"""The Encoder interface: everything the rest of photosense knows about a model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+Vectors = npt.NDArray[np.float32]
+"""A 2-d float32 array, one L2-normalised row per item."""
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Maps images and texts into one vector space.
+
+    ``prepare_image`` turns a decoded RGB image into whatever ``encode_prepared`` batches (it is
+    called on worker threads, so it must be thread-safe and cheap on shared state). Every vector
+    leaving an encoder is float32 and L2-normalised.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def image_size(self) -> int: ...
+
+    def prepare_image(self, image: Image.Image) -> Any: ...
+
+    def encode_prepared(self, prepared: Sequence[Any]) -> Vectors: ...
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Vectors: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors: ...
+
+
+def l2_normalise(vectors: npt.ArrayLike) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None, :]
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(array / norms, dtype=np.float32)
