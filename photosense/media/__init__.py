@@ -1,0 +1,1 @@
+"""Finding photo files on disk, decoding them and reading their metadata (no Qt, no torch)."""
