@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import StaticPool
 
 from photosense.errors import LibraryError
 
@@ -31,8 +32,14 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def create_library_engine(database: Path | str) -> Engine:
     """An engine for ``database`` (a file path, or ``":memory:"`` for tests)."""
-    url = "sqlite://" if str(database) == ":memory:" else f"sqlite:///{database}"
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    if str(database) == ":memory:":
+        # One shared connection, usable from worker threads, so an in-memory library works
+        # like a file one.
+        engine = create_engine(
+            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+        )
+    else:
+        engine = create_engine(f"sqlite:///{database}", connect_args={"timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _on_connect)
     return engine
 

@@ -64,7 +64,10 @@ class Photo(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(16))
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # When the photo was taken: EXIF DateTimeOriginal when present (``taken_at_exif`` true),
+    # else the file's modification time, so date filters and sorting cover every photo.
+    taken_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    taken_at_exif: Mapped[bool] = mapped_column(Boolean, default=False)
     camera_make: Mapped[str | None] = mapped_column(Text)
     camera_model: Mapped[str | None] = mapped_column(Text)
     latitude: Mapped[float | None] = mapped_column(Float)

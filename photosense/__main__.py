@@ -1,0 +1,7 @@
+"""``python -m photosense`` runs the command line."""
+
+import sys
+
+from photosense.cli import main
+
+sys.exit(main())

@@ -1,0 +1,496 @@
+"""The indexing pipeline: folders in, photos with vectors out.
+
+A run scans the folders, compares what it finds with the store, and sends only new or changed
+files through decoding (worker threads) and the model (the calling thread, in batches), while
+earlier batches are written. Each batch is one transaction, so an interrupted run loses at most
+the batch in flight, and the next run carries on from there. Moves and renames are recognised by
+content hash and keep their vectors; files that vanished are removed; a folder that is not there
+at all (an unmounted drive) is marked offline and kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from photosense.errors import ImageSkipped, LibraryError
+from photosense.media.decode import PhotoMetadata, decode_photo, read_metadata
+from photosense.media.hashing import content_hash
+from photosense.media.scan import ScannedFile, ScanProblem, scan_folder
+from photosense.models.encoder import Encoder
+from photosense.progress import CancelToken, Progress
+from photosense.store.repository import (
+    Batch,
+    FolderRecord,
+    Move,
+    PhotoFields,
+    PhotoState,
+    SkippedRecord,
+    Store,
+)
+from photosense.vectors import VectorIndex, build_index, load_index, maybe_upgrade, save_index
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 32
+T = TypeVar("T")
+
+
+class SearchIndexes:
+    """One vector index per model, loaded from its file or rebuilt from the store.
+
+    The store is the truth: an index file that is missing, corrupt, for another model or older
+    than the store's generation counter for that model is rebuilt from the stored vectors.
+    """
+
+    def __init__(self, store: Store, index_dir: Path) -> None:
+        self.store = store
+        self.index_dir = index_dir
+        self._indexes: dict[str, tuple[VectorIndex, int]] = {}
+
+    def get(self, model_id: str) -> VectorIndex | None:
+        """The index of ``model_id``, or None when the library has no vectors for it."""
+        dim = self.store.model_dim(model_id)
+        if dim is None:
+            return None
+        generation = self.store.model_generation(model_id)
+        cached = self._indexes.get(model_id)
+        if cached is not None and cached[1] == generation:
+            return cached[0]
+        index = load_index(self.index_dir, model_id, dim, generation)
+        if index is None:
+            log.info("rebuilding the %s index from the library database", model_id)
+            ids, vectors = self.store.load_vectors(model_id)
+            index = build_index(model_id, dim, ids, vectors)
+            save_index(index, self.index_dir, generation)
+        self._indexes[model_id] = (index, generation)
+        return index
+
+    def state(self, model_id: str) -> str:
+        """'current', 'stale' or 'missing': what a search would find on disk right now."""
+        dim = self.store.model_dim(model_id)
+        if dim is None:
+            return "missing"
+        generation = self.store.model_generation(model_id)
+        if load_index(self.index_dir, model_id, dim, generation) is not None:
+            return "current"
+        return "stale"
+
+    def apply(
+        self,
+        model_id: str,
+        upserted: Sequence[tuple[int, npt.NDArray[np.float32]]],
+        removed: Sequence[int],
+        generation: int,
+    ) -> None:
+        """Mirror one committed batch into the in-memory index."""
+        index = self._indexes[model_id][0]
+        if removed:
+            index.remove(removed)
+        if upserted:
+            ids = np.fromiter((i for i, _ in upserted), dtype=np.int64, count=len(upserted))
+            index.add(ids, np.stack([v for _, v in upserted]))
+        self._indexes[model_id] = (maybe_upgrade(index), generation)
+
+    def forget(self, keep: str | None = None) -> None:
+        """Drop loaded indexes (but ``keep``'s): a deletion made them stale."""
+        for other in [m for m in self._indexes if m != keep]:
+            del self._indexes[other]
+
+    def save(self, model_id: str) -> None:
+        cached = self._indexes.get(model_id)
+        if cached is not None:
+            save_index(cached[0], self.index_dir, cached[1])
+
+    def save_all(self) -> None:
+        for model_id in list(self._indexes):
+            self.save(model_id)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one indexing run did."""
+
+    indexed: int
+    unchanged: int
+    removed: int
+    moved: int
+    skipped: list[SkippedRecord]
+    offline: list[str]
+    seconds: float
+    cancelled: bool = False
+
+
+@dataclass
+class _Counters:
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    moved: int = 0
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A file that may need the model: a new path, a changed file, or one with no vector."""
+
+    file: ScannedFile
+    photo_id: int | None = None  # None for a path the library does not know
+    known_hash: str | None = None
+    needs_vector: bool = False
+
+
+@dataclass
+class _Prepared:
+    work: _Work
+    hash: str = ""
+    source_id: int | None = None  # a known photo with the same content
+    metadata: PhotoMetadata | None = None
+    tensor: Any = None
+    skipped: ImageSkipped | None = None
+
+
+@dataclass
+class _Plan:
+    folder: FolderRecord
+    work: list[_Work] = field(default_factory=list)
+    vanished: list[PhotoState] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    known_skipped: list[SkippedRecord] = field(default_factory=list)
+    fixed_skips: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class _Run:
+    """State shared by the folders of one run: moves can cross folders."""
+
+    counters: _Counters
+    reusable: dict[str, tuple[int, bool]]  # content hash -> (photo id, has a vector)
+    vanished: dict[int, PhotoState]
+    claimed: set[int] = field(default_factory=set)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+def normalise_root(path: str | os.PathLike[str]) -> str:
+    """The form in which folder paths are stored: absolute, normalised, no trailing slash."""
+    return os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+class Indexer:
+    """Runs indexing for one encoder over one store, mirroring changes into the search index."""
+
+    def __init__(
+        self,
+        store: Store,
+        encoder: Encoder,
+        indexes: SearchIndexes,
+        *,
+        workers: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.indexes = indexes
+        self.workers = workers or max(2, min(8, os.cpu_count() or 2))
+        self.batch_size = batch_size
+
+    def run(
+        self, roots: Iterable[str], cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, IndexReport]:
+        """Index ``roots`` (registering them) and yield progress; returns the report.
+
+        Setting ``cancel`` stops the run after the batch in flight; what was committed stays,
+        and the next run carries on.
+        """
+        cancel = cancel or CancelToken()
+        started = time.perf_counter()
+        model_id = self.encoder.model_id
+        self.store.ensure_model(model_id, self.encoder.dim)
+        self.indexes.get(model_id)
+        counters = _Counters()
+        offline: list[str] = []
+        plans: list[_Plan] = []
+        run: _Run | None = None
+        try:
+            for folder in [self.store.add_folder(root) for root in roots]:
+                yield Progress(0, None, f"scanning {folder.path}")
+                if not os.path.isdir(folder.path):
+                    log.warning("folder %s is not available; keeping its photos", folder.path)
+                    self.store.mark_folder(folder.id, online=False)
+                    offline.append(folder.path)
+                    continue
+                plan = self._plan(folder, cancel)
+                plans.append(plan)
+                counters.unchanged += plan.unchanged
+                counters.total += len(plan.work)
+            vanished = {s.id: s for plan in plans for s in plan.vanished}
+            reusable: dict[str, tuple[int, bool]] = {}
+            if any(w.photo_id is None for plan in plans for w in plan.work):
+                reusable = {
+                    h: (i, True) for h, i in self.store.hashes_with_vectors(model_id).items()
+                }
+                for state in vanished.values():
+                    reusable.setdefault(state.content_hash, (state.id, False))
+            run = _Run(counters, reusable, vanished)
+            for plan in plans:
+                if cancel.cancelled:
+                    break
+                yield from self._execute(plan, run, cancel)
+                if not cancel.cancelled:
+                    self.store.mark_folder(plan.folder.id, online=True, scanned=True)
+            if not cancel.cancelled:
+                self._remove_vanished(run, plans)
+        finally:
+            self.indexes.save_all()
+        skipped = [s for plan in plans for s in (*plan.known_skipped, *plan.skipped)]
+        skipped += run.skipped if run is not None else []
+        return IndexReport(
+            indexed=counters.indexed,
+            unchanged=counters.unchanged,
+            removed=counters.removed,
+            moved=counters.moved,
+            skipped=sorted(skipped, key=lambda s: s.path),
+            offline=offline,
+            seconds=time.perf_counter() - started,
+            cancelled=cancel.cancelled,
+        )
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _plan(self, folder: FolderRecord, cancel: CancelToken) -> _Plan:
+        """Compare a scan with the store: what is unchanged, changed, new, gone, or bad."""
+        plan = _Plan(folder)
+        known = self.store.photo_states(folder.id)
+        known_skips = self.store.skipped_states(folder.id)
+        seen: set[str] = set()
+        for entry in scan_folder(Path(folder.path), cancel):
+            path = str(entry.path)
+            seen.add(path)
+            if isinstance(entry, ScanProblem):
+                plan.skipped.append(SkippedRecord(path, entry.kind, entry.reason))
+                continue
+            state = known.get(path)
+            if state is not None:
+                if state.size == entry.size and state.mtime_ns == entry.mtime_ns:
+                    plan.unchanged += 1
+                else:
+                    plan.work.append(_Work(entry, state.id, state.content_hash))
+                continue
+            skip = known_skips.get(path)
+            if skip is not None and (skip.size, skip.mtime_ns) == (entry.size, entry.mtime_ns):
+                plan.known_skipped.append(skip)
+                continue
+            if skip is not None:
+                plan.fixed_skips.append(path)
+            plan.work.append(_Work(entry))
+        cancel.raise_if_cancelled()
+        # A sub-folder that could not be listed hides its files without deleting them.
+        unlisted = tuple(s.path + os.sep for s in plan.skipped)
+        plan.vanished = [
+            s for p, s in known.items() if p not in seen and not p.startswith(unlisted)
+        ]
+        plan.fixed_skips.extend(p for p in known_skips if p not in seen)
+        # Known photos without a vector for this model: the library was made with another
+        # model, or an earlier run stopped before encoding them.
+        changed = {w.photo_id for w in plan.work}
+        for photo_id, path in self.store.ids_missing_vectors(folder.id, self.encoder.model_id):
+            if photo_id in changed or path not in seen:
+                continue
+            state = known[path]
+            plan.unchanged -= 1
+            file = ScannedFile(Path(path), state.size, state.mtime_ns)
+            plan.work.append(_Work(file, photo_id, state.content_hash, needs_vector=True))
+        return plan
+
+    # -- execution --------------------------------------------------------------------------
+
+    def _prepare(self, work: _Work, reusable: dict[str, tuple[int, bool]]) -> _Prepared:
+        """Worker thread: hash the file, then decode it unless a known vector can serve."""
+        prepared = _Prepared(work)
+        try:
+            prepared.hash = content_hash(work.file.path)
+            if work.photo_id is not None:
+                if prepared.hash == work.known_hash and not work.needs_vector:
+                    return prepared  # only touched: same content
+            elif prepared.hash in reusable:
+                prepared.source_id, has_vector = reusable[prepared.hash]
+                if has_vector:
+                    prepared.metadata = read_metadata(work.file.path)
+                    return prepared
+            decoded = decode_photo(work.file.path, min_side=self.encoder.image_size)
+            prepared.metadata = decoded.metadata
+            prepared.tensor = self.encoder.prepare_image(decoded.image)
+        except ImageSkipped as exc:
+            prepared.skipped = exc
+        except Exception as exc:  # a model's preprocessing must not stop the run
+            log.exception("unexpected failure preparing %s", work.file.path)
+            prepared.skipped = ImageSkipped("unreadable", f"could not be prepared: {exc}")
+        return prepared
+
+    def _execute(
+        self, plan: _Plan, run: _Run, cancel: CancelToken
+    ) -> Generator[Progress, None, None]:
+        model_id = self.encoder.model_id
+        folder_id = plan.folder.id
+        if plan.fixed_skips:
+            self.store.forget_skipped(plan.fixed_skips)
+        batch = Batch(folder_id, skipped=list(plan.skipped))
+        pending: list[_Prepared] = []
+
+        def flush() -> Progress:
+            nonlocal batch, pending
+            if pending:
+                vectors = self.encoder.encode_prepared([p.tensor for p in pending])
+                for prepared, vector in zip(pending, vectors, strict=True):
+                    self._record(prepared, vector, batch, run)
+            result = self.store.commit_batch(model_id, batch)
+            self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
+            batch, pending = Batch(folder_id), []
+            return Progress(run.counters.done, run.counters.total, "indexing")
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode") as pool:
+            queue: deque[Future[_Prepared]] = deque()
+            todo = iter(plan.work)
+            window = self.workers * 2 + self.batch_size
+            try:
+                while not cancel.cancelled:
+                    while len(queue) < window:
+                        work = next(todo, None)
+                        if work is None:
+                            break
+                        queue.append(pool.submit(self._prepare, work, run.reusable))
+                    if not queue:
+                        break
+                    prepared = queue.popleft().result()
+                    if prepared.tensor is not None:
+                        pending.append(prepared)
+                    else:
+                        self._record(prepared, None, batch, run)
+                    if len(pending) >= self.batch_size or len(batch) >= 8 * self.batch_size:
+                        yield flush()
+            finally:
+                for future in queue:
+                    future.cancel()
+        if pending or len(batch):
+            yield flush()
+
+    def _record(
+        self,
+        prepared: _Prepared,
+        vector: npt.NDArray[np.float32] | None,
+        batch: Batch,
+        run: _Run,
+    ) -> None:
+        """Main thread: turn one prepared file (and its vector, if encoded) into batch rows."""
+        work, file, counters = prepared.work, prepared.work.file, run.counters
+        counters.done += 1
+        if prepared.skipped is not None:
+            skipped = SkippedRecord(
+                str(file.path),
+                prepared.skipped.kind,
+                prepared.skipped.reason,
+                file.size,
+                file.mtime_ns,
+            )
+            batch.skipped.append(skipped)
+            run.skipped.append(skipped)
+            return
+        if work.photo_id is not None:
+            batch.touched.append((work.photo_id, file.size, file.mtime_ns))
+            if vector is None:
+                counters.unchanged += 1
+            elif prepared.hash == work.known_hash:
+                batch.embedded.append((work.photo_id, vector))
+                counters.indexed += 1
+            else:
+                batch.changed.append((work.photo_id, self._fields(prepared), vector))
+                counters.indexed += 1
+            return
+        source = run.vanished.get(prepared.source_id or -1)
+        if source is not None and source.id not in run.claimed:
+            run.claimed.add(source.id)
+            batch.moves.append(
+                Move(source.id, str(file.path), batch.folder_id, file.size, file.mtime_ns)
+            )
+            if vector is not None:
+                batch.embedded.append((source.id, vector))
+            counters.moved += 1
+            return
+        if vector is None:
+            assert prepared.source_id is not None
+            index = self.indexes.get(self.encoder.model_id)
+            assert index is not None
+            vector = index.vectors_for([prepared.source_id])[0]
+        batch.new.append((self._fields(prepared), vector))
+        counters.indexed += 1
+
+    def _remove_vanished(self, run: _Run, plans: Sequence[_Plan]) -> None:
+        gone = [i for i in run.vanished if i not in run.claimed]
+        if not gone:
+            return
+        result = self.store.commit_batch(
+            self.encoder.model_id, Batch(plans[0].folder.id, removed=gone)
+        )
+        self.indexes.apply(self.encoder.model_id, [], result.removed, result.generation)
+        self.indexes.forget(keep=self.encoder.model_id)
+        run.counters.removed += len(gone)
+
+    @staticmethod
+    def _fields(prepared: _Prepared) -> PhotoFields:
+        file, meta = prepared.work.file, prepared.metadata
+        if meta is None:
+            return PhotoFields(str(file.path), file.size, file.mtime_ns, prepared.hash)
+        return PhotoFields(
+            path=str(file.path),
+            size=file.size,
+            mtime_ns=file.mtime_ns,
+            content_hash=prepared.hash,
+            width=meta.width,
+            height=meta.height,
+            format=meta.format,
+            taken_at=meta.taken_at,
+            camera_make=meta.camera_make,
+            camera_model=meta.camera_model,
+            latitude=meta.latitude,
+            longitude=meta.longitude,
+        )
+
+
+def run_to_end(
+    job: Generator[Progress, None, T], on_progress: Callable[[Progress], object] | None = None
+) -> T:
+    """Drive a progress generator to its end and return its result."""
+    while True:
+        try:
+            progress = next(job)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        if on_progress is not None:
+            on_progress(progress)
+
+
+def check_roots(paths: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Normalise roots; a path that does not exist is an error unless it is a known folder."""
+    known_set = set(known)
+    roots = []
+    for raw in paths:
+        root = normalise_root(raw)
+        if not os.path.isdir(root) and root not in known_set:
+            if os.path.exists(root):
+                raise LibraryError(f"{raw} is a file, not a folder: give the folder that holds it")
+            raise LibraryError(f"folder not found: {raw}")
+        roots.append(root)
+    return roots

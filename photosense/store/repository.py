@@ -1,0 +1,550 @@
+"""The store: every read and write of the library database goes through :class:`Store`.
+
+Methods take and return plain frozen records, never live ORM objects, so callers on other
+threads (the GUI, the indexing pipeline) never share a session. Each write method is one
+transaction: a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Engine, delete, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from photosense.errors import ModelMismatchError
+from photosense.paths import DATABASE_NAME
+from photosense.store.db import create_library_engine, migrate
+from photosense.store.schema import Embedding, Folder, Model, Photo, Setting, Skipped
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FolderRecord:
+    id: int
+    path: str
+    online: bool
+    last_scan_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int | None
+    height: int | None
+    format: str | None
+    taken_at: datetime
+    taken_at_exif: bool
+    camera_make: str | None
+    camera_model: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class PhotoState:
+    """What a rescan compares against: enough to tell unchanged from changed files."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    path: str
+    kind: str
+    reason: str
+    size: int | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class PhotoFields:
+    """Everything known about a file once it has been read: identity plus metadata."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    taken_at: datetime | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A known photo found under a new path (same content): it keeps its id and vectors."""
+
+    photo_id: int
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Batch:
+    """One transaction's worth of indexing results for one model."""
+
+    folder_id: int
+    new: list[tuple[PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
+    changed: list[tuple[int, PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
+    embedded: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)
+    touched: list[tuple[int, int, int]] = field(default_factory=list)  # id, size, mtime_ns
+    moves: list[Move] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        parts: tuple[list[Any], ...] = (
+            self.new,
+            self.changed,
+            self.embedded,
+            self.touched,
+            self.moves,
+            self.removed,
+            self.skipped,
+        )
+        return sum(len(part) for part in parts)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Ids whose vectors changed (to add to the index) and ids removed, after the commit."""
+
+    upserted: list[tuple[int, npt.NDArray[np.float32]]]
+    removed: list[int]
+    generation: int
+
+
+def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def decode_vector(blob: bytes, dtype: str, dim: int) -> npt.NDArray[np.float32]:
+    array = np.frombuffer(blob, dtype="<f2" if dtype == "f2" else "<f4")
+    if array.shape[0] != dim:
+        raise ModelMismatchError(f"stored vector has {array.shape[0]} values, expected {dim}")
+    return array.astype(np.float32)
+
+
+def _fields_to_columns(fields: PhotoFields) -> dict[str, object]:
+    taken = fields.taken_at
+    return {
+        "path": fields.path,
+        "size": fields.size,
+        "mtime_ns": fields.mtime_ns,
+        "content_hash": fields.content_hash,
+        "width": fields.width,
+        "height": fields.height,
+        "format": fields.format,
+        "taken_at": taken or datetime.fromtimestamp(fields.mtime_ns / 1e9),
+        "taken_at_exif": taken is not None,
+        "camera_make": fields.camera_make,
+        "camera_model": fields.camera_model,
+        "latitude": fields.latitude,
+        "longitude": fields.longitude,
+    }
+
+
+def _record(photo: Photo) -> PhotoRecord:
+    return PhotoRecord(
+        id=photo.id,
+        path=photo.path,
+        folder_id=photo.folder_id,
+        size=photo.size,
+        mtime_ns=photo.mtime_ns,
+        content_hash=photo.content_hash,
+        width=photo.width,
+        height=photo.height,
+        format=photo.format,
+        taken_at=photo.taken_at,
+        taken_at_exif=photo.taken_at_exif,
+        camera_make=photo.camera_make,
+        camera_model=photo.camera_model,
+        latitude=photo.latitude,
+        longitude=photo.longitude,
+    )
+
+
+def _under(
+    column: ColumnElement[str] | InstrumentedAttribute[str], folder: str
+) -> ColumnElement[bool]:
+    """SQL condition: ``column`` is a path inside ``folder`` (any depth)."""
+    prefix = folder.rstrip("/\\") + "/"
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+class Store:
+    """The library database. Open with :meth:`open` (a folder) or :meth:`in_memory` (tests)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        migrate(engine)
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, library_dir: Path) -> Store:
+        library_dir.mkdir(parents=True, exist_ok=True)
+        return cls(create_library_engine(library_dir / DATABASE_NAME))
+
+    @classmethod
+    def in_memory(cls) -> Store:
+        return cls(create_library_engine(":memory:"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: object = None) -> object:
+        with self._session() as session:
+            row = session.get(Setting, key)
+            return default if row is None else row.value
+
+    def set_setting(self, key: str, value: object) -> None:
+        with self._session() as session:
+            session.merge(Setting(key=key, value=value))
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderRecord]:
+        with self._session() as session:
+            rows = session.scalars(select(Folder).order_by(Folder.path))
+            return [FolderRecord(f.id, f.path, f.online, f.last_scan_at) for f in rows]
+
+    def add_folder(self, path: str) -> FolderRecord:
+        """Register ``path`` (idempotent). Folders already registered inside it are merged in."""
+        with self._session() as session:
+            folder = session.scalar(select(Folder).where(Folder.path == path))
+            if folder is None:
+                folder = Folder(path=path, added_at=datetime.now(), online=True)
+                session.add(folder)
+                session.flush()
+                inner = session.scalars(select(Folder.id).where(_under(Folder.path, path))).all()
+                if inner:
+                    for table in (Photo, Skipped):
+                        session.execute(
+                            update(table)
+                            .where(table.folder_id.in_(inner))
+                            .values(folder_id=folder.id)
+                        )
+                    session.execute(delete(Folder).where(Folder.id.in_(inner)))
+            return FolderRecord(folder.id, folder.path, folder.online, folder.last_scan_at)
+
+    def remove_folder(self, path: str) -> int:
+        """Forget a folder and everything indexed under it; returns the photo ids removed."""
+        with self._session() as session:
+            folder = session.scalar(select(Folder).where(Folder.path == path))
+            if folder is None:
+                return 0
+            count = session.scalar(
+                select(func.count()).select_from(Photo).where(Photo.folder_id == folder.id)
+            )
+            self._bump_all_models(session)
+            session.delete(folder)
+            return int(count or 0)
+
+    def mark_folder(self, folder_id: int, *, online: bool, scanned: bool = False) -> None:
+        values: dict[str, object] = {"online": online}
+        if scanned:
+            values["last_scan_at"] = datetime.now()
+        with self._session() as session:
+            session.execute(update(Folder).where(Folder.id == folder_id).values(**values))
+
+    # -- scanning state ---------------------------------------------------------------------
+
+    def photo_states(self, folder_id: int) -> dict[str, PhotoState]:
+        with self._session() as session:
+            rows = session.execute(
+                select(Photo.path, Photo.id, Photo.size, Photo.mtime_ns, Photo.content_hash).where(
+                    Photo.folder_id == folder_id
+                )
+            )
+            return {row[0]: PhotoState(row[1], row[2], row[3], row[4]) for row in rows}
+
+    def skipped_states(self, folder_id: int) -> dict[str, SkippedRecord]:
+        with self._session() as session:
+            rows = session.scalars(select(Skipped).where(Skipped.folder_id == folder_id))
+            return {
+                s.path: SkippedRecord(s.path, s.kind, s.reason, s.size, s.mtime_ns) for s in rows
+            }
+
+    def forget_skipped(self, paths: Collection[str]) -> None:
+        with self._session() as session:
+            for chunk in _chunks(list(paths)):
+                session.execute(delete(Skipped).where(Skipped.path.in_(chunk)))
+
+    def ids_missing_vectors(self, folder_id: int, model_id: str) -> list[tuple[int, str]]:
+        """Photos of a folder with no vector under ``model_id`` yet (id, path)."""
+        has_vector = (
+            select(Embedding.photo_id)
+            .where(Embedding.model_id == model_id)
+            .where(Embedding.photo_id == Photo.id)
+            .exists()
+        )
+        with self._session() as session:
+            rows = session.execute(
+                select(Photo.id, Photo.path).where(Photo.folder_id == folder_id).where(~has_vector)
+            )
+            return [(r[0], r[1]) for r in rows]
+
+    def hashes_with_vectors(self, model_id: str) -> dict[str, int]:
+        """Content hash -> a photo id that has a vector under ``model_id`` (copies reuse it)."""
+        with self._session() as session:
+            rows = session.execute(
+                select(Photo.content_hash, Photo.id)
+                .join(Embedding, Embedding.photo_id == Photo.id)
+                .where(Embedding.model_id == model_id)
+            )
+            return {h: pid for h, pid in rows}
+
+    # -- models -----------------------------------------------------------------------------
+
+    def ensure_model(self, model_id: str, dim: int, base_id: str | None = None) -> None:
+        with self._session() as session:
+            model = session.get(Model, model_id)
+            if model is None:
+                session.add(
+                    Model(
+                        id=model_id,
+                        dim=dim,
+                        base_id=base_id,
+                        created_at=datetime.now(),
+                        generation=0,
+                    )
+                )
+            elif model.dim != dim:
+                raise ModelMismatchError(
+                    f"model {model_id} made {model.dim}-d vectors in this library, "
+                    f"but the loaded model makes {dim}-d vectors"
+                )
+
+    def model_generation(self, model_id: str) -> int:
+        with self._session() as session:
+            model = session.get(Model, model_id)
+            return -1 if model is None else model.generation
+
+    def model_dim(self, model_id: str) -> int | None:
+        with self._session() as session:
+            model = session.get(Model, model_id)
+            return None if model is None else model.dim
+
+    def model_counts(self) -> list[tuple[str, int, int, int]]:
+        """(model id, dim, generation, vectors) for every model with a row."""
+        with self._session() as session:
+            counts = dict(
+                session.execute(
+                    select(Embedding.model_id, func.count()).group_by(Embedding.model_id)
+                ).all()
+            )
+            models = session.scalars(select(Model).order_by(Model.id))
+            return [(m.id, m.dim, m.generation, int(counts.get(m.id, 0))) for m in models]
+
+    def load_vectors(self, model_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """All stored vectors of one model, checked against its recorded dimension."""
+        dim = self.model_dim(model_id)
+        if dim is None:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        with self._session() as session:
+            rows = session.execute(
+                select(Embedding.photo_id, Embedding.vector, Embedding.dtype, Embedding.dim)
+                .where(Embedding.model_id == model_id)
+                .order_by(Embedding.photo_id)
+            ).all()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.empty((len(rows), dim), dtype=np.float32)
+        for i, (_, blob, dtype, row_dim) in enumerate(rows):
+            if row_dim != dim:
+                raise ModelMismatchError(
+                    f"a stored vector of {model_id} has {row_dim} values, expected {dim}"
+                )
+            vectors[i] = decode_vector(blob, dtype, dim)
+        return ids, vectors
+
+    def _bump_all_models(self, session: Session) -> None:
+        session.execute(update(Model).values(generation=Model.generation + 1))
+
+    # -- writing indexing results -----------------------------------------------------------
+
+    def commit_batch(self, model_id: str, batch: Batch) -> BatchResult:
+        """Write one batch in one transaction and bump the model's generation."""
+        upserted: list[tuple[int, npt.NDArray[np.float32]]] = []
+        removed = list(batch.removed)
+        with self._session() as session:
+            model = session.get(Model, model_id)
+            if model is None:
+                raise ModelMismatchError(f"model {model_id} is not registered in this library")
+            now = datetime.now()
+            for fields, vector in batch.new:
+                photo = Photo(
+                    folder_id=batch.folder_id, indexed_at=now, **_fields_to_columns(fields)
+                )
+                session.add(photo)
+                session.flush()
+                self._put_vector(session, photo.id, model_id, model.dim, vector)
+                upserted.append((photo.id, vector))
+            for photo_id, fields, vector in batch.changed:
+                session.execute(
+                    update(Photo)
+                    .where(Photo.id == photo_id)
+                    .values(indexed_at=now, **_fields_to_columns(fields))
+                )
+                # New content: vectors of every other model are stale now.
+                session.execute(
+                    delete(Embedding)
+                    .where(Embedding.photo_id == photo_id)
+                    .where(Embedding.model_id != model_id)
+                )
+                self._put_vector(session, photo_id, model_id, model.dim, vector)
+                upserted.append((photo_id, vector))
+            for photo_id, vector in batch.embedded:
+                self._put_vector(session, photo_id, model_id, model.dim, vector)
+                upserted.append((photo_id, vector))
+            for photo_id, size, mtime_ns in batch.touched:
+                session.execute(
+                    update(Photo).where(Photo.id == photo_id).values(size=size, mtime_ns=mtime_ns)
+                )
+            for move in batch.moves:
+                session.execute(
+                    update(Photo)
+                    .where(Photo.id == move.photo_id)
+                    .values(
+                        path=move.path,
+                        folder_id=move.folder_id,
+                        size=move.size,
+                        mtime_ns=move.mtime_ns,
+                    )
+                )
+            for chunk in _chunks(removed):
+                session.execute(delete(Photo).where(Photo.id.in_(chunk)))
+            for skipped in batch.skipped:
+                session.execute(delete(Skipped).where(Skipped.path == skipped.path))
+                session.add(
+                    Skipped(
+                        folder_id=batch.folder_id,
+                        path=skipped.path,
+                        size=skipped.size,
+                        mtime_ns=skipped.mtime_ns,
+                        kind=skipped.kind,
+                        reason=skipped.reason,
+                        at=now,
+                    )
+                )
+            if removed or batch.changed:
+                self._bump_all_models(session)
+            elif upserted:
+                model.generation += 1
+            session.flush()
+            generation = session.get(Model, model_id).generation  # type: ignore[union-attr]
+        return BatchResult(upserted, removed, generation)
+
+    @staticmethod
+    def _put_vector(
+        session: Session, photo_id: int, model_id: str, dim: int, vector: npt.NDArray[np.float32]
+    ) -> None:
+        if vector.shape != (dim,):
+            raise ModelMismatchError(
+                f"vector of shape {vector.shape} for model {model_id}, expected ({dim},)"
+            )
+        session.merge(
+            Embedding(
+                photo_id=photo_id,
+                model_id=model_id,
+                dim=dim,
+                dtype="f4",
+                vector=encode_vector(vector),
+            )
+        )
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def photos(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
+        found: dict[int, PhotoRecord] = {}
+        with self._session() as session:
+            for chunk in _chunks(list(ids)):
+                for photo in session.scalars(select(Photo).where(Photo.id.in_(chunk))):
+                    found[photo.id] = _record(photo)
+        return found
+
+    def photo_by_path(self, path: str) -> PhotoRecord | None:
+        with self._session() as session:
+            photo = session.scalar(select(Photo).where(Photo.path == path))
+            return None if photo is None else _record(photo)
+
+    def filter_ids(
+        self,
+        *,
+        folder: str | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+    ) -> set[int]:
+        """Ids of photos inside ``folder`` and taken in [after, before)."""
+        query = select(Photo.id)
+        if folder is not None:
+            query = query.where(_under(Photo.path, folder))
+        if after is not None:
+            query = query.where(Photo.taken_at >= after)
+        if before is not None:
+            query = query.where(Photo.taken_at < before)
+        with self._session() as session:
+            return set(session.scalars(query))
+
+    def counts(self) -> tuple[int, int]:
+        """(photos, skipped files) in the whole library."""
+        with self._session() as session:
+            photos = session.scalar(select(func.count()).select_from(Photo)) or 0
+            skipped = session.scalar(select(func.count()).select_from(Skipped)) or 0
+        return int(photos), int(skipped)
+
+    def photo_counts_by_folder(self) -> dict[int, int]:
+        with self._session() as session:
+            rows = session.execute(select(Photo.folder_id, func.count()).group_by(Photo.folder_id))
+            return {int(k): int(v) for k, v in rows.all()}
+
+    def skipped(self, folder_ids: Iterable[int] | None = None) -> list[SkippedRecord]:
+        query = select(Skipped).order_by(Skipped.path)
+        if folder_ids is not None:
+            query = query.where(Skipped.folder_id.in_(list(folder_ids)))
+        with self._session() as session:
+            return [
+                SkippedRecord(s.path, s.kind, s.reason, s.size, s.mtime_ns)
+                for s in session.scalars(query)
+            ]
+
+
+def _chunks(items: Sequence[object], size: int = 500) -> Iterator[list[object]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

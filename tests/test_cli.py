@@ -1,0 +1,164 @@
+"""The command line: its JSON documents, its messages and its exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from photosense import cli, library
+from photosense.models.fake import FakeEncoder
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(library, "load_encoder", lambda spec, device="auto": FakeEncoder())
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> Any:
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_index_json_report(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    report = run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    assert report["indexed"] == 4
+    assert report["unchanged"] == 0
+    assert report["removed"] == 0
+    assert report["skipped"] == [
+        {"path": str(photo_dir / "broken.jpg"), "reason": report["skipped"][0]["reason"]}
+    ]
+    assert report["skipped"][0]["reason"]
+    assert isinstance(report["seconds"], float)
+
+    again = run_json(capsys, "--library", lib, "index", "--json")
+    assert (again["indexed"], again["unchanged"]) == (0, 4)
+
+
+def test_search_json_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    doc = run_json(capsys, "--library", lib, "search", "red", "--limit", "2", "--json")
+
+    assert doc["query"] == "red"
+    assert doc["model"] == FakeEncoder().model_id
+    assert len(doc["results"]) == 2
+    first = doc["results"][0]
+    assert first["path"] == str(photo_dir / "red.jpg")
+    assert first["taken_at"] == "2021-06-01T12:00:00"
+    assert first["score"] >= doc["results"][1]["score"]
+
+
+def test_search_filters_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    doc = run_json(
+        capsys,
+        "--library",
+        lib,
+        "search",
+        "red",
+        "--folder",
+        photo_dir / "trips",
+        "--after",
+        "2024-01-01",
+        "--json",
+    )
+    assert [Path(r["path"]).name for r in doc["results"]] == ["Crème brûlée – 東京.jpg"]
+
+    by_date = run_json(capsys, "--library", lib, "search", "red", "--sort", "date", "--json")
+    dates = [r["taken_at"] for r in by_date["results"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_similar_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    doc = run_json(capsys, "--library", lib, "similar", photo_dir / "red.jpg", "--json")
+
+    assert doc["query"] == str(photo_dir / "red.jpg")
+    assert str(photo_dir / "red.jpg") not in [r["path"] for r in doc["results"]]
+    assert len(doc["results"]) == 3
+
+
+def test_status_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    status = run_json(capsys, "--library", lib, "status", "--json")
+
+    assert status["library"] == str(lib)
+    assert (status["photos"], status["skipped"]) == (4, 1)
+    assert status["folders"][0]["online"] is True
+    assert status["models"][0]["index"] == "current"
+    assert status["skipped_files"][0]["path"].endswith("broken.jpg")
+
+
+def test_plain_text_output_lists_results_and_skips(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    code, out, _ = run(capsys, "--library", lib, "index", photo_dir)
+    assert code == 0
+    assert "4 indexed" in out and "skipped: " in out and "broken.jpg" in out
+
+    code, out, _ = run(capsys, "--library", lib, "search", "blue", "--limit", "1")
+    assert code == 0
+    assert out.strip().endswith(str(photo_dir / "trips" / "blue.jpg"))
+
+
+def test_library_from_environment(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    photo_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PHOTOSENSE_HOME", str(tmp_path / "env-lib"))
+    run_json(capsys, "index", photo_dir, "--json")
+    assert run_json(capsys, "status", "--json")["library"] == str(tmp_path / "env-lib")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "red"], "photosense index"),
+        (["index", "/definitely/not/here"], "folder not found"),
+        (["similar", "/nope.jpg"], "not in the library"),
+        (["search", "   "], "empty"),
+    ],
+)
+def test_errors_are_one_clear_line_and_nonzero(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "--library", tmp_path / "lib", *argv)
+    assert code == cli.EXIT_ERROR
+    assert message in err
+    assert err.startswith("photosense: ")
+    assert "Traceback" not in err
+
+
+def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--library", str(tmp_path), "search", "red", "--after", "yesterday"])
+    assert exit_info.value.code == cli.EXIT_USAGE
+    assert "not a date" in capsys.readouterr().err
