@@ -7,11 +7,12 @@ line on stderr and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="compute device"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show log messages")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="render the window over --library to this PNG file and exit (works headless)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     index = commands.add_parser(
@@ -99,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="what is in the library")
     status.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser("eval", help="score the model on evaluation data sets")
+    evaluate.add_argument("datasets", nargs="+", type=Path, metavar="DATASET")
+    evaluate.add_argument(
+        "--split",
+        choices=["test", "train", "all"],
+        help="default: test if the set has split.csv, else all",
+    )
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--batch-size", type=_positive, default=32, help="images per batch")
     return parser
 
 
@@ -110,11 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+        return _desktop(args)
+    if args.screenshot is not None:
+        parser.error("--screenshot renders the window: give it without a command")
     try:
+        handler = COMMANDS[args.command]
+        if args.command in NO_LIBRARY:
+            return handler(None, args)
         with Library.open(args.library, model=args.model, device=args.device) as library:
-            handler = COMMANDS[args.command]
             return handler(library, args)
     except PhotosenseError as exc:
         print(f"photosense: {exc}", file=sys.stderr)
@@ -122,6 +142,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("photosense: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+# -- the desktop app --------------------------------------------------------------------------
+
+
+def _desktop(args: argparse.Namespace) -> int:
+    """No command: open the window, or render it to a PNG with ``--screenshot``.
+
+    The GUI is imported here, by name, so the command line and the core never load Qt.
+    """
+    try:
+        gui = importlib.import_module("photosense.gui.app")
+    except ImportError as exc:
+        print(
+            f"photosense: the desktop app cannot start ({exc}); the commands work without it, "
+            "see `photosense --help`",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    try:
+        if args.screenshot is not None:
+            gui.render_screenshot(args.library, args.model, args.device, args.screenshot)
+            return 0
+        return int(gui.run_app(args.library, args.model, args.device))
+    except PhotosenseError as exc:
+        print(f"photosense: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # -- index ------------------------------------------------------------------------------------
@@ -298,7 +345,49 @@ def _status_json(status: LibraryStatus, library: Library) -> dict[str, Any]:
     }
 
 
-COMMANDS = {"index": _index, "search": _search, "similar": _similar, "status": _status}
+# -- eval -------------------------------------------------------------------------------------
+
+_EVAL_COLUMNS = ("t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10", "zs_top1", "zs_top5")
+
+
+def _eval(_library: None, args: argparse.Namespace) -> int:
+    """Score a model on data set folders; needs no library ("auto" means the starter)."""
+    from tqdm import tqdm
+
+    from photosense import evaluation
+    from photosense.indexing import run_to_end
+    from photosense.models import registry
+
+    encoder = registry.load_encoder(args.model, device=args.device)
+    results = {}
+    for folder in args.datasets:
+        dataset = evaluation.load_dataset(folder, args.split)
+        job = evaluation.evaluate(dataset, encoder, batch_size=args.batch_size)
+        total, quiet = len(dataset.images), args.json or None
+        with tqdm(desc=dataset.name, total=total, unit="image", disable=quiet, leave=False) as bar:
+            result = run_to_end(job, lambda p: bar.update(p.done - bar.n))
+        results[dataset.name if dataset.name not in results else str(folder)] = result.as_dict()
+    if args.json:
+        print(json.dumps({"model": encoder.model_id, "datasets": results}, indent=2))
+        return 0
+    print(f"{'dataset':<20} {'split':<5} {'n':>6} " + " ".join(f"{c:>7}" for c in _EVAL_COLUMNS))
+    for name, row in results.items():
+        cells = " ".join(f"{row[c]:7.3f}" if c in row else f"{'-':>7}" for c in _EVAL_COLUMNS)
+        print(f"{name:<20} {row['split']:<5} {row['n']:>6} {cells}  skipped {row['skipped']}")
+    _starter_hint(encoder.model_id)
+    return 0
+
+
+NO_LIBRARY = {"eval"}
+"""Commands that run without opening a library."""
+
+COMMANDS: dict[str, Callable[..., int]] = {
+    "index": _index,
+    "search": _search,
+    "similar": _similar,
+    "status": _status,
+    "eval": _eval,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover
