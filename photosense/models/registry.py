@@ -1,0 +1,78 @@
+"""Turn a model spec (a setting, a CLI flag, a stored model id) into a loaded Encoder.
+
+Accepted specs:
+
+- ``auto``, ``starter`` or ``photosense-starter/bridge-v1``: the offline starter model;
+- ``photosense-tiny`` or any open_clip architecture (``ViT-B-32``): that architecture with
+  random weights from seed 0, i.e. ``open_clip/ARCH/random-seed0``;
+- ``open_clip/ARCH/random-seedN``: the same random model again (so stored ids reload);
+- ``ARCH/PRETRAINED`` or ``open_clip/ARCH/PRETRAINED``: open_clip's pretrained weights.
+"""
+
+from __future__ import annotations
+
+import re
+
+from photosense.errors import ModelError
+from photosense.models.encoder import Encoder
+from photosense.models.starter import STARTER_ID
+
+__all__ = ["STARTER_ID", "load_encoder", "parse_spec"]
+
+_STARTER_ALIASES = {"auto", "starter", STARTER_ID}
+_RANDOM_TAG = re.compile(r"random-seed(\d+)")
+
+
+def _accepted() -> str:
+    return (
+        f"'auto', 'starter', {STARTER_ID!r}, an open_clip architecture such as 'ViT-B-32' or "
+        "'photosense-tiny' (random weights), 'ARCH/PRETRAINED' or 'open_clip/ARCH/PRETRAINED' "
+        "(e.g. 'ViT-B-32/laion2b_s34b_b79k'), or 'open_clip/ARCH/random-seedN'"
+    )
+
+
+def parse_spec(spec: str) -> tuple[str, str | None, int | None]:
+    """Split a spec into (kind or arch, pretrained tag, seed) without loading anything.
+
+    Returns ``("starter", None, None)`` for the starter, ``(arch, None, seed)`` for random
+    weights and ``(arch, tag, None)`` for pretrained ones. Unknown shapes raise ``ModelError``;
+    whether the architecture exists is checked on load.
+    """
+    text = spec.strip()
+    if text in _STARTER_ALIASES:
+        return ("starter", None, None)
+    parts = text.split("/")
+    if parts[0] == "open_clip":
+        parts = parts[1:]
+        if len(parts) != 2:
+            raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+    if len(parts) == 1 and parts[0]:
+        return (parts[0], None, 0)
+    if len(parts) == 2 and all(parts):
+        arch, tag = parts
+        seed = _RANDOM_TAG.fullmatch(tag)
+        if seed:
+            return (arch, None, int(seed.group(1)))
+        return (arch, tag, None)
+    raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+
+
+def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
+    """Load the encoder ``spec`` names (see the module docstring) on ``device``.
+
+    Raises ``ModelError`` for an unknown spec, a missing architecture, or pretrained weights
+    that are not downloaded. The starter loads its weights lazily; open_clip models load now.
+    """
+    arch, pretrained, seed = parse_spec(spec)
+    if arch == "starter":
+        from photosense.models.starter import StarterEncoder
+
+        return StarterEncoder(device)
+
+    from photosense.models.openclip import OpenClipEncoder, known_architectures
+
+    if arch not in known_architectures():
+        raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+    if pretrained is None:
+        return OpenClipEncoder.create(arch, None, device=device, seed=seed or 0)
+    return OpenClipEncoder.create(arch, pretrained, device=device)
