@@ -1,0 +1,412 @@
+"""In-memory vector indexes over one model's photo vectors: exact (numpy) and HNSW (hnswlib).
+
+Vectors are float32 and L2-normalised, so the inner product is the cosine similarity; labels are
+the store's integer photo ids. Searches may run concurrently, but writes (``add``/``remove``) must
+be serialised by the caller, as all writes to the library are.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections.abc import Collection, Iterable, Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import hnswlib
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+Ids = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
+Hit = tuple[int, float]
+"""A search result: (photo id, cosine similarity)."""
+
+# Chosen with benchmarks/bench_search.py (512-d embedding-like vectors, 2 cores; figures there):
+# ef_construction 200 instead of 100 doubles the build time (1M: ~11 min -> ~22) for the same
+# recall once ef_search >= 40; M=24 gains ~0.02 recall on text-like queries for +50% build.
+# Recall is bought more cheaply at search time: ef_search=256 gives recall@10 0.998 on image
+# queries at 1M and >= 0.98 on the harder text-like queries up to 100k, at ~1 ms per query.
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCTION = 100
+DEFAULT_EF_SEARCH = 256
+EXACT_FILTER_FACTOR = 3.0
+"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(len(index))`` ids is scored exactly.
+
+A filtered graph walk visits about ``ef * n / len(allowed)`` nodes, while exact scoring costs
+~30 us per allowed id (hnswlib's ``get_items`` builds Python lists), so the two cross near
+``c * sqrt(n)``. Measured crossovers: ~170 ids at 10k, ~650 at 100k, 2,500-6,000 at 1M; the
+exact side is the safer one to err on, as a walk under a tiny filter can take seconds at 1M.
+"""
+
+_CHUNK = 65_536  # rows read back from hnswlib at a time, to bound memory in exact fallbacks
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over one model's vectors, keyed by photo id."""
+
+    model_id: str
+    dim: int
+
+    def __len__(self) -> int:
+        """Number of live (not deleted) vectors."""
+        ...
+
+    def add(self, ids: Ids, vectors: Vectors) -> None:
+        """Insert or replace (upsert) one vector per id."""
+        ...
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Forget these ids; unknown ids are ignored."""
+        ...
+
+    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+        """Up to ``k`` (id, cosine) pairs, best first, optionally restricted to ``allowed`` ids."""
+        ...
+
+    def ids(self) -> Ids:
+        """The live ids, in no particular order."""
+        ...
+
+    def vectors_for(self, ids: Sequence[int] | Ids) -> Vectors:
+        """The stored vectors of these ids, one row each; ``KeyError`` for an unknown id."""
+        ...
+
+
+class ExactIndex:
+    """Brute force over a numpy matrix: exact, cheap to update, and fast enough for small libraries.
+
+    Also the ground truth for measuring the recall of :class:`HnswIndex`.
+    """
+
+    kind = "exact"
+
+    def __init__(
+        self, model_id: str, dim: int, ids: Ids | None = None, vectors: Vectors | None = None
+    ) -> None:
+        self.model_id = model_id
+        self.dim = dim
+        self._n = 0
+        self._ids: Ids = np.empty(0, np.int64)
+        self._matrix: Vectors = np.empty((0, dim), np.float32)
+        self._rows: dict[int, int] = {}
+        if ids is not None and vectors is not None:
+            self.add(ids, vectors)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, ids: Ids, vectors: Vectors) -> None:
+        """Upsert: rows of known ids are overwritten, new ids are appended."""
+        ids, vectors = _as_batch(ids, vectors, self.dim)
+        rows = np.fromiter((self._rows.get(i, -1) for i in ids.tolist()), np.int64, len(ids))
+        known = rows >= 0
+        self._matrix[rows[known]] = vectors[known]
+        fresh_ids, fresh = ids[~known], vectors[~known]
+        start, end = self._n, self._n + len(fresh_ids)
+        if end > len(self._ids):  # doubling keeps many small adds linear overall
+            self._grow(max(end, 2 * len(self._ids), 64))
+        self._ids[start:end] = fresh_ids
+        self._matrix[start:end] = fresh
+        self._rows.update(zip(fresh_ids.tolist(), range(start, end), strict=True))
+        self._n = end
+
+    def _grow(self, capacity: int) -> None:
+        ids, matrix = np.empty(capacity, np.int64), np.empty((capacity, self.dim), np.float32)
+        ids[: self._n], matrix[: self._n] = self._ids[: self._n], self._matrix[: self._n]
+        self._ids, self._matrix = ids, matrix
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Drop these ids and compact the matrix."""
+        rows = [r for i in ids if (r := self._rows.get(int(i))) is not None]
+        if not rows:
+            return
+        keep = np.ones(self._n, bool)
+        keep[rows] = False
+        self._n = int(keep.sum())
+        self._ids[: self._n] = self._ids[: len(keep)][keep]
+        self._matrix[: self._n] = self._matrix[: len(keep)][keep]
+        self._rows = {i: r for r, i in enumerate(self._ids[: self._n].tolist())}
+
+    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+        """Exact top-k by cosine, over all vectors or only the ``allowed`` ids."""
+        query = _as_query(query, self.dim)
+        ids, matrix = self._ids[: self._n], self._matrix[: self._n]
+        if allowed is None:
+            return _top_k(ids, matrix, query, k)
+        rows = np.flatnonzero(np.isin(ids, _as_ids(allowed)))
+        if 2 * len(rows) < len(ids):  # gathering the allowed rows is cheaper than scoring all
+            return _top_k(ids[rows], matrix[rows], query, k)
+        return _best(ids[rows], _scores(matrix, query)[rows], k)
+
+    def ids(self) -> Ids:
+        return self._ids[: self._n].copy()
+
+    def vectors_for(self, ids: Sequence[int] | Ids) -> Vectors:
+        return self._matrix[[self._rows[int(i)] for i in ids]].reshape(-1, self.dim)
+
+    def save(self, path: Path) -> None:
+        """Write ids and vectors as an uncompressed .npz (no pickles) to exactly ``path``."""
+        with path.open("wb") as file:
+            np.savez(file, ids=self._ids[: self._n], vectors=self._matrix[: self._n])
+
+    @classmethod
+    def load(cls, path: Path, model_id: str, dim: int) -> ExactIndex:
+        """Read an index written by :meth:`save`; raises on anything malformed."""
+        with np.load(path, allow_pickle=False) as data:
+            ids, vectors = data["ids"], data["vectors"]
+        if ids.dtype != np.int64 or vectors.dtype != np.float32 or vectors.shape != (len(ids), dim):
+            raise ValueError(f"{path.name}: unexpected arrays {ids.shape} {vectors.shape}")
+        return cls(model_id, dim, ids, vectors)
+
+
+class HnswIndex:
+    """Approximate search through an hnswlib HNSW graph (inner-product space).
+
+    Capacity doubles as needed; removed ids become tombstones whose slots new ids reuse
+    (hnswlib's ``replace_deleted``), so churn does not grow the graph. The live ids are kept as
+    a sorted array next to the graph because hnswlib cannot list its non-deleted labels.
+    """
+
+    kind = "hnsw"
+
+    def __init__(
+        self,
+        model_id: str,
+        dim: int,
+        *,
+        M: int = DEFAULT_M,  # noqa: N803 - hnswlib's and the literature's name
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        capacity: int = 1024,
+        num_threads: int = -1,
+    ) -> None:
+        graph = hnswlib.Index(space="ip", dim=dim)
+        graph.init_index(
+            max_elements=max(capacity, 1),
+            M=M,
+            ef_construction=ef_construction,
+            allow_replace_deleted=True,
+        )
+        self._setup(model_id, graph, np.empty(0, np.int64), ef_search, num_threads)
+
+    def _setup(
+        self, model_id: str, graph: hnswlib.Index, live: Ids, ef_search: int, num_threads: int
+    ) -> None:
+        self.model_id = model_id
+        self.dim: int = graph.dim
+        self.num_threads = num_threads
+        self._graph = graph
+        self._live = live
+        self.ef_search = ef_search
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        model_id: str,
+        dim: int,
+        deleted: Iterable[int] = (),
+        *,
+        ef_search: int = DEFAULT_EF_SEARCH,
+        num_threads: int = -1,
+    ) -> HnswIndex:
+        """Read a graph written by :meth:`save`; ``deleted`` are its tombstoned labels."""
+        graph = hnswlib.Index(space="ip", dim=dim)
+        graph.load_index(str(path), allow_replace_deleted=True)  # capacity is in the file
+        labels = np.asarray(graph.get_ids_list(), np.int64)
+        live = np.setdiff1d(labels, np.fromiter(deleted, np.int64))
+        index = cls.__new__(cls)
+        index._setup(model_id, graph, live, ef_search, num_threads)
+        return index
+
+    def save(self, path: Path) -> None:
+        """Write the graph to exactly ``path`` (hnswlib's own format)."""
+        self._graph.save_index(str(path))
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @property
+    def graph(self) -> hnswlib.Index:
+        """The underlying hnswlib index, for benchmarks and diagnostics; do not modify it."""
+        return self._graph
+
+    @property
+    def ef_search(self) -> int:
+        """Candidate list size of a search; hnswlib widens it to k when k is larger."""
+        return int(self._graph.ef)
+
+    @ef_search.setter
+    def ef_search(self, ef: int) -> None:
+        self._graph.set_ef(ef)  # set once, not per query, so concurrent searches share nothing
+
+    @property
+    def capacity(self) -> int:
+        """Slots allocated in the graph; grows by doubling."""
+        return int(self._graph.max_elements)
+
+    def deleted_ids(self) -> Ids:
+        """Tombstoned labels still in the graph (they must be saved beside it)."""
+        if self._graph.element_count == len(self._live):
+            return np.empty(0, np.int64)
+        return np.setdiff1d(np.asarray(self._graph.get_ids_list(), np.int64), self._live)
+
+    def add(self, ids: Ids, vectors: Vectors) -> None:
+        """Upsert: live ids are updated in place, tombstones revived, new ids fill free slots."""
+        ids, vectors = _as_batch(ids, vectors, self.dim)
+        live = _member(self._live, ids)
+        update = live.copy()
+        if self._graph.element_count > len(self._live):  # tombstones: some "new" ids may be dead
+            for i in np.flatnonzero(~live):
+                try:
+                    self._graph.unmark_deleted(int(ids[i]))
+                    update[i] = True
+                except RuntimeError:  # not in the graph at all: really new
+                    pass
+        if update.any():
+            self._graph.add_items(vectors[update], ids[update], num_threads=self.num_threads)
+        fresh = ~update
+        if fresh.any():
+            free = self._graph.element_count - len(self._live) - int((update & ~live).sum())
+            needed = self._graph.element_count + max(0, int(fresh.sum()) - free)
+            if needed > self.capacity:
+                self._graph.resize_index(max(needed, 2 * self.capacity))
+            self._graph.add_items(
+                vectors[fresh], ids[fresh], num_threads=self.num_threads, replace_deleted=True
+            )
+        self._live = _insert_sorted(self._live, ids[~live])
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Tombstone these ids (``mark_deleted``); their slots are reused by later adds."""
+        doomed = np.unique(np.fromiter(ids, np.int64))
+        doomed = doomed[_member(self._live, doomed)]
+        for label in doomed.tolist():
+            self._graph.mark_deleted(label)
+        self._live = np.setdiff1d(self._live, doomed, assume_unique=True)
+
+    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+        """Top-k through the graph; a small ``allowed`` set is scored exactly instead.
+
+        A filtered graph walk has to visit about ``ef / selectivity`` nodes, so for a small
+        allowed set reading its vectors back and scoring them is faster, and exact.
+        """
+        query = _as_query(query, self.dim)
+        k = min(k, len(self._live))
+        if k <= 0:
+            return []
+        if allowed is None:
+            return self._knn(query, k, None) or self._exact(self._live, query, k)
+        if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(len(self._live)):
+            return self._exact(self._known(allowed), query, k)
+        wanted = allowed if isinstance(allowed, set | frozenset) else set(allowed)
+        return self._knn(query, k, wanted.__contains__) or self._exact(
+            self._known(allowed), query, k
+        )
+
+    def _knn(self, query: Vectors, k: int, keep: _Filter | None) -> list[Hit]:
+        """Graph search; ``[]`` when hnswlib cannot find ``k`` matches (it never returns fewer)."""
+        try:
+            labels, distances = self._graph.knn_query(query, k=k, num_threads=1, filter=keep)
+        except RuntimeError:
+            log.debug("graph search found fewer than %d hits; scoring exactly", k)
+            return []
+        ids, scores = labels[0].astype(np.int64), 1.0 - distances[0]
+        return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+    def _known(self, allowed: Collection[int]) -> Ids:
+        ids = np.unique(_as_ids(allowed))
+        return ids[_member(self._live, ids)]
+
+    def _exact(self, ids: Ids, query: Vectors, k: int) -> list[Hit]:
+        """Exact top-k over these live ids, reading their vectors back in bounded chunks."""
+        best: list[Hit] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            hits = _top_k(chunk, self._graph.get_items(chunk), query, k)
+            best = heapq.nlargest(k, best + hits, key=itemgetter(1))
+        return best
+
+    def ids(self) -> Ids:
+        return self._live.copy()
+
+    def vectors_for(self, ids: Sequence[int] | Ids) -> Vectors:
+        wanted = np.asarray(ids, np.int64).reshape(-1)
+        missing = wanted[~_member(self._live, wanted)]
+        if len(missing):
+            raise KeyError(int(missing[0]))
+        return np.asarray(self._graph.get_items(wanted), np.float32).reshape(-1, self.dim)
+
+
+class _Filter(Protocol):
+    def __call__(self, label: int, /) -> bool: ...
+
+
+def _as_batch(ids: Ids, vectors: Vectors, dim: int) -> tuple[Ids, Vectors]:
+    """Validated int64 ids and contiguous float32 rows; a repeated id keeps its last vector."""
+    ids = np.asarray(ids, np.int64).reshape(-1)
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    if vectors.shape != (len(ids), dim):
+        raise ValueError(f"expected vectors of shape ({len(ids)}, {dim}), got {vectors.shape}")
+    if len(ids) and ids.min() < 0:
+        raise ValueError("photo ids must be non-negative")
+    unique, last = np.unique(ids[::-1], return_index=True)
+    if len(unique) < len(ids):
+        keep = len(ids) - 1 - last
+        ids, vectors = ids[keep], vectors[keep]
+    return ids, vectors
+
+
+def _as_query(query: Vectors, dim: int) -> Vectors:
+    query = np.ascontiguousarray(query, np.float32)
+    if query.shape != (dim,):
+        raise ValueError(f"expected a query of shape ({dim},), got {query.shape}")
+    return query
+
+
+def _as_ids(ids: Collection[int]) -> Ids:
+    if isinstance(ids, np.ndarray):
+        return ids.astype(np.int64, copy=False).reshape(-1)
+    return np.fromiter(ids, np.int64, len(ids))
+
+
+def _member(sorted_ids: Ids, ids: Ids) -> npt.NDArray[np.bool_]:
+    """Which of ``ids`` occur in the sorted array ``sorted_ids``."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), bool)
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return np.asarray(sorted_ids[at] == ids)
+
+
+def _insert_sorted(sorted_ids: Ids, new_ids: Ids) -> Ids:
+    """``sorted_ids`` with ``new_ids`` (absent from it) merged in, in linear time."""
+    new_ids = np.sort(new_ids)
+    return np.insert(sorted_ids, np.searchsorted(sorted_ids, new_ids), new_ids)
+
+
+def _scores(matrix: Vectors, query: Vectors) -> Vectors:
+    # einsum runs one SIMD loop on this thread; BLAS gemv wakes its thread pool, which costs
+    # ~8 ms per query on a busy two-core machine (measured) and buys nothing: the product is
+    # memory-bound.
+    scores: Vectors = np.einsum("ij,j->i", matrix, query)
+    return scores
+
+
+def _top_k(ids: Ids, matrix: Vectors, query: Vectors, k: int) -> list[Hit]:
+    """Exact top-k of ``matrix @ query``."""
+    if k <= 0 or not len(ids):
+        return []
+    return _best(ids, _scores(matrix, query), k)
+
+
+def _best(ids: Ids, scores: Vectors, k: int) -> list[Hit]:
+    if k <= 0 or not len(scores):
+        return []
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return list(zip(ids[top].tolist(), scores[top].tolist(), strict=True))
