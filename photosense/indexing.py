@@ -38,11 +38,19 @@ from photosense.store.repository import (
     SkippedRecord,
     Store,
 )
-from photosense.vectors import VectorIndex, build_index, load_index, maybe_upgrade, save_index
+from photosense.vectors import (
+    VectorIndex,
+    build_index,
+    load_index,
+    maybe_upgrade,
+    read_meta,
+    save_index,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
+SCAN_PROGRESS_EVERY = 2000
 T = TypeVar("T")
 
 
@@ -77,12 +85,16 @@ class SearchIndexes:
         return index
 
     def state(self, model_id: str) -> str:
-        """'current', 'stale' or 'missing': what a search would find on disk right now."""
+        """'current', 'stale' or 'missing': whether the index file on disk matches the store.
+
+        Reads only the small meta file; a damaged data file is caught when it is loaded.
+        """
         dim = self.store.model_dim(model_id)
-        if dim is None:
+        meta = read_meta(self.index_dir, model_id)
+        if dim is None or meta is None:
             return "missing"
         generation = self.store.model_generation(model_id)
-        if load_index(self.index_dir, model_id, dim, generation) is not None:
+        if (meta.model_id, meta.dim, meta.generation) == (model_id, dim, generation):
             return "current"
         return "stale"
 
@@ -231,7 +243,7 @@ class Indexer:
                     self.store.mark_folder(folder.id, online=False)
                     offline.append(folder.path)
                     continue
-                plan = self._plan(folder, cancel)
+                plan = yield from self._plan(folder, cancel)
                 plans.append(plan)
                 counters.unchanged += plan.unchanged
                 counters.total += len(plan.work)
@@ -269,7 +281,7 @@ class Indexer:
 
     # -- planning ---------------------------------------------------------------------------
 
-    def _plan(self, folder: FolderRecord, cancel: CancelToken) -> _Plan:
+    def _plan(self, folder: FolderRecord, cancel: CancelToken) -> Generator[Progress, None, _Plan]:
         """Compare a scan with the store: what is unchanged, changed, new, gone, or bad."""
         plan = _Plan(folder)
         known = self.store.photo_states(folder.id)
@@ -278,6 +290,8 @@ class Indexer:
         for entry in scan_folder(Path(folder.path), cancel):
             path = str(entry.path)
             seen.add(path)
+            if len(seen) % SCAN_PROGRESS_EVERY == 0:
+                yield Progress(len(seen), None, f"scanning {folder.path}")
             if isinstance(entry, ScanProblem):
                 plan.skipped.append(SkippedRecord(path, entry.kind, entry.reason))
                 continue

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Generator, Iterable
+import threading
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,7 @@ ACTIVE_MODEL_KEY = "active_model"
 SORTS = ("score", "date")
 
 EncoderFactory = Callable[[str], Encoder]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class Library:
         self._encoder_factory = encoder_factory
         self._model_spec = model
         self._encoder: Encoder | None = None
+        # Guards the lazily loaded model and the in-memory indexes: a search from one thread
+        # runs between the batches of an indexing run on another.
+        self.lock = threading.RLock()
 
     @classmethod
     def open(
@@ -122,10 +128,11 @@ class Library:
     @property
     def encoder(self) -> Encoder:
         """The model, loaded on first use (loading takes seconds; status needs none of it)."""
-        if self._encoder is None:
-            self._encoder = self._encoder_factory(self.model_spec)
-            log.info("model %s loaded", self._encoder.model_id)
-        return self._encoder
+        with self.lock:
+            if self._encoder is None:
+                self._encoder = self._encoder_factory(self.model_spec)
+                log.info("model %s loaded", self._encoder.model_id)
+            return self._encoder
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -146,13 +153,25 @@ class Library:
         if self.store.get_setting(ACTIVE_MODEL_KEY) is None:
             self.store.set_setting(ACTIVE_MODEL_KEY, encoder.model_id)
         indexer = Indexer(self.store, encoder, self.indexes, workers=workers, batch_size=batch_size)
-        return (yield from indexer.run(roots, cancel))
+        return (yield from self._stepwise_locked(indexer.run(roots, cancel)))
+
+    def _stepwise_locked(self, job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
+        """Run each step of ``job`` under the library lock, releasing it between steps."""
+        while True:
+            with self.lock:
+                try:
+                    progress = next(job)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+            yield progress
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder and what was indexed under it (the files are not touched)."""
-        removed = self.store.remove_folder(normalise_root(path))
-        self.indexes.forget()
-        return removed
+        with self.lock:
+            removed = self.store.remove_folder(normalise_root(path))
+            self.indexes.forget()
+            return removed
 
     # -- search -----------------------------------------------------------------------------
 
@@ -170,8 +189,9 @@ class Library:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``)."""
         if not text.strip():
             raise PhotosenseError("the search text is empty")
-        query = self.encoder.encode_texts([text])[0]
-        return self._search(text, query, limit, min_score, folder, after, before, sort, None)
+        with self.lock:
+            query = self.encoder.encode_texts([text])[0]
+            return self._search(text, query, limit, min_score, folder, after, before, sort, None)
 
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
         """Photos that look like ``photo`` (a path inside the library)."""
@@ -179,15 +199,16 @@ class Library:
         record = self.store.photo_by_path(path)
         if record is None:
             raise NotIndexedError(f"{photo} is not in the library: index its folder first")
-        index = self._index()
-        try:
-            query = index.vectors_for([record.id])[0]
-        except KeyError:
-            raise NotIndexedError(
-                f"{photo} has no vector for model {self.encoder.model_id} yet: run "
-                "`photosense index` to finish indexing"
-            ) from None
-        return self._search(path, query, limit, None, None, None, None, "score", record.id)
+        with self.lock:
+            index = self._index()
+            try:
+                query = index.vectors_for([record.id])[0]
+            except KeyError:
+                raise NotIndexedError(
+                    f"{photo} has no vector for model {self.encoder.model_id} yet: run "
+                    "`photosense index` to finish indexing"
+                ) from None
+            return self._search(path, query, limit, None, None, None, None, "score", record.id)
 
     def _index(self) -> VectorIndex:
         model_id = self.encoder.model_id
@@ -217,11 +238,7 @@ class Library:
         index = self._index()
         allowed: set[int] | None = None
         if folder is not None or after is not None or before is not None:
-            allowed = self.store.filter_ids(
-                folder=normalise_root(folder) if folder is not None else None,
-                after=after,
-                before=before,
-            )
+            allowed = set(self.photo_ids(folder=folder, after=after, before=before))
             if exclude is not None:
                 allowed.discard(exclude)
         found = index.search(query, limit + (exclude is not None), allowed)
@@ -250,6 +267,24 @@ class Library:
             for m_id, dim, _, vectors in self.store.model_counts()
         ]
         return LibraryStatus(str(self.path), photos, skipped, folders, models, active)
+
+    def photo_ids(
+        self,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+    ) -> list[int]:
+        """Every photo (inside ``folder``, taken in [after, before)), newest first."""
+        return self.store.photo_ids(
+            folder=normalise_root(folder) if folder is not None else None,
+            after=after,
+            before=before,
+        )
+
+    def photos(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
+        """Records of the given photo ids (unknown ids are left out)."""
+        return self.store.photos(ids)
 
     def folders(self) -> list[FolderRecord]:
         return self.store.folders()

@@ -264,7 +264,7 @@ def test_index_file_is_rebuilt_from_the_store(
             )
 
     reopened = Library(fake_library.store, fake_library.path, fake_library._encoder_factory)
-    assert reopened.indexes.state(reopened.encoder.model_id) == "stale"
+    assert reopened.indexes.state(reopened.encoder.model_id) != "current"
     assert top(reopened, "blue") == expected
     assert reopened.indexes.state(reopened.encoder.model_id) == "current"
 
@@ -289,3 +289,26 @@ def test_exif_date_and_file_date(fake_library: Library, photo_dir: Path) -> None
     assert red is not None and red.taken_at == datetime(2021, 6, 1, 12, 0) and red.taken_at_exif
     assert plain is not None and not plain.taken_at_exif
     assert abs(plain.taken_at.timestamp() - (photo_dir / "plain.png").stat().st_mtime) < 2
+
+
+def test_unlistable_subfolder_keeps_its_photos(
+    fake_library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosense.media.scan import ScanProblem
+
+    index(fake_library, photo_dir)
+    real_scan = indexing.scan_folder
+    trips = photo_dir / "trips"
+
+    def scan_without_trips(root: Path, cancel: CancelToken | None = None) -> object:
+        for entry in real_scan(root, cancel):
+            if trips not in entry.path.parents:
+                yield entry
+        yield ScanProblem(trips, "permission", "permission denied: cannot list this folder")
+
+    monkeypatch.setattr(indexing, "scan_folder", scan_without_trips)
+    report = index(fake_library, photo_dir)
+
+    assert report.removed == 0
+    assert fake_library.status().photos == 4
+    assert any(s.path == str(trips) for s in report.skipped)

@@ -504,15 +504,15 @@ class Store:
             photo = session.scalar(select(Photo).where(Photo.path == path))
             return None if photo is None else _record(photo)
 
-    def filter_ids(
+    def photo_ids(
         self,
         *,
         folder: str | None = None,
         after: datetime | None = None,
         before: datetime | None = None,
-    ) -> set[int]:
-        """Ids of photos inside ``folder`` and taken in [after, before)."""
-        query = select(Photo.id)
+    ) -> list[int]:
+        """Ids of photos inside ``folder`` and taken in [after, before), newest first."""
+        query = select(Photo.id).order_by(Photo.taken_at.desc(), Photo.id.desc())
         if folder is not None:
             query = query.where(_under(Photo.path, folder))
         if after is not None:
@@ -520,7 +520,7 @@ class Store:
         if before is not None:
             query = query.where(Photo.taken_at < before)
         with self._session() as session:
-            return set(session.scalars(query))
+            return list(session.scalars(query))
 
     def counts(self) -> tuple[int, int]:
         """(photos, skipped files) in the whole library."""
