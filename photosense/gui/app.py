@@ -1,0 +1,119 @@
+"""Starting the desktop app, and rendering its window to a PNG (for docs and checks)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QThread, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from photosense import __version__
+from photosense.errors import PhotosenseError
+from photosense.gui.window import SETTINGS_APP, SETTINGS_ORG, MainWindow, default_settings
+from photosense.library import Library
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1400, 900)
+SETTLE_TIMEOUT_S = 120.0
+
+
+def application() -> QApplication:
+    """The QApplication, created once with photosense's names (QSettings uses them)."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    QCoreApplication.setOrganizationName(SETTINGS_ORG)
+    QCoreApplication.setApplicationName(SETTINGS_APP)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationDisplayName("photosense")
+    app.setWindowIcon(QIcon.fromTheme("applications-graphics"))
+    return app
+
+
+def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto") -> int:
+    """Open the window over the library in ``library_dir`` (or the default) until it closes."""
+    app = application()
+    library = Library.open(library_dir, model=model, device=device)
+    try:
+        window = MainWindow(library, settings=default_settings())
+        window.show()
+        # Ctrl-C in the terminal closes the window properly (settings saved, jobs stopped);
+        # the timer lets Python run its signal handler while Qt's loop is in C++.
+        previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+        ticker = QTimer(window)
+        ticker.timeout.connect(lambda: None)
+        ticker.start(250)
+        try:
+            return app.exec()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        library.close()
+
+
+def settle(window: MainWindow, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
+    """Let the window's jobs run to the end, thumbnails of what is on screen included.
+
+    Painting is what asks for thumbnails, so this paints (``grab``) until a paint starts no
+    new work. Returns False if ``timeout_s`` passed first.
+    """
+    app = application()
+    deadline = time.monotonic() + timeout_s
+    quiet_rounds = 0
+    while time.monotonic() < deadline:
+        app.processEvents()
+        window.grab()  # paint: visible cells request their thumbnails
+        app.processEvents()
+        busy = window.runner.busy() or window.thumbnails.pending or window.model.loading
+        quiet_rounds = 0 if busy else quiet_rounds + 1
+        if quiet_rounds >= 3:
+            return True
+        QThread.msleep(20)
+    log.warning("the window was still busy after %.0f s", timeout_s)
+    return False
+
+
+def render_screenshot(
+    library_dir: Path | None,
+    model: str,
+    device: str,
+    out: Path,
+    search: str | None = None,
+    size: tuple[int, int] = SCREENSHOT_SIZE,
+) -> None:
+    """Render the window over a library to a PNG, after loading, thumbnails and ``search``.
+
+    Works offscreen (``QT_QPA_PLATFORM=offscreen``). The first photo is selected so the
+    detail pane shows. Settings are neither read nor written.
+    """
+    app = application()
+    library = Library.open(library_dir, model=model, device=device)
+    window = MainWindow(library, settings=None)
+    try:
+        window.resize(*size)
+        window.show()
+        settle(window)
+        if search:
+            window.search_bar.set_text(search)
+            window.search_bar.commit()
+            settle(window)
+        if window.model.rowCount():
+            window.grid.setFocus()
+            window.grid.setCurrentIndex(window.model.index(0))
+            settle(window)
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(out), "PNG"):
+            raise PhotosenseError(f"could not write the screenshot to {out}")
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+        library.close()

@@ -1,0 +1,114 @@
+"""Status bar widgets: indexing progress with speed and ETA, and a Cancel button."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from photosense.progress import Progress
+
+SPEED_WINDOW_S = 15.0
+
+
+def format_duration(seconds: float) -> str:
+    """A rough remaining time: "about 40 s", "about 3 min", "about 2 h 10 min"."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds / 5) * 5)} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
+class SpeedMeter:
+    """Photos per second over the last few seconds, and the time left at that pace."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def reset(self) -> None:
+        self._samples.clear()
+
+    def add(self, done: int) -> None:
+        now = self.clock()
+        if self._samples and done < self._samples[-1][1]:
+            self._samples.clear()  # a new phase (another folder) restarted the count
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > SPEED_WINDOW_S:
+            self._samples.popleft()
+
+    @property
+    def rate(self) -> float | None:
+        if len(self._samples) < 2:
+            return None
+        (t0, d0), (t1, d1) = self._samples[0], self._samples[-1]
+        return (d1 - d0) / (t1 - t0) if t1 > t0 and d1 > d0 else None
+
+    def eta(self, done: int, total: int) -> float | None:
+        rate = self.rate
+        return (total - done) / rate if rate else None
+
+
+class IndexingStatus(QWidget):
+    """ "Indexing 120 of 500 · 14.2 photos/s · about 30 s left [=====   ] [Cancel]"."""
+
+    cancel_requested = Signal()
+
+    def __init__(
+        self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(parent)
+        self.meter = SpeedMeter(clock)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current batch; what is indexed stays")
+        self.cancel_button.clicked.connect(self._on_cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def begin(self, text: str = "Starting…") -> None:
+        self.meter.reset()
+        self.label.setText(text)
+        self.bar.setRange(0, 0)  # busy until the total is known
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
+        self.setVisible(True)
+
+    def update_progress(self, progress: Progress, queued: int = 0) -> None:
+        more = f" (+{queued} queued)" if queued else ""
+        if progress.total is None:
+            self.bar.setRange(0, 0)
+            message = progress.message or "working"
+            self.label.setText(f"{message[:1].upper()}{message[1:]}…{more}")
+            return
+        self.meter.add(progress.done)
+        self.bar.setRange(0, max(1, progress.total))
+        self.bar.setValue(progress.done)
+        parts = [f"Indexing {progress.done:,} of {progress.total:,}"]
+        rate = self.meter.rate
+        if rate is not None:
+            parts.append(f"{rate:.1f} photos/s")
+            eta = self.meter.eta(progress.done, progress.total)
+            if eta is not None and progress.done < progress.total:
+                parts.append(f"{format_duration(eta)} left")
+        self.label.setText(" · ".join(parts) + more)
+
+    def end(self) -> None:
+        self.setVisible(False)
+
+    def _on_cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Stopping…")
+        self.cancel_requested.emit()

@@ -1,0 +1,90 @@
+"""GUI fixtures: a window over a fake-encoder library, and a check that no thread is left."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QThreadPool
+from pytestqt.qtbot import QtBot
+
+from photosense.gui.jobs import JobRunner
+from photosense.gui.window import MainWindow
+from photosense.library import Library
+from photosense.models.fake import FakeEncoder
+from photosense.store.repository import Store
+from tests.conftest import save_photo
+
+WAIT_MS = 30_000
+
+
+def assert_runner_idle(runner: JobRunner) -> None:
+    """After close(): every pool of the runner has no thread running and no job is kept."""
+    for lane, pool in runner.pools.items():
+        assert pool.activeThreadCount() == 0, f"{lane} pool still has a thread running"
+    assert not runner.jobs
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left(qapp: object) -> Iterator[None]:
+    """Fail any test that leaves work running on Qt's global pool."""
+    yield
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+@pytest.fixture
+def gui_library(tmp_path: Path) -> Iterator[Library]:
+    """A file-backed library over the deterministic colour encoder."""
+    directory = tmp_path / "library"
+    library = Library(Store.open(directory), directory, lambda _spec: FakeEncoder())
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(
+    qtbot: QtBot, gui_library: Library, settings: QSettings, tmp_path: Path
+) -> Iterator[Callable[..., MainWindow]]:
+    """Build MainWindows over ``gui_library``; each is closed and checked for leftover threads."""
+    windows: list[MainWindow] = []
+
+    def make(library: Library | None = None, **kwargs: object) -> MainWindow:
+        kwargs.setdefault("settings", settings)
+        kwargs.setdefault("pictures_folder", str(tmp_path / "no-pictures-here"))
+        window = MainWindow(library or gui_library, **kwargs)  # type: ignore[arg-type]
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert_runner_idle(window.runner)
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow]) -> MainWindow:
+    return make_window()
+
+
+@pytest.fixture
+def many_photos(tmp_path: Path) -> Path:
+    """120 small photos of shifting colours with distinct dates."""
+    root = tmp_path / "Many"
+    for i in range(120):
+        colour = (i * 2 % 256, 255 - i * 2 % 256, (i * 7) % 256)
+        save_photo(
+            root / f"p{i:03d}.jpg",
+            colour,
+            taken=datetime(2020, 1, 1) + timedelta(days=i),
+            size=(24, 16),
+        )
+    return root

@@ -1,0 +1,75 @@
+"""Starting the app from the command line, and rendering the window to a PNG headless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import photosense.gui.app as gui_app
+from photosense import cli
+from photosense.indexing import run_to_end
+from photosense.library import Library
+from photosense.models.fake import FakeEncoder
+from photosense.store.repository import Store
+
+
+def build_library(directory: Path, photos: Path) -> None:
+    library = Library(Store.open(directory), directory, lambda _spec: FakeEncoder())
+    with library:
+        run_to_end(library.index([photos]))
+
+
+def test_render_screenshot_offscreen(qapp: object, photo_dir: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "library"
+    build_library(directory, photo_dir)
+    out = tmp_path / "shots" / "window.png"
+    gui_app.render_screenshot(directory, "auto", "cpu", out, size=(1000, 700))
+    with Image.open(out) as shot:
+        assert shot.format == "PNG"
+        assert shot.size == (1000, 700)
+        # Thumbnails were drawn: the red photo's colour is somewhere in the picture.
+        colours = shot.convert("RGB").getcolors(1_000_000) or []
+        assert any(r > 200 and g < 60 and b < 60 for _count, (r, g, b) in colours)
+    assert (directory / "thumbnails").is_dir()
+
+
+def test_render_screenshot_of_a_new_library_shows_the_welcome(qapp: object, tmp_path: Path) -> None:
+    out = tmp_path / "welcome.png"
+    gui_app.render_screenshot(tmp_path / "empty-library", "auto", "cpu", out, size=(800, 600))
+    assert out.stat().st_size > 0
+
+
+def test_no_command_opens_the_window(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(gui_app, "run_app", lambda *args: calls.append(args) or 0)
+    assert cli.main(["--library", str(tmp_path), "--device", "cpu"]) == 0
+    assert calls == [(tmp_path, "auto", "cpu")]
+
+
+def test_screenshot_option_renders_and_exits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(gui_app, "render_screenshot", lambda *args: calls.append(args))
+    out = tmp_path / "shot.png"
+    assert cli.main(["--library", str(tmp_path), "--screenshot", str(out)]) == 0
+    assert calls == [(tmp_path, "auto", "auto", out)]
+
+
+def test_screenshot_with_a_command_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--screenshot", str(tmp_path / "x.png"), "status"])
+    assert exit_info.value.code == 2
+
+
+def test_the_command_line_does_not_load_qt() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, photosense.cli, photosense.library, photosense.media.thumbnails; "
+        "sys.exit(any(m.startswith('PySide6') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
