@@ -26,21 +26,22 @@ Vectors = npt.NDArray[np.float32]
 Hit = tuple[int, float]
 """A search result: (photo id, cosine similarity)."""
 
-# Chosen with benchmarks/bench_search.py (512-d embedding-like vectors, 2 cores; figures there):
-# ef_construction 200 instead of 100 doubles the build time (1M: ~11 min -> ~22) for the same
-# recall once ef_search >= 40; M=24 gains ~0.02 recall on text-like queries for +50% build.
-# Recall is bought more cheaply at search time: ef_search=256 gives recall@10 0.998 on image
-# queries at 1M and >= 0.98 on the harder text-like queries up to 100k, at ~1 ms per query.
+# Chosen with benchmarks/bench_search.py (512-d embedding-like vectors, 2 cores). At 100k,
+# ef_construction 200 instead of 100 doubles the build (36 s -> 73 s; 1M takes ~11 min at 100)
+# for the same recall once ef_search >= 40, and M=24 gains ~0.02 recall on text-like queries for
+# +40% build. Recall is cheaper bought at search time: ef_search=256 gives recall@10 0.998 on
+# image queries at 1M and >= 0.98 on the harder text-like queries up to 100k, at ~0.5-1 ms.
 DEFAULT_M = 16
 DEFAULT_EF_CONSTRUCTION = 100
 DEFAULT_EF_SEARCH = 256
-EXACT_FILTER_FACTOR = 3.0
-"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(len(index))`` ids is scored exactly.
+EXACT_FILTER_FACTOR = 0.25
+"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(ef_search * len(index))`` ids is
+scored exactly; a larger one is searched by a filtered graph walk.
 
-A filtered graph walk visits about ``ef * n / len(allowed)`` nodes, while exact scoring costs
-~30 us per allowed id (hnswlib's ``get_items`` builds Python lists), so the two cross near
-``c * sqrt(n)``. Measured crossovers: ~170 ids at 10k, ~650 at 100k, 2,500-6,000 at 1M; the
-exact side is the safer one to err on, as a walk under a tiny filter can take seconds at 1M.
+The walk visits about ``ef * n / len(allowed)`` nodes while exact scoring costs ~30 us per
+allowed id (hnswlib's ``get_items`` builds Python lists), so the two cross near
+``c * sqrt(ef * n)``. Measured with ef 64 and 512 at 10k, 100k and 1M, c is 0.18-0.31; below it
+exact wins, and erring that way is safer: under a tiny filter a walk at 1M takes seconds.
 """
 
 _CHUNK = 65_536  # rows read back from hnswlib at a time, to bound memory in exact fallbacks
@@ -302,7 +303,7 @@ class HnswIndex:
             return []
         if allowed is None:
             return self._knn(query, k, None) or self._exact(self._live, query, k)
-        if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(len(self._live)):
+        if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(self.ef_search * len(self._live)):
             return self._exact(self._known(allowed), query, k)
         wanted = allowed if isinstance(allowed, set | frozenset) else set(allowed)
         return self._knn(query, k, wanted.__contains__) or self._exact(
