@@ -10,6 +10,7 @@ at all (an unmounted drive) is marked offline and kept.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -41,8 +42,10 @@ from photosense.store.repository import (
 from photosense.vectors import (
     VectorIndex,
     build_index,
+    index_path,
     load_index,
     maybe_upgrade,
+    meta_path,
     read_meta,
     save_index,
 )
@@ -118,6 +121,12 @@ class SearchIndexes:
         """Drop loaded indexes (but ``keep``'s): a deletion made them stale."""
         for other in [m for m in self._indexes if m != keep]:
             del self._indexes[other]
+
+    def drop(self, model_id: str) -> None:
+        """Forget a model's index and delete its files (its vectors left the store)."""
+        self._indexes.pop(model_id, None)
+        for path in (index_path(self.index_dir, model_id), meta_path(self.index_dir, model_id)):
+            path.unlink(missing_ok=True)
 
     def save(self, model_id: str) -> None:
         cached = self._indexes.get(model_id)
@@ -211,12 +220,16 @@ class Indexer:
         *,
         workers: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        on_committed: Callable[[list[int], npt.NDArray[np.float32]], object] | None = None,
     ) -> None:
         self.store = store
         self.encoder = encoder
         self.indexes = indexes
         self.workers = workers or max(2, min(8, os.cpu_count() or 2))
         self.batch_size = batch_size
+        # Called with the ids and vectors of each committed batch's new or re-encoded photos
+        # (the library tags them); runs on the indexing thread, between batches.
+        self.on_committed = on_committed
 
     def run(
         self, roots: Iterable[str], cancel: CancelToken | None = None
@@ -371,6 +384,9 @@ class Indexer:
                     self._record(prepared, vector, batch, run)
             result = self.store.commit_batch(model_id, batch)
             self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
+            if self.on_committed is not None and result.upserted:
+                ids = [photo_id for photo_id, _ in result.upserted]
+                self.on_committed(ids, np.stack([vector for _, vector in result.upserted]))
             batch, pending = Batch(folder_id), []
             return Progress(run.counters.done, run.counters.total, "indexing")
 
@@ -463,23 +479,10 @@ class Indexer:
 
     @staticmethod
     def _fields(prepared: _Prepared) -> PhotoFields:
+        """The store's row for a prepared file: its identity plus what its header said."""
         file, meta = prepared.work.file, prepared.metadata
-        if meta is None:
-            return PhotoFields(str(file.path), file.size, file.mtime_ns, prepared.hash)
-        return PhotoFields(
-            path=str(file.path),
-            size=file.size,
-            mtime_ns=file.mtime_ns,
-            content_hash=prepared.hash,
-            width=meta.width,
-            height=meta.height,
-            format=meta.format,
-            taken_at=meta.taken_at,
-            camera_make=meta.camera_make,
-            camera_model=meta.camera_model,
-            latitude=meta.latitude,
-            longitude=meta.longitude,
-        )
+        header = {} if meta is None else dataclasses.asdict(meta)
+        return PhotoFields(str(file.path), file.size, file.mtime_ns, prepared.hash, **header)
 
 
 def run_to_end(

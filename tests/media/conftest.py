@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,18 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-DATASETS = Path(os.environ.get("PHOTOSENSE_DATASETS", "~/.cache/photosense-datasets")).expanduser()
-
-
-def dataset(name: str) -> Path:
-    """Path of an evaluation set built by shared/datasets/fetch, or skip the test."""
-    path = DATASETS / name
-    if not (path / ".complete").is_file():
-        pytest.skip(
-            f"{name} not found in {DATASETS}; build it with "
-            f"`shared/datasets/fetch --only {name}` (or set PHOTOSENSE_DATASETS)"
-        )
-    return path
+from tests.conftest import dataset
 
 
 def _halves(size: tuple[int, int]) -> Image.Image:
