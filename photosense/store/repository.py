@@ -8,22 +8,33 @@ transaction: a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from photosense.errors import ModelMismatchError
+from photosense.errors import ModelMismatchError, PhotosenseError
 from photosense.paths import DATABASE_NAME
 from photosense.store.db import create_library_engine, migrate
-from photosense.store.schema import Embedding, Folder, Model, Photo, Setting, Skipped
+from photosense.store.schema import (
+    Embedding,
+    Folder,
+    Model,
+    Photo,
+    PhotoTag,
+    PhotoTagging,
+    Setting,
+    Skipped,
+    Tag,
+)
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +405,16 @@ class Store:
             vectors[i] = decode_vector(blob, dtype, dim)
         return ids, vectors
 
+    def delete_model(self, model_id: str) -> int:
+        """Forget a model: its row and every vector it made here; returns the vectors removed."""
+        with self._session() as session:
+            removed = session.scalar(
+                select(func.count()).select_from(Embedding).where(Embedding.model_id == model_id)
+            )
+            session.execute(delete(Embedding).where(Embedding.model_id == model_id))
+            session.execute(delete(Model).where(Model.id == model_id))
+            return int(removed or 0)
+
     def _bump_all_models(self, session: Session) -> None:
         session.execute(update(Model).values(generation=Model.generation + 1))
 
@@ -544,7 +565,342 @@ class Store:
                 for s in session.scalars(query)
             ]
 
+    # -- tags -------------------------------------------------------------------------------
+
+    def tags(self, *, enabled_only: bool = False) -> list[TagRecord]:
+        """Every tag of the vocabulary (or only those suggested automatically), by name."""
+        query = select(Tag).order_by(Tag.name)
+        if enabled_only:
+            query = query.where(Tag.enabled.is_(True))
+        with self._session() as session:
+            return [_tag_record(tag) for tag in session.scalars(query)]
+
+    def tag_named(self, name: str) -> TagRecord | None:
+        """The tag called ``name``: an exact match, else the one whose name differs only in case."""
+        with self._session() as session:
+            tag = session.scalar(select(Tag).where(Tag.name == name))
+            if tag is None:
+                folded = name.casefold()
+                matches = [t for t in session.scalars(select(Tag)) if t.name.casefold() == folded]
+                tag = matches[0] if len(matches) == 1 else None
+            return None if tag is None else _tag_record(tag)
+
+    def add_tags(
+        self,
+        entries: Iterable[tuple[str, Sequence[str] | None]],
+        *,
+        origin: str,
+        enabled: bool = True,
+    ) -> dict[str, int]:
+        """Create the tags whose names (ignoring case) are new; returns name -> id for all."""
+        ids: dict[str, int] = {}
+        with self._session() as session:
+            known = {t.name.casefold(): t.id for t in session.scalars(select(Tag))}
+            for name, prompts in entries:
+                tag_id = known.get(name.casefold())
+                if tag_id is None:
+                    tag = Tag(
+                        name=name,
+                        prompts=list(prompts) if prompts else None,
+                        threshold_offset=0.0,
+                        enabled=enabled,
+                        origin=origin,
+                    )
+                    session.add(tag)
+                    session.flush()
+                    tag_id = known[name.casefold()] = tag.id
+                ids[name] = tag_id
+        return ids
+
+    def update_tag(
+        self,
+        tag_id: int,
+        *,
+        name: str | None = None,
+        prompts: Sequence[str] | None = None,
+        clear_prompts: bool = False,
+        enabled: bool | None = None,
+    ) -> TagRecord:
+        """Rename a tag, set or clear its own prompts, or switch its suggestions on or off."""
+        with self._session() as session:
+            tag = session.get(Tag, tag_id)
+            if tag is None:
+                raise PhotosenseError(f"tag {tag_id} does not exist")
+            if name is not None:
+                tag.name = name
+            if prompts is not None or clear_prompts:
+                tag.prompts = list(prompts) if prompts else None
+            if enabled is not None:
+                tag.enabled = enabled
+            session.flush()
+            return _tag_record(tag)
+
+    def remove_tag(self, tag_id: int) -> None:
+        """Delete a tag and every photo's row for it."""
+        with self._session() as session:
+            session.execute(delete(Tag).where(Tag.id == tag_id))
+
+    def shift_tag_offset(self, tag_id: int, delta: float, low: float, high: float) -> float:
+        """Add ``delta`` to a tag's threshold offset, kept within [low, high]; returns it."""
+        with self._session() as session:
+            tag = session.get(Tag, tag_id)
+            if tag is None:
+                raise PhotosenseError(f"tag {tag_id} does not exist")
+            tag.threshold_offset = min(high, max(low, tag.threshold_offset + delta))
+            return tag.threshold_offset
+
+    def photo_tags(self, photo_ids: Sequence[int]) -> list[PhotoTagRecord]:
+        """Every tag row of the given photos (suggested, accepted and rejected), by photo."""
+        found: list[PhotoTagRecord] = []
+        with self._session() as session:
+            for chunk in _chunks(list(photo_ids)):
+                rows = session.execute(
+                    select(PhotoTag, Tag.name)
+                    .join(Tag, Tag.id == PhotoTag.tag_id)
+                    .where(PhotoTag.photo_id.in_(chunk))
+                )
+                found.extend(_photo_tag_record(row, name) for row, name in rows)
+        found.sort(key=lambda r: (r.photo_id, -(r.score or 0.0), r.tag))
+        return found
+
+    def put_photo_tag(
+        self,
+        photo_id: int,
+        tag_id: int,
+        *,
+        state: str,
+        source: str,
+        score: float | None = None,
+        model_id: str | None = None,
+    ) -> PhotoTagRecord | None:
+        """Set a photo's tag to ``state``; a new row gets ``source``, an existing one keeps its
+        own. Returns the row as it was before (None if there was none)."""
+        with self._session() as session:
+            row = session.scalar(
+                select(PhotoTag).where(PhotoTag.photo_id == photo_id, PhotoTag.tag_id == tag_id)
+            )
+            name = session.scalar(select(Tag.name).where(Tag.id == tag_id)) or ""
+            before = None if row is None else _photo_tag_record(row, name)
+            if row is None:
+                row = PhotoTag(photo_id=photo_id, tag_id=tag_id, source=source)
+                session.add(row)
+            row.state = state
+            if score is not None or row.score is None:
+                row.score, row.model_id = score, model_id
+            return before
+
+    def replace_suggestions(
+        self,
+        model_id: str,
+        state_key: str,
+        photo_ids: Sequence[int],
+        suggestions: Iterable[tuple[int, int, float]],
+    ) -> int:
+        """Swap the auto suggestions of ``photo_ids`` for (photo, tag, score) ``suggestions``.
+
+        Rows the user decided (accepted, rejected, user or imported tags) are kept and never
+        duplicated: a rejected tag does not come back. The photos are marked as tagged under
+        ``state_key``. Returns how many suggestions were written.
+        """
+        ids = list(photo_ids)
+        by_photo: dict[int, list[tuple[int, float]]] = {}
+        for photo_id, tag_id, score in suggestions:
+            by_photo.setdefault(photo_id, []).append((tag_id, score))
+        written = 0
+        now = datetime.now()
+        with self._session() as session:
+            for part in _chunks(ids):
+                chunk = cast(list[int], part)
+                session.execute(
+                    delete(PhotoTag).where(
+                        PhotoTag.photo_id.in_(chunk),
+                        PhotoTag.source == "auto",
+                        PhotoTag.state == "suggested",
+                    )
+                )
+                pairs = select(PhotoTag.photo_id, PhotoTag.tag_id).where(
+                    PhotoTag.photo_id.in_(chunk)
+                )
+                kept = {(photo_id, tag_id) for photo_id, tag_id in session.execute(pairs)}
+                rows = [
+                    {
+                        "photo_id": photo_id,
+                        "tag_id": tag_id,
+                        "source": "auto",
+                        "state": "suggested",
+                        "score": float(score),
+                        "model_id": model_id,
+                    }
+                    for photo_id in chunk
+                    for tag_id, score in by_photo.get(photo_id, [])
+                    if (photo_id, tag_id) not in kept
+                ]
+                if rows:
+                    # Core insert of plain rows: the ORM's bulk path costs ~2x more here.
+                    session.execute(insert(cast(Table, PhotoTag.__table__)), rows)
+                written += len(rows)
+                marks = [
+                    {
+                        "photo_id": p,
+                        "model_id": model_id,
+                        "state_key": state_key,
+                        "tagged_at": now,
+                        "keywords_read": False,
+                    }
+                    for p in chunk
+                ]
+                upsert = sqlite_insert(PhotoTagging)
+                session.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=[PhotoTagging.photo_id],
+                        set_={
+                            "model_id": upsert.excluded.model_id,
+                            "state_key": upsert.excluded.state_key,
+                            "tagged_at": upsert.excluded.tagged_at,
+                        },
+                    ),
+                    marks,
+                )
+        return written
+
+    def photos_to_tag(self, model_id: str, state_key: str) -> list[int]:
+        """Photos with a vector under ``model_id`` not yet tagged under ``state_key``."""
+        current = (
+            select(PhotoTagging.photo_id)
+            .where(PhotoTagging.photo_id == Embedding.photo_id)
+            .where(PhotoTagging.state_key == state_key)
+            .exists()
+        )
+        with self._session() as session:
+            query = (
+                select(Embedding.photo_id)
+                .where(Embedding.model_id == model_id)
+                .where(~current)
+                .order_by(Embedding.photo_id)
+            )
+            return list(session.scalars(query))
+
+    def photos_keywords_unread(self) -> list[tuple[int, str]]:
+        """(id, path) of photos whose files' keywords were not read yet."""
+        read = (
+            select(PhotoTagging.photo_id)
+            .where(PhotoTagging.photo_id == Photo.id)
+            .where(PhotoTagging.keywords_read.is_(True))
+            .exists()
+        )
+        query = select(Photo.id, Photo.path).where(~read).order_by(Photo.id)
+        with self._session() as session:
+            return [(r[0], r[1]) for r in session.execute(query)]
+
+    def import_keywords(self, keywords: Mapping[int, Sequence[str]]) -> int:
+        """Record keywords read from photos' files as imported, accepted tags.
+
+        Unknown keywords become tags of origin ``imported`` that are not suggested elsewhere;
+        a row the user already decided is kept as it is (a tag they rejected stays rejected);
+        an auto suggestion becomes imported. Every photo in ``keywords`` is marked as read.
+        Returns how many photo tags were added or upgraded.
+        """
+        names = {name for words in keywords.values() for name in words}
+        ids = self.add_tags(((n, None) for n in sorted(names)), origin="imported", enabled=False)
+        changed = 0
+        with self._session() as session:
+            for part in _chunks(list(keywords)):
+                chunk = cast(list[int], part)
+                rows = session.scalars(select(PhotoTag).where(PhotoTag.photo_id.in_(chunk)))
+                existing = {(row.photo_id, row.tag_id): row for row in rows}
+                for photo_id in chunk:
+                    for tag_id in dict.fromkeys(ids[w] for w in keywords[photo_id]):
+                        row = existing.get((photo_id, tag_id))
+                        if row is None:
+                            session.add(
+                                PhotoTag(
+                                    photo_id=photo_id,
+                                    tag_id=tag_id,
+                                    source="imported",
+                                    state="accepted",
+                                )
+                            )
+                        elif row.source == "auto" and row.state == "suggested":
+                            row.source, row.state = "imported", "accepted"
+                        else:
+                            continue
+                        changed += 1
+            for part in _chunks(list(keywords)):
+                upsert = sqlite_insert(PhotoTagging)
+                session.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=[PhotoTagging.photo_id], set_={"keywords_read": True}
+                    ),
+                    [{"photo_id": p, "keywords_read": True} for p in part],
+                )
+        return changed
+
+    def photos_with_tag(self, tag_id: int, *, model_id: str, min_score: float) -> set[int]:
+        """Photos that carry a tag: accepted, or suggested by ``model_id`` with a score of at
+        least ``min_score``. A rejected tag never counts."""
+        accepted = PhotoTag.state == "accepted"
+        suggested = (
+            (PhotoTag.state == "suggested")
+            & (PhotoTag.model_id == model_id)
+            & (PhotoTag.score >= min_score)
+        )
+        with self._session() as session:
+            query = select(PhotoTag.photo_id).where(PhotoTag.tag_id == tag_id)
+            return set(session.scalars(query.where(accepted | suggested)))
+
+    def tag_counts(self) -> dict[int, dict[str, int]]:
+        """Per tag id: how many photos have it in each state."""
+        counts: dict[int, dict[str, int]] = {}
+        with self._session() as session:
+            rows = session.execute(
+                select(PhotoTag.tag_id, PhotoTag.state, func.count()).group_by(
+                    PhotoTag.tag_id, PhotoTag.state
+                )
+            )
+            for tag_id, state, count in rows:
+                counts.setdefault(tag_id, {})[state] = int(count)
+        return counts
+
 
 def _chunks(items: Sequence[object], size: int = 500) -> Iterator[list[object]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+# -- tag records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag of the vocabulary (see :class:`photosense.store.schema.Tag`)."""
+
+    id: int
+    name: str
+    prompts: tuple[str, ...] | None
+    threshold_offset: float
+    enabled: bool
+    origin: str
+
+
+@dataclass(frozen=True)
+class PhotoTagRecord:
+    """One tag on one photo: source auto/user/imported, state suggested/accepted/rejected."""
+
+    photo_id: int
+    tag_id: int
+    tag: str
+    source: str
+    state: str
+    score: float | None
+    model_id: str | None
+
+
+def _tag_record(tag: Tag) -> TagRecord:
+    prompts = tuple(tag.prompts) if tag.prompts else None
+    return TagRecord(tag.id, tag.name, prompts, tag.threshold_offset, tag.enabled, tag.origin)
+
+
+def _photo_tag_record(row: PhotoTag, name: str) -> PhotoTagRecord:
+    return PhotoTagRecord(
+        row.photo_id, row.tag_id, name, row.source, row.state, row.score, row.model_id
+    )

@@ -165,7 +165,12 @@ class Caption(Base):
 
 
 class Tag(Base):
-    """A tag of the vocabulary; ``prompts`` overrides the default prompt ensemble."""
+    """A tag of the vocabulary; ``prompts`` overrides the default prompt ensemble.
+
+    ``enabled`` tags are suggested automatically; ``origin`` says where the tag came from
+    (``vocabulary``: the shipped default list, ``user``: added by hand, ``imported``: a keyword
+    read from a file, which is not suggested until given prompts).
+    """
 
     __tablename__ = "tags"
 
@@ -174,6 +179,7 @@ class Tag(Base):
     prompts: Mapped[list[str] | None] = mapped_column(JSON)
     threshold_offset: Mapped[float] = mapped_column(Float, default=0.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
 
 
 class PhotoTag(Base):
@@ -189,6 +195,21 @@ class PhotoTag(Base):
     state: Mapped[str] = mapped_column(String(16))
     score: Mapped[float | None] = mapped_column(Float)
     model_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class PhotoTagging(Base):
+    """Per photo: the tagging state its auto-tags were computed under, and whether its file's
+    own keywords were read, so ``photosense tag`` only redoes what is out of date."""
+
+    __tablename__ = "photo_tagging"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[str | None] = mapped_column(String(200))
+    state_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    keywords_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    tagged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Setting(Base):

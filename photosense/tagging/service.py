@@ -1,0 +1,497 @@
+"""Auto-tagging over a library: vocabulary, scoring, feedback, keyword import and sidecars.
+
+:class:`Tagger` ties the pieces to the store for one model. Scoring every photo is one matrix
+product of the stored photo vectors with the cached tag vectors, then per-tag calibration and
+selection (:mod:`photosense.tagging.calibration`). What the user decided is never overwritten:
+re-tagging replaces only automatic suggestions, so a rejected tag stays rejected.
+
+A photo records the *tagging state* its suggestions were made under (model, enabled tags and
+their prompts, selection settings, and the library size bucket the calibration came from);
+``tag()`` redoes exactly the photos whose state is out of date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from photosense.errors import PhotosenseError
+from photosense.models.encoder import Encoder, Vectors
+from photosense.progress import CancelToken, Progress
+from photosense.store.repository import PhotoTagRecord, Store, TagRecord
+from photosense.tagging.calibration import (
+    Calibration,
+    TaggingParams,
+    calibrate,
+    select_tags,
+    zscores,
+)
+from photosense.tagging.vectors import TagVectorCache
+from photosense.tagging.vocabulary import (
+    VocabularyEntry,
+    background_captions,
+    clean_name,
+    default_vocabulary,
+    prompt_key,
+    tag_templates,
+)
+from photosense.tagging.xmp import XmpError, read_keywords, write_sidecar
+
+__all__ = [
+    "ExportReport",
+    "PhotoTagInfo",
+    "TagInfo",
+    "TagNotFoundError",
+    "TagReport",
+    "Tagger",
+]
+
+log = logging.getLogger(__name__)
+
+AUTO, USER, IMPORTED, VOCABULARY = "auto", "user", "imported", "vocabulary"
+SUGGESTED, ACCEPTED, REJECTED = "suggested", "accepted", "rejected"
+
+SEEDED_KEY = "tagging.seeded_vocabulary"
+"""Setting: case-folded names of default tags already added once (a removed one stays out)."""
+
+REJECT_STEP = 0.25
+"""z added to a tag's threshold when the user rejects it where it was suggested."""
+ACCEPT_STEP = 0.1
+"""z taken off a tag's threshold when the user accepts it on a photo."""
+OFFSET_RANGE = (-1.0, 3.0)
+"""Feedback moves a tag's threshold within this range of z around the default."""
+
+CALIBRATION_GROWTH = 1.25
+"""The calibration is redone (and photos re-tagged) when the library grows or shrinks by this."""
+BLOCK = 4096
+"""Photos scored and written per transaction."""
+
+
+class TagNotFoundError(PhotosenseError):
+    """A tag name that is not in the vocabulary."""
+
+
+@dataclass(frozen=True)
+class TagReport:
+    """What one tagging run did."""
+
+    photos: int
+    suggestions: int
+    keywords: int
+    seconds: float
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag with its current threshold and how many photos have it in each state."""
+
+    name: str
+    origin: str
+    enabled: bool
+    prompts: tuple[str, ...] | None
+    offset: float
+    threshold: float
+    accepted: int
+    suggested: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class PhotoTagInfo:
+    """A tag on a photo; ``shown`` says whether it counts (accepted, or a suggestion that
+    clears the tag's current threshold under the current model)."""
+
+    tag: str
+    source: str
+    state: str
+    score: float | None
+    model_id: str | None
+    shown: bool
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """Sidecars written, and photos whose sidecar could not be written (with why)."""
+
+    written: list[str]
+    failed: list[tuple[str, str]]
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """Everything needed to tag photos under the current vocabulary and calibration."""
+
+    tags: list[TagRecord]
+    vectors: Vectors
+    calibration: Calibration
+    signature: str
+    bucket: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.signature[:40]}-{self.bucket}"
+
+
+def _bucket(photos: int) -> int:
+    return int(math.log(photos + 1) / math.log(CALIBRATION_GROWTH))
+
+
+class Tagger:
+    """Auto-tagging for one model over one store; the tag vectors live in ``cache``.
+
+    ``vocabulary`` (default: the shipped list) is added to the store once; ``background``
+    (default: the shipped generic captions) calibrates tags while the library is small.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        encoder: Encoder,
+        cache: TagVectorCache,
+        params: TaggingParams | None = None,
+        *,
+        vocabulary: Sequence[VocabularyEntry] | None = None,
+        background: Sequence[str] | None = None,
+    ) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.cache = cache
+        self.params = params or TaggingParams()
+        self._vocabulary = vocabulary
+        self._background = tuple(background if background is not None else background_captions())
+        self._seeded = False
+        self._scoring_cache: _Scoring | None = None
+
+    # -- vocabulary -------------------------------------------------------------------------
+
+    def ensure_vocabulary(self) -> None:
+        """Add the default vocabulary's tags that were never added (once per library)."""
+        if self._seeded:
+            return
+        stored = self.store.get_setting(SEEDED_KEY)
+        seeded = {str(n) for n in stored} if isinstance(stored, list) else set()
+        vocabulary = self._vocabulary if self._vocabulary is not None else default_vocabulary()
+        entries = [e for e in vocabulary if e.name.casefold() not in seeded]
+        if entries:
+            self.store.add_tags(((e.name, e.prompts) for e in entries), origin=VOCABULARY)
+            seeded.update(e.name.casefold() for e in entries)
+            self.store.set_setting(SEEDED_KEY, sorted(seeded))
+            log.info("added %d default tags", len(entries))
+        self._seeded = True
+
+    def find(self, name: str) -> TagRecord:
+        """The tag called ``name`` (case-insensitively), or ``TagNotFoundError``."""
+        self.ensure_vocabulary()
+        tag = self.store.tag_named(" ".join(name.split()))
+        if tag is None:
+            raise TagNotFoundError(
+                f"no tag named {name!r}: see `photosense tags list`, or add it with "
+                f"`photosense tags add {name!r}`"
+            )
+        return tag
+
+    def add(self, name: str, prompts: Sequence[str] = ()) -> TagRecord:
+        """Add a tag, or give an existing one its own prompts; either way it is suggested.
+
+        Without prompts the tag is embedded with the default ensemble over its name.
+        """
+        self.ensure_vocabulary()
+        cleaned = clean_name(name)
+        own = [" ".join(p.split()) for p in prompts if p.strip()]
+        existing = self.store.tag_named(cleaned)
+        if existing is None:
+            self.store.add_tags([(cleaned, own or None)], origin=USER)
+            return self.find(cleaned)
+        return self.store.update_tag(existing.id, prompts=own or None, enabled=True)
+
+    def rename(self, old: str, new: str) -> TagRecord:
+        """Rename a tag; a tag without its own prompts is then prompted by its new name."""
+        tag = self.find(old)
+        cleaned = clean_name(new)
+        other = self.store.tag_named(cleaned)
+        if other is not None and other.id != tag.id:
+            raise PhotosenseError(f"a tag named {other.name!r} already exists")
+        return self.store.update_tag(tag.id, name=cleaned)
+
+    def remove(self, name: str) -> TagRecord:
+        """Delete a tag and its photo rows; a default tag removed is not added back later."""
+        tag = self.find(name)
+        self.store.remove_tag(tag.id)
+        return tag
+
+    def tags(self) -> list[TagInfo]:
+        """Every tag with its threshold and photo counts, by name."""
+        self.ensure_vocabulary()
+        tags = self.store.tags()
+        counts = self.store.tag_counts()
+        base = self.params.cutoff(sum(t.enabled for t in tags))
+        return [
+            TagInfo(
+                name=t.name,
+                origin=t.origin,
+                enabled=t.enabled,
+                prompts=t.prompts,
+                offset=t.threshold_offset,
+                threshold=base + t.threshold_offset,
+                accepted=counts.get(t.id, {}).get(ACCEPTED, 0),
+                suggested=counts.get(t.id, {}).get(SUGGESTED, 0),
+                rejected=counts.get(t.id, {}).get(REJECTED, 0),
+            )
+            for t in tags
+        ]
+
+    # -- scoring ----------------------------------------------------------------------------
+
+    def _signature(self, tags: Sequence[TagRecord]) -> str:
+        model_id = self.encoder.model_id
+        payload = json.dumps(
+            [
+                model_id,
+                asdict(self.params),
+                [(t.id, prompt_key(model_id, tag_templates(t.prompts) + (t.name,))) for t in tags],
+            ]
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _vector_count(self) -> int:
+        for model_id, _dim, _generation, count in self.store.model_counts():
+            if model_id == self.encoder.model_id:
+                return count
+        return 0
+
+    def prepare(self) -> None:
+        """Embed the vocabulary now if it is not cached (the first time takes a while)."""
+        self.ensure_vocabulary()
+        self._tag_vectors(self.store.tags(enabled_only=True))
+
+    def _tag_vectors(self, tags: Sequence[TagRecord]) -> tuple[Vectors, Vectors]:
+        """The tags' vectors and the background captions' vectors, from the cache."""
+        self.ensure_vocabulary()
+        entries = [(t.name, tag_templates(t.prompts)) for t in tags]
+        captions = [(caption, ("{}",)) for caption in self._background]
+        return self.cache.vectors(self.encoder, entries), self.cache.vectors(self.encoder, captions)
+
+    def _scoring(self, library: tuple[npt.NDArray[np.int64], Vectors] | None = None) -> _Scoring:
+        """The current tag vectors and calibration, recomputed only when out of date."""
+        self.ensure_vocabulary()
+        tags = self.store.tags(enabled_only=True)
+        signature = self._signature(tags)
+        bucket = _bucket(self._vector_count())
+        cached = self._scoring_cache
+        if cached is not None and (cached.signature, cached.bucket) == (signature, bucket):
+            # Same tags in the same order; fresh records carry the latest feedback offsets.
+            return replace(cached, tags=tags)
+        vectors, background = self._tag_vectors(tags)
+        _, photos = (
+            library if library is not None else self.store.load_vectors(self.encoder.model_id)
+        )
+        if photos.size == 0:
+            photos = np.zeros((0, self.encoder.dim), dtype=np.float32)
+        calibration = calibrate(vectors, photos, background, self.params.prior_photos)
+        log.info("calibrated %d tags on %d photos", len(tags), len(photos))
+        self._scoring_cache = _Scoring(tags, vectors, calibration, signature, bucket)
+        return self._scoring_cache
+
+    def _cutoffs(self, scoring: _Scoring) -> npt.NDArray[np.float32]:
+        base = self.params.cutoff(len(scoring.tags))
+        offsets = np.array([t.threshold_offset for t in scoring.tags], dtype=np.float32)
+        return (base + offsets).astype(np.float32)
+
+    def _suggest(
+        self, scoring: _Scoring, photo_ids: Sequence[int], vectors: Vectors
+    ) -> list[tuple[int, int, float]]:
+        """(photo id, tag id, z) suggestions for photos, by the current calibration."""
+        if not scoring.tags or len(photo_ids) == 0:
+            return []
+        z = zscores(vectors, scoring.vectors, scoring.calibration)
+        chosen = select_tags(z, self._cutoffs(scoring), self.params)
+        tag_ids = [t.id for t in scoring.tags]
+        return [
+            (int(photo_ids[r]), tag_ids[c], float(s))
+            for r, c, s in zip(chosen.rows, chosen.cols, chosen.scores, strict=True)
+        ]
+
+    def tag(
+        self, *, retag: bool = False, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, TagReport]:
+        """Read keywords not read yet, then suggest tags for photos whose tagging is out of date.
+
+        ``retag`` recomputes every photo's suggestions. Decided tags (accepted, rejected, user,
+        imported) are kept either way. A file's keywords are read once (and again when
+        indexing finds the file changed).
+        """
+        cancel = cancel or CancelToken()
+        started = time.perf_counter()
+        keywords = yield from self._import_keywords(cancel)
+        yield Progress(0, None, "preparing tags")
+        library = self.store.load_vectors(self.encoder.model_id)
+        scoring = self._scoring(library)
+        all_ids, all_vectors = library
+        if retag:
+            todo = np.arange(len(all_ids))
+        else:
+            wanted = np.array(self.store.photos_to_tag(self.encoder.model_id, scoring.key))
+            todo = np.flatnonzero(np.isin(all_ids, wanted))
+        written = done = 0
+        for start in range(0, len(todo), BLOCK):
+            if cancel.cancelled:
+                break
+            rows = todo[start : start + BLOCK]
+            ids = [int(i) for i in all_ids[rows]]
+            suggestions = self._suggest(scoring, ids, all_vectors[rows])
+            written += self.store.replace_suggestions(
+                self.encoder.model_id, scoring.key, ids, suggestions
+            )
+            done += len(ids)
+            yield Progress(done, len(todo), "tagging")
+        return TagReport(done, written, keywords, time.perf_counter() - started, cancel.cancelled)
+
+    def tag_new(self, photo_ids: Sequence[int], vectors: Vectors) -> int:
+        """Tag photos just indexed (and import their files' keywords); returns suggestions."""
+        self._read_keywords(photo_ids)
+        scoring = self._scoring()
+        suggestions = self._suggest(scoring, photo_ids, vectors)
+        return self.store.replace_suggestions(
+            self.encoder.model_id, scoring.key, photo_ids, suggestions
+        )
+
+    # -- keywords ---------------------------------------------------------------------------
+
+    def _read_keywords(self, photo_ids: Sequence[int]) -> int:
+        records = self.store.photos(photo_ids)
+        found = {i: read_keywords(Path(r.path)) for i, r in records.items()}
+        return self.store.import_keywords(found)
+
+    def _import_keywords(self, cancel: CancelToken) -> Generator[Progress, None, int]:
+        self.ensure_vocabulary()
+        todo = self.store.photos_keywords_unread()
+        imported = 0
+        for start in range(0, len(todo), 256):
+            if cancel.cancelled:
+                break
+            chunk = todo[start : start + 256]
+            found = {photo_id: read_keywords(Path(path)) for photo_id, path in chunk}
+            imported += self.store.import_keywords(found)
+            yield Progress(start + len(chunk), len(todo), "reading keywords")
+        return imported
+
+    # -- feedback ---------------------------------------------------------------------------
+
+    def _cutoff(self, tag: TagRecord) -> float:
+        enabled = len(self.store.tags(enabled_only=True))
+        return self.params.cutoff(enabled) + tag.threshold_offset
+
+    def _photo_score(self, tag: TagRecord, vector: Vectors | None) -> float | None:
+        """The z-score of a photo vector (1 x dim) for ``tag``; None when there is none."""
+        if vector is None or not tag.enabled:
+            return None
+        scoring = self._scoring()
+        column = next((i for i, t in enumerate(scoring.tags) if t.id == tag.id), None)
+        if column is None:
+            return None
+        z = zscores(vector.reshape(1, -1), scoring.vectors, scoring.calibration)
+        return float(z[0, column])
+
+    def _was_shown(self, before: PhotoTagRecord | None, tag: TagRecord) -> bool:
+        return (
+            before is not None
+            and before.state == SUGGESTED
+            and before.model_id == self.encoder.model_id
+            and before.score is not None
+            and before.score >= self._cutoff(tag)
+        )
+
+    def accept(self, photo_id: int, name: str, vector: Vectors | None = None) -> TagRecord:
+        """The user confirms ``name`` on the photo; the tag's threshold eases a little.
+
+        ``vector`` (the photo's, under this model) lets a tag the user adds carry a score.
+        """
+        tag = self.find(name)
+        score = self._photo_score(tag, vector)
+        model_id = self.encoder.model_id if score is not None else None
+        before = self.store.put_photo_tag(
+            photo_id, tag.id, state=ACCEPTED, source=USER, score=score, model_id=model_id
+        )
+        if tag.enabled and (before is None or before.state != ACCEPTED):
+            self.store.shift_tag_offset(tag.id, -ACCEPT_STEP, *OFFSET_RANGE)
+        return tag
+
+    def reject(self, photo_id: int, name: str) -> TagRecord:
+        """The user says ``name`` is wrong on the photo: it never comes back there, and if it
+        had been suggested the tag's threshold rises for the whole library."""
+        tag = self.find(name)
+        before = self.store.put_photo_tag(photo_id, tag.id, state=REJECTED, source=USER)
+        if self._was_shown(before, tag):
+            self.store.shift_tag_offset(tag.id, REJECT_STEP, *OFFSET_RANGE)
+        return tag
+
+    def photo_tags(self, photo_ids: Sequence[int]) -> dict[int, list[PhotoTagInfo]]:
+        """Photos' tag rows, best first, each marked whether it currently counts."""
+        self.ensure_vocabulary()
+        tags = {t.id: t for t in self.store.tags()}
+        base = self.params.cutoff(sum(t.enabled for t in tags.values()))
+        out: dict[int, list[PhotoTagInfo]] = {photo_id: [] for photo_id in photo_ids}
+        for row in self.store.photo_tags(photo_ids):
+            cutoff = base + tags[row.tag_id].threshold_offset
+            shown = row.state == ACCEPTED or (
+                row.state == SUGGESTED
+                and row.model_id == self.encoder.model_id
+                and row.score is not None
+                and row.score >= cutoff
+            )
+            info = PhotoTagInfo(row.tag, row.source, row.state, row.score, row.model_id, shown)
+            out[row.photo_id].append(info)
+        return out
+
+    def photos_with(self, name: str) -> set[int]:
+        """Photos that carry the tag: accepted, or suggested above its current threshold."""
+        tag = self.find(name)
+        return self.store.photos_with_tag(
+            tag.id, model_id=self.encoder.model_id, min_score=self._cutoff(tag)
+        )
+
+    # -- sidecars ---------------------------------------------------------------------------
+
+    def export_xmp(
+        self, *, include_suggested: bool = False, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, ExportReport]:
+        """Write each tagged photo's tags into its XMP sidecar (never into the photo).
+
+        Accepted tags are added and rejected ones taken out; with ``include_suggested`` the
+        suggestions that clear their thresholds are added too.
+        """
+        cancel = cancel or CancelToken()
+        ids = sorted(self.store.photo_ids())
+        written: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for start in range(0, len(ids), 256):
+            if cancel.cancelled:
+                break
+            chunk = ids[start : start + 256]
+            records = self.store.photos(chunk)
+            for photo_id, rows in self.photo_tags(chunk).items():
+                add = [
+                    r.tag for r in rows if r.shown and (include_suggested or r.state == ACCEPTED)
+                ]
+                remove = [r.tag for r in rows if r.state == REJECTED]
+                if not add and not remove:
+                    continue
+                path = Path(records[photo_id].path)
+                try:
+                    written.append(str(write_sidecar(path, add, remove)))
+                except (OSError, XmpError) as exc:
+                    log.warning("could not write the sidecar of %s: %s", path, exc)
+                    failed.append((str(path), str(exc)))
+            yield Progress(start + len(chunk), len(ids), "writing sidecars")
+        return ExportReport(written, failed, cancel.cancelled)

@@ -1,0 +1,143 @@
+"""Tag text vectors, computed once per model and prompt set and kept in a file per model.
+
+Embedding a vocabulary of a thousand tags with a prompt ensemble takes the text tower about a
+minute on a CPU, so the vectors are cached under the library folder. Each row is keyed by a hash
+of the model id and the tag's exact prompts: renaming a tag or giving it new prompts makes a new
+key (its old row is simply not asked for again), and adding one tag embeds one tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from photosense.models.encoder import Encoder, Vectors, l2_normalise
+from photosense.tagging.vocabulary import fill, prompt_key
+
+__all__ = ["CACHE_DIR_NAME", "TagVectorCache", "TextEmbedder"]
+
+log = logging.getLogger(__name__)
+
+TextEmbedder = Callable[[Encoder, Sequence[str], Sequence[str]], Vectors]
+"""``embed(encoder, names, templates)``: one normalised vector per name, the mean of its
+templates filled with the name (``photosense.learn.metrics.class_text_vectors``)."""
+
+CACHE_DIR_NAME = "tagging"
+"""Folder of the tag vector files inside a library folder."""
+
+MAX_ROWS = 50_000
+"""A cache file that would grow past this keeps only the rows asked for last."""
+
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class TagVectorCache:
+    """Per-model files of prompt-set vectors under ``folder`` (created on first write)."""
+
+    def __init__(self, folder: Path, embed: TextEmbedder) -> None:
+        self.folder = folder
+        self._embed = embed
+        self._rows: dict[str, dict[str, Vectors]] = {}
+
+    def path(self, model_id: str) -> Path:
+        digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
+        return self.folder / f"{_SLUG.sub('_', model_id)[:60]}-{digest}.npz"
+
+    def vectors(self, encoder: Encoder, entries: Sequence[tuple[str, Sequence[str]]]) -> Vectors:
+        """One vector per (name, templates) entry: the embedder's prompt ensemble for it.
+
+        Entries that share their templates (the whole default vocabulary does) are embedded in
+        one call; a tag with its own prompts passes them as templates with no ``{}`` in them.
+        """
+        model_id = encoder.model_id
+        rows = self._load(model_id, encoder.dim)
+        keys = [prompt_key(model_id, fill(name, templates)) for name, templates in entries]
+        missing: dict[tuple[str, ...], dict[str, str]] = {}
+        for key, (name, templates) in zip(keys, entries, strict=True):
+            if key not in rows:
+                missing.setdefault(tuple(templates), {})[key] = name
+        if missing:
+            count = sum(len(group) for group in missing.values())
+            log.info("embedding %d tags with %s (once; cached afterwards)", count, model_id)
+            rows.update(self._embed_groups(encoder, missing))
+            self._save(model_id, rows, set(keys))
+        if not keys:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([rows[k] for k in keys]), dtype=np.float32)
+
+    def _embed_groups(
+        self, encoder: Encoder, groups: dict[tuple[str, ...], dict[str, str]]
+    ) -> dict[str, Vectors]:
+        """Vectors for {templates: {key: name}}: one embedder call per shared template set.
+
+        Tags with their own prompts have a template set each; rather than one small encoder
+        call per tag (slow: hundreds of them in the default vocabulary), all their prompts go
+        through one call as single prompts and are averaged here the same way.
+        """
+        out: dict[str, Vectors] = {}
+        singles: list[tuple[str, tuple[str, ...]]] = []
+        for templates, group in groups.items():
+            if len(group) == 1 and "{}" not in "".join(templates):
+                singles.extend((key, templates) for key in group)
+                continue
+            vectors = self._embed(encoder, list(group.values()), templates)
+            out.update(zip(group, vectors.astype(np.float32), strict=True))
+        if singles:
+            prompts = [prompt for _, templates in singles for prompt in templates]
+            each = self._embed(encoder, prompts, ("{}",))
+            start = 0
+            for key, templates in singles:
+                mean = each[start : start + len(templates)].mean(axis=0)
+                out[key] = l2_normalise(mean)[0]
+                start += len(templates)
+        return out
+
+    def _load(self, model_id: str, dim: int) -> dict[str, Vectors]:
+        cached = self._rows.get(model_id)
+        if cached is not None:
+            return cached
+        rows: dict[str, Vectors] = {}
+        path = self.path(model_id)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                keys, vectors = stored["keys"], stored["vectors"]
+            if vectors.ndim == 2 and vectors.shape == (len(keys), dim):
+                rows = {str(k): v.astype(np.float32) for k, v in zip(keys, vectors, strict=True)}
+            else:
+                log.warning("ignoring tag vector cache %s: shape %s", path, vectors.shape)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            log.warning("ignoring unreadable tag vector cache %s: %s", path, exc)
+        self._rows[model_id] = rows
+        return rows
+
+    def _save(self, model_id: str, rows: dict[str, Vectors], wanted: set[str]) -> None:
+        """Write atomically; a cache that cannot be written only costs time later."""
+        if len(rows) > MAX_ROWS:
+            for key in [k for k in rows if k not in wanted]:
+                del rows[key]
+        path = self.path(model_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    np.savez(
+                        handle,
+                        keys=np.array(list(rows), dtype=str),
+                        vectors=np.stack(list(rows.values())).astype(np.float32),
+                    )
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.warning("could not write the tag vector cache %s: %s", path, exc)
