@@ -12,24 +12,29 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from photosense import __version__
 from photosense.errors import PhotosenseError
-from photosense.indexing import IndexReport
-from photosense.library import Library, LibraryStatus, SearchResults
+from photosense.indexing import IndexReport, run_to_end
+from photosense.library import Library, LibraryModel, LibraryStatus, SearchResults
+from photosense.models.device import batch_size_for, configure_cpu_threads
 from photosense.models.registry import STARTER_ID
 from photosense.progress import CancelToken, Progress
+from photosense.tagging.service import ExportReport, TagReport
 
 log = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
 
 
 def _date(text: str) -> datetime:
@@ -67,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default="auto",
         help="model to use: auto (the library's active model, else the offline starter), "
-        "starter, or an open_clip architecture / ARCH/PRETRAINED",
+        "starter, a catalogue id (`photosense models list`), imported/NAME, or ARCH/PRETRAINED",
     )
     parser.add_argument(
         "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="compute device"
@@ -87,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="*", metavar="PATH")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("--workers", type=_positive, help="decoding threads")
-    index.add_argument("--batch-size", type=_positive, default=32, help="images per model batch")
+    index.add_argument(
+        "--batch-size", type=_positive, help="images per model batch (default: suits the device)"
+    )
 
     search = commands.add_parser("search", help="find photos by a description")
     search.add_argument("text")
@@ -115,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: test if the set has split.csv, else all",
     )
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--batch-size", type=_positive, default=32, help="images per batch")
+    evaluate.add_argument(
+        "--batch-size", type=_positive, help="images per batch (default: suits the device)"
+    )
+    search.add_argument("--tag", metavar="TAG", help="only photos that carry this tag")
+    _add_tag_commands(commands)
+    _add_model_commands(commands)
     return parser
 
 
@@ -127,9 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
+        configure_cpu_threads()
         return _desktop(args)
     if args.screenshot is not None:
         parser.error("--screenshot renders the window: give it without a command")
+    configure_cpu_threads()
     try:
         handler = COMMANDS[args.command]
         if args.command in NO_LIBRARY:
@@ -175,8 +189,20 @@ def _desktop(args: argparse.Namespace) -> int:
 
 
 def _index(library: Library, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    with _cancel_on_ctrl_c() as cancel:
+        job = library.index(args.paths, cancel, workers=args.workers, batch_size=args.batch_size)
+        report: IndexReport = _drive(job, args.json, "photo")
+    if args.json:
+        print(json.dumps(_report_json(report), indent=2))
+    else:
+        _print_report(report, library)
+    return EXIT_INTERRUPTED if report.cancelled else 0
 
+
+@contextmanager
+def _cancel_on_ctrl_c() -> Iterator[CancelToken]:
+    """A cancel token that the first Ctrl-C sets (work stops after the batch in flight); a
+    second Ctrl-C interrupts at once. Committed work is kept either way."""
     cancel = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -190,28 +216,10 @@ def _index(library: Library, args: argparse.Namespace) -> int:
         )
 
     signal.signal(signal.SIGINT, on_interrupt)
-    bar = tqdm(unit="photo", disable=args.json or None, dynamic_ncols=True, leave=False)
     try:
-        job = library.index(args.paths, cancel, workers=args.workers, batch_size=args.batch_size)
-        while True:
-            try:
-                progress: Progress = next(job)
-            except StopIteration as stop:
-                report: IndexReport = stop.value
-                break
-            if progress.total is not None:
-                bar.total = progress.total
-                bar.n = progress.done
-            bar.set_description(progress.message[:40])
-            bar.refresh()
+        yield cancel
     finally:
-        bar.close()
         signal.signal(signal.SIGINT, previous)
-    if args.json:
-        print(json.dumps(_report_json(report), indent=2))
-    else:
-        _print_report(report, library)
-    return EXIT_INTERRUPTED if report.cancelled else 0
 
 
 def _report_json(report: IndexReport) -> dict[str, Any]:
@@ -247,9 +255,13 @@ def _print_report(report: IndexReport, library: Library) -> None:
 
 def _starter_hint(model_id: str) -> None:
     if model_id == STARTER_ID:
+        from photosense.models.catalogue import load_catalogue
+
+        better = load_catalogue().recommended
         print(
             "note: answered by the offline starter model; a full CLIP model searches much "
-            "better (see README: Models)",
+            f"better: `photosense models pull {better}` then `photosense models use {better}` "
+            "(see `photosense models list`)",
             file=sys.stderr,
         )
 
@@ -266,12 +278,16 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         after=args.after,
         before=args.before,
         sort=args.sort,
+        tag=args.tag,
     )
+    _fallback_warning(library)
     return _print_results(results, args.json)
 
 
 def _similar(library: Library, args: argparse.Namespace) -> int:
-    return _print_results(library.similar(args.photo, limit=args.limit), args.json)
+    results = library.similar(args.photo, limit=args.limit)
+    _fallback_warning(library)
+    return _print_results(results, args.json)
 
 
 def _print_results(results: SearchResults, as_json: bool) -> int:
@@ -294,6 +310,7 @@ def _print_results(results: SearchResults, as_json: bool) -> int:
         print("no matching photos")
     for hit in results.hits:
         print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
+    print(f"model: {results.model_id}", file=sys.stderr)
     _starter_hint(results.model_id)
     return 0
 
@@ -359,10 +376,11 @@ def _eval(_library: None, args: argparse.Namespace) -> int:
     from photosense.models import registry
 
     encoder = registry.load_encoder(args.model, device=args.device)
+    batch_size = args.batch_size or batch_size_for(encoder)
     results = {}
     for folder in args.datasets:
         dataset = evaluation.load_dataset(folder, args.split)
-        job = evaluation.evaluate(dataset, encoder, batch_size=args.batch_size)
+        job = evaluation.evaluate(dataset, encoder, batch_size=batch_size)
         total, quiet = len(dataset.images), args.json or None
         with tqdm(desc=dataset.name, total=total, unit="image", disable=quiet, leave=False) as bar:
             result = run_to_end(job, lambda p: bar.update(p.done - bar.n))
@@ -378,7 +396,397 @@ def _eval(_library: None, args: argparse.Namespace) -> int:
     return 0
 
 
-NO_LIBRARY = {"eval"}
+# -- tags -------------------------------------------------------------------------------------
+
+
+def _add_tag_commands(commands: Any) -> None:
+    """The ``tag`` and ``tags`` subcommands."""
+    tag = commands.add_parser(
+        "tag", help="suggest tags for photos and import their files' keywords"
+    )
+    tag.add_argument(
+        "--retag", action="store_true", help="redo every photo (accepted/rejected tags are kept)"
+    )
+    tag.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    tags = commands.add_parser("tags", help="the tag vocabulary and the tags on photos")
+    actions = tags.add_subparsers(dest="tags_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every tag with its threshold and photo counts")
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="the tags on one photo")
+    show.add_argument("photo", type=Path)
+    show.add_argument("--json", action="store_true")
+    for name, text in (
+        ("accept", "confirm (or add) a tag on a photo"),
+        ("reject", "a tag is wrong"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("photo", type=Path)
+        action.add_argument("tag")
+    add = actions.add_parser("add", help="add a tag, or give a tag its own prompts")
+    add.add_argument("name")
+    add.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help='a description to look for, e.g. "a photo of Rex, a golden retriever" (repeatable)',
+    )
+    rename = actions.add_parser("rename", help="rename a tag")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    remove = actions.add_parser("remove", help="delete a tag and its photo tags")
+    remove.add_argument("name")
+    export = actions.add_parser(
+        "export-xmp", help="write tags into XMP sidecars (photo.jpg.xmp), never into photos"
+    )
+    export.add_argument(
+        "--suggested", action="store_true", help="also write suggestions above their threshold"
+    )
+    export.add_argument("--json", action="store_true")
+
+
+def _drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
+    """Run a core job under a tqdm bar (none with ``quiet``); returns its result."""
+    from tqdm import tqdm
+
+    with tqdm(unit=unit, disable=quiet or None, dynamic_ncols=True, leave=False) as bar:
+
+        def update(progress: Progress) -> None:
+            if progress.total is not None:
+                bar.total = progress.total
+                bar.n = progress.done
+            bar.set_description(progress.message[:40])
+            bar.refresh()
+
+        return run_to_end(job, update)
+
+
+def _tag(library: Library, args: argparse.Namespace) -> int:
+    with _cancel_on_ctrl_c() as cancel:
+        job = library.tag(retag=args.retag, cancel=cancel)
+        report: TagReport = _drive(job, args.json, "photo")
+    status = EXIT_INTERRUPTED if report.cancelled else 0
+    if args.json:
+        document = {
+            "model": library.encoder.model_id,
+            "photos": report.photos,
+            "suggestions": report.suggestions,
+            "keywords": report.keywords,
+            "seconds": round(report.seconds, 3),
+            "cancelled": report.cancelled,
+        }
+        print(json.dumps(document, indent=2))
+        return status
+    print(
+        f"{report.photos} photos tagged, {report.suggestions} suggestions, "
+        f"{report.keywords} keywords imported in {report.seconds:.1f} s "
+        f"with {library.encoder.model_id}"
+    )
+    if report.cancelled:
+        print("stopped early; run the same command again to finish")
+    _starter_hint(library.encoder.model_id)
+    return status
+
+
+def _tags(library: Library, args: argparse.Namespace) -> int:
+    action: str = args.tags_command
+    if action == "list":
+        return _tags_list(library, args.json)
+    if action == "show":
+        return _tags_show(library, args.photo, args.json)
+    if action == "export-xmp":
+        return _tags_export(library, args.suggested, args.json)
+    if action == "accept":
+        library.accept_tag(args.photo, args.tag)
+        print(f"accepted {args.tag!r} on {args.photo}")
+    elif action == "reject":
+        library.reject_tag(args.photo, args.tag)
+        print(f"rejected {args.tag!r} on {args.photo}; it will not be suggested there again")
+    elif action == "add":
+        record = library.add_tag(args.name, args.prompt)
+        own = f" with {len(record.prompts)} prompts" if record.prompts else ""
+        print(f"tag {record.name!r}{own}; run `photosense tag` to suggest it")
+    elif action == "rename":
+        record = library.rename_tag(args.old, args.new)
+        print(f"renamed {args.old!r} to {record.name!r}")
+    elif action == "remove":
+        record = library.remove_tag(args.name)
+        print(f"removed tag {record.name!r}")
+    return 0
+
+
+def _tags_list(library: Library, as_json: bool) -> int:
+    tags = library.tags()
+    if as_json:
+        document = [
+            {
+                "name": t.name,
+                "origin": t.origin,
+                "enabled": t.enabled,
+                "prompts": list(t.prompts) if t.prompts else None,
+                "threshold": round(t.threshold, 4),
+                "offset": round(t.offset, 4),
+                "accepted": t.accepted,
+                "suggested": t.suggested,
+                "rejected": t.rejected,
+            }
+            for t in tags
+        ]
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'tag':<32} {'origin':<10} {'threshold':>9} {'accepted':>8} {'suggested':>9}")
+    for t in tags:
+        auto = f"{t.threshold:9.2f}" if t.enabled else f"{'off':>9}"
+        print(f"{t.name:<32} {t.origin:<10} {auto} {t.accepted:>8} {t.suggested:>9}")
+    return 0
+
+
+def _tags_show(library: Library, photo: Path, as_json: bool) -> int:
+    rows = library.photo_tags(photo)
+    if as_json:
+        document = [
+            {
+                "tag": r.tag,
+                "source": r.source,
+                "state": r.state,
+                "score": None if r.score is None else round(r.score, 4),
+                "model": r.model_id,
+                "shown": r.shown,
+            }
+            for r in rows
+        ]
+        print(json.dumps({"photo": str(photo), "tags": document}, indent=2, ensure_ascii=False))
+        return 0
+    visible = [r for r in rows if r.shown or r.state == "rejected"]
+    if not visible:
+        print("no tags")
+    for r in visible:
+        score = f"{r.score:6.2f}" if r.score is not None else f"{'':6}"
+        print(f"{r.state:<9} {score}  {r.tag}  ({r.source})")
+    return 0
+
+
+def _tags_export(library: Library, suggested: bool, as_json: bool) -> int:
+    with _cancel_on_ctrl_c() as cancel:
+        job = library.export_xmp(include_suggested=suggested, cancel=cancel)
+        report: ExportReport = _drive(job, as_json, "photo")
+    if as_json:
+        failed = [{"path": p, "reason": r} for p, r in report.failed]
+        document = {"written": report.written, "failed": failed, "cancelled": report.cancelled}
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"{len(report.written)} sidecars written, {len(report.failed)} failed")
+        for path, reason in report.failed:
+            print(f"failed: {path}: {reason}")
+        if report.cancelled:
+            print("stopped early; run the same command again to finish")
+    if report.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if report.failed else 0
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def _add_model_commands(commands: Any) -> None:
+    """The ``models`` subcommands: list, pull, import, use, remove."""
+    models = commands.add_parser("models", help="list, download, import and switch models")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the catalogue, the starter and your own models")
+    listing.add_argument("--json", action="store_true")
+    pull = actions.add_parser("pull", help="download a catalogue model (Hugging Face hub)")
+    pull.add_argument("id", metavar="ID")
+    imported = actions.add_parser(
+        "import", help="add a checkpoint file (safetensors, or a plain torch state dict)"
+    )
+    imported.add_argument("file", type=Path, metavar="FILE")
+    imported.add_argument(
+        "--arch", help="its open_clip architecture (default: guessed among the catalogue's)"
+    )
+    imported.add_argument("--name", help="it becomes imported/NAME (default: the file name)")
+    use = actions.add_parser(
+        "use", help="switch the library to a model (re-embeds; Ctrl-C safe, run again to resume)"
+    )
+    use.add_argument("id", metavar="ID")
+    use.add_argument("--json", action="store_true")
+    use.add_argument("--batch-size", type=_positive, help="images per model batch")
+    remove = actions.add_parser("remove", help="delete a model's files (never the active one)")
+    remove.add_argument("id", metavar="ID")
+    remove.add_argument(
+        "--vectors", action="store_true", help="also forget this library's vectors of it"
+    )
+    remove.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _models(_library: None, args: argparse.Namespace) -> int:
+    """``models ACTION``: pull and import need no library; the rest open it."""
+    action: str = args.models_command
+    if action == "pull":
+        return _models_pull(args.id)
+    if action == "import":
+        return _models_import(args.file, args.arch, args.name)
+    with Library.open(args.library, model=args.model, device=args.device) as library:
+        if action == "list":
+            return _models_list(library, args.json)
+        if action == "use":
+            return _models_use(library, args)
+        return _models_remove(library, args.id, args.vectors, args.yes)
+
+
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:,.0f} MB"
+
+
+def _models_list(library: Library, as_json: bool) -> int:
+    models = library.models()
+    state = library.model_progress()
+    if as_json:
+        document = {
+            "active": state.active,
+            "pending": state.pending,
+            "progress": {"done": state.done, "total": state.total},
+            "models": [_model_json(m) for m in models],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'':2}{'ID':<27} {'KIND':<10} {'DIM':>4} {'SIZE':>9}  {'STATE':<14} GOOD FOR")
+    for model in models:
+        info = model.info
+        mark = "*" if model.active else ("+" if model.pending else " ")
+        if info.available:
+            state_text = "ready"
+        elif info.download_mb is not None:
+            state_text = "not downloaded"
+        else:
+            state_text = "missing"
+        # On-disk size when there are files, else what a download would take.
+        shown = _mb(info.size_bytes)
+        if info.size_bytes is None and info.download_mb is not None:
+            shown = f"{info.download_mb:,} MB"
+        vectors = f"; {model.vectors} vectors here" if model.vectors else ""
+        print(
+            f"{mark} {info.id:<27} {info.kind:<10} {info.embedding_size:>4} {shown:>9}  "
+            f"{state_text:<14} {info.good_for}{vectors}"
+        )
+    print(f"\n* active: {state.active}")
+    if state.pending:
+        print(
+            f"+ switching to {state.pending}: {state.done}/{state.total} photos embedded "
+            f"(`photosense models use {state.pending}` carries on)"
+        )
+    return 0
+
+
+def _model_json(model: LibraryModel) -> dict[str, Any]:
+    info = model.info
+    return {
+        "id": info.id,
+        "model_id": info.model_id,
+        "kind": info.kind,
+        "architecture": info.architecture,
+        "pretrained": info.pretrained,
+        "embedding_size": info.embedding_size,
+        "image_size": info.image_size,
+        "licence": info.licence,
+        "download_mb": info.download_mb,
+        "size_bytes": info.size_bytes,
+        "available": info.available,
+        "good_for": info.good_for,
+        "languages": list(info.languages),
+        "base": info.base,
+        "active": model.active,
+        "pending": model.pending,
+        "vectors": model.vectors,
+    }
+
+
+def _models_pull(spec: str) -> int:
+    from tqdm import tqdm
+
+    from photosense.models import inventory
+
+    bars: dict[str, Any] = {}  # one per file, made when its download starts
+
+    def update(progress: Progress) -> None:
+        bar = bars.get(progress.message)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[progress.message] = tqdm(
+                desc=progress.message, total=progress.total, unit="B", unit_scale=True
+            )
+        bar.update(progress.done - bar.n)
+
+    try:
+        model_id = inventory.pull(spec, update)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"{model_id} is downloaded; switch to it with `photosense models use {spec}`")
+    return 0
+
+
+def _models_import(file: Path, arch: str | None, name: str | None) -> int:
+    from photosense.models import local
+
+    model = local.import_checkpoint(file, arch, name)
+    print(
+        f"imported {model.id} ({model.architecture}, {model.embedding_size}-d, "
+        f"{_mb(model.size_bytes)}); switch to it with `photosense models use {model.id}`"
+    )
+    return 0
+
+
+def _models_use(library: Library, args: argparse.Namespace) -> int:
+    with _cancel_on_ctrl_c() as cancel:
+        job = library.use_model(args.id, cancel, batch_size=args.batch_size)
+        report = _drive(job, args.json, "photo")
+    state = library.model_progress()
+    if args.json:
+        document = {
+            "model": report.model_id,
+            "activated": report.activated,
+            "active": state.active,
+            "pending": state.pending,
+            "progress": {"done": state.done, "total": state.total},
+            "index": _report_json(report.index) if report.index is not None else None,
+        }
+        print(json.dumps(document, indent=2))
+    elif report.activated:
+        print(f"active model: {report.model_id} ({state.done}/{state.total} photos embedded)")
+    else:
+        print(
+            f"stopped switching to {report.model_id}: {state.done}/{state.total} photos "
+            f"embedded; searches still use {state.active}. Run the same command again (or "
+            "`photosense index`) to carry on."
+        )
+    return 0 if report.activated else EXIT_INTERRUPTED
+
+
+def _models_remove(library: Library, spec: str, vectors: bool, yes: bool) -> int:
+    what = f"{spec} and this library's vectors of it" if vectors else f"the files of {spec}"
+    if not yes:
+        if not sys.stdin.isatty():
+            print(f"photosense: this deletes {what}; add --yes to confirm", file=sys.stderr)
+            return EXIT_USAGE
+        if input(f"Delete {what}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return EXIT_ERROR
+    removed = library.remove_model(spec, vectors=vectors)
+    print(
+        f"removed {removed.model_id}: {_mb(removed.bytes_freed)} freed, "
+        f"{removed.vectors_removed} vectors forgotten"
+    )
+    return 0
+
+
+def _fallback_warning(library: Library) -> None:
+    if library.model_fallback:
+        print(f"photosense: warning: {library.model_fallback}", file=sys.stderr)
+
+
+NO_LIBRARY = {"eval", "models"}
 """Commands that run without opening a library."""
 
 COMMANDS: dict[str, Callable[..., int]] = {
@@ -387,6 +795,9 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "similar": _similar,
     "status": _status,
     "eval": _eval,
+    "tag": _tag,
+    "tags": _tags,
+    "models": _models,
 }
 
 

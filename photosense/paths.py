@@ -31,3 +31,15 @@ def cache_dir() -> Path:
     if env:
         return Path(env).expanduser() / "cache"
     return Path(platformdirs.user_cache_dir("photosense", appauthor=False))
+
+
+def models_dir() -> Path:
+    """Per-user folder of model files photosense owns (imported and fine-tuned checkpoints).
+
+    Shared by every library of the user: ``$PHOTOSENSE_HOME/models`` or ``models`` in the user
+    data dir. Downloaded open_clip weights stay in the Hugging Face cache instead.
+    """
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser() / MODELS_DIR_NAME
+    return Path(platformdirs.user_data_dir("photosense", appauthor=False)) / MODELS_DIR_NAME

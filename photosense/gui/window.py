@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         library: Library,
         *,
         settings: QSettings | None = None,
-        index_batch_size: int = 32,
+        index_batch_size: int | None = None,  # None: what suits the model's device
         pictures_folder: str | None = None,
         parent: QWidget | None = None,
     ) -> None:

@@ -12,7 +12,14 @@ from photosense.errors import ModelError
 log = logging.getLogger(__name__)
 
 ENV_THREADS = "PHOTOSENSE_THREADS"
+ENV_PRECISION = "PHOTOSENSE_PRECISION"
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("fp32", "fp16")
+
+_PRECISION = {"cuda": "fp16", "mps": "fp32", "cpu": "fp32"}
+"""Half precision where it is fast and safe: CUDA. MPS stays fp32 (fp16 LayerNorm and softmax
+have had accuracy bugs there across torch releases, and it cannot be checked on our machines);
+the CPU has no fast fp16 path."""
 
 _BATCH_SIZES = {"cuda": 64, "mps": 32, "cpu": 8}
 """Images per forward pass; on the CPU small batches stay in cache (4-8 measured fastest)."""
@@ -72,6 +79,35 @@ def default_batch_size(device: torch.device | str) -> int:
     """A batch size for image encoding that fits common hardware without tuning."""
     kind = torch.device(device).type
     return _BATCH_SIZES.get(kind, _BATCH_SIZES["cpu"])
+
+
+def batch_size_for(encoder: object) -> int:
+    """``default_batch_size`` of the device an encoder runs on (the CPU when it has none).
+
+    An encoder may say better for the CPU with a ``cpu_batch_size`` attribute: the best batch
+    depends on the network there (small CNNs like 4-8, transformers 16-32).
+    """
+    device = getattr(encoder, "device", None)
+    kind = torch.device(device if isinstance(device, torch.device | str) else "cpu").type
+    hint = getattr(encoder, "cpu_batch_size", None)
+    if kind == "cpu" and isinstance(hint, int) and hint > 0:
+        return hint
+    return default_batch_size(kind)
+
+
+def inference_precision(device: torch.device | str) -> str:
+    """``fp16`` or ``fp32``: the weights' precision for inference on ``device``.
+
+    ``PHOTOSENSE_PRECISION=fp32`` turns half precision off (an older GPU, a suspected numeric
+    problem); ``fp16`` asks for it on MPS. The CPU always runs fp32.
+    """
+    kind = torch.device(device).type
+    env = os.environ.get(ENV_PRECISION, "").strip().lower()
+    if env and kind != "cpu":
+        if env in PRECISIONS:
+            return env
+        log.warning("Ignoring %s=%r: use one of %s", ENV_PRECISION, env, ", ".join(PRECISIONS))
+    return _PRECISION.get(kind, "fp32")
 
 
 def _usable_cpus() -> int:

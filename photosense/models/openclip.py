@@ -11,7 +11,7 @@ import copy
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from photosense.errors import ModelError
-from photosense.models.device import select_device
+from photosense.models.device import inference_precision, select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
 
@@ -94,6 +94,26 @@ def _check_architecture(arch: str) -> None:
         )
 
 
+def build_skeleton(arch: str) -> torch.nn.Module:
+    """``arch`` on the meta device: every weight's name and shape, no memory, no download.
+
+    What an imported checkpoint is checked against before anything is loaded. Raises
+    ``ModelError`` for an unknown architecture, or one whose ``transformers`` text tower
+    config is neither cached nor reachable.
+    """
+    import open_clip
+
+    _check_architecture(arch)
+    try:
+        with torch.device("meta"):
+            model: torch.nn.Module = open_clip.create_model(
+                arch, pretrained=None, device="meta", pretrained_image=False, pretrained_text=False
+            )
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ModelError(f"Cannot build {arch} offline to check a checkpoint: {exc}") from exc
+    return model
+
+
 def _pretrained_error(arch: str, pretrained: str, exc: Exception) -> ModelError:
     import open_clip
 
@@ -106,15 +126,24 @@ def _pretrained_error(arch: str, pretrained: str, exc: Exception) -> ModelError:
             f"{arch} has no pretrained weights called {pretrained!r} and no such file exists; "
             f"{known}."
         )
+    from photosense.models import hub
+
+    try:
+        how = hub.offline_hint(hub.hub_source(arch, pretrained))
+    except ModelError:  # fetched from a plain URL, not the hub
+        how = "Connect to the internet once so they can be fetched, or import a checkpoint file."
     return ModelError(
         f"The weights for {arch}/{pretrained} are not in the local Hugging Face cache and could "
-        "not be downloaded. Connect to the internet once so they can be fetched (into HF_HOME), "
-        "make sure HF_HUB_OFFLINE is not set, or import a checkpoint file."
+        f"not be downloaded (offline, or HF_HUB_OFFLINE is set). {how}"
     )
 
 
 class OpenClipEncoder:
     """An open_clip model with its inference transform and tokenizer; build it with ``create``."""
+
+    cpu_batch_size = 16
+    """On the CPU, ViT-B-32 and MobileCLIP-S2 encode 1.5-2x more images per second in batches
+    of 16-32 than of 8 (``benchmarks/bench_models.py``); see ``device.batch_size_for``."""
 
     def __init__(
         self,
@@ -127,11 +156,14 @@ class OpenClipEncoder:
         image_size: int,
         device: torch.device,
         crops_centre: bool = True,
+        precision: str = "fp32",
     ) -> None:
         self.model = model
         self.transform = transform
         self.tokenizer = tokenizer
         self.device = device
+        self.precision = precision
+        self._input_dtype = torch.float16 if precision == "fp16" else torch.float32
         self._model_id = model_id
         self._dim = dim
         self._image_size = image_size
@@ -146,17 +178,33 @@ class OpenClipEncoder:
         seed: int = 0,
         *,
         model_id: str | None = None,
+        precision: str | None = None,
+        preprocess: Mapping[str, Any] | None = None,
+        fuse: bool = True,
     ) -> OpenClipEncoder:
         """Build ``arch`` with ``pretrained`` weights, or random weights from ``seed`` if None.
 
         ``pretrained`` is an open_clip tag (``laion2b_s34b_b79k``) or a checkpoint file; missing
         weights raise ``ModelError`` saying how to get them. ``model_id`` overrides the derived id
-        (for imported checkpoint files).
+        (for imported checkpoint files), ``preprocess`` the image normalisation (open_clip's
+        ``image_mean``/``image_std``/``image_interpolation``/``image_resize_mode``, which a
+        checkpoint file does not carry). ``precision`` (``fp32``/``fp16``) defaults to
+        :func:`inference_precision` of the device: half on CUDA, via open_clip's own mixed
+        precision (LayerNorms stay fp32); vectors leave as float32 either way. ``fuse`` folds the
+        training-time branches of re-parameterisable timm towers (MobileCLIP's MobileOne blocks)
+        into single convolutions, as their authors do for inference (fp32 only; training code
+        passes False, since a fused model no longer has the architecture's weights).
         """
         import open_clip
 
         target = select_device(device)
+        precision = precision or inference_precision(target)
         _check_architecture(arch)
+        options: dict[str, Any] = {
+            f"image_{key}": value
+            for key, value in (preprocess or {}).items()
+            if key in ("mean", "std", "interpolation", "resize_mode")
+        }
         if pretrained is None:
             # Build on the CPU inside a forked RNG: identical weights on every device and in
             # every process, and the caller's random state is left as it was. No tower gets
@@ -168,8 +216,10 @@ class OpenClipEncoder:
                         arch,
                         pretrained=None,
                         device="cpu",
+                        precision=precision,
                         pretrained_image=False,
                         pretrained_text=False,
+                        **options,
                     )
             except (RuntimeError, OSError, ValueError) as exc:
                 raise ModelError(f"Cannot build {arch} with random weights offline: {exc}") from exc
@@ -178,19 +228,29 @@ class OpenClipEncoder:
         else:
             try:
                 model, _, transform = open_clip.create_model_and_transforms(
-                    arch, pretrained=pretrained, device=target, weights_only=True
+                    arch,
+                    pretrained=pretrained,
+                    device=target,
+                    precision=precision,
+                    weights_only=True,
+                    **options,
                 )
             except (RuntimeError, OSError, ValueError) as exc:
                 raise _pretrained_error(arch, pretrained, exc) from exc
             resolved_id = model_id or pretrained_model_id(arch, pretrained)
         model.eval()
+        vision_cfg = (open_clip.get_model_config(arch) or {}).get("vision_cfg", {})
+        if fuse and precision == "fp32" and "timm_model_name" in vision_cfg:
+            from timm.utils.model import reparameterize_model
+
+            model = reparameterize_model(model, inplace=True)
         try:
             tokenizer = open_clip.get_tokenizer(arch)
         except (RuntimeError, OSError, ValueError) as exc:
             raise ModelError(f"Cannot load the tokenizer of {arch} offline: {exc}") from exc
         config = open_clip.get_model_config(arch) or {}
-        preprocess = open_clip.get_model_preprocess_cfg(model)
-        size = preprocess.get("size", 224)
+        image_cfg = open_clip.get_model_preprocess_cfg(model)
+        size = image_cfg.get("size", 224)
         image_size = int(size if isinstance(size, int) else max(size))
         encoder = cls(
             model,
@@ -201,11 +261,12 @@ class OpenClipEncoder:
             image_size=image_size,
             device=target,
             # Only "resize the shorter side, crop the centre" ignores the far ends of an image.
-            crops_centre=preprocess.get("resize_mode", "shortest") == "shortest",
+            crops_centre=image_cfg.get("resize_mode", "shortest") == "shortest",
+            precision=precision,
         )
         if encoder._dim <= 0:
             encoder._dim = int(encoder.encode_texts([""]).shape[1])
-        log.info("Loaded %s on %s (dim %d)", resolved_id, target, encoder._dim)
+        log.info("Loaded %s on %s, %s (dim %d)", resolved_id, target, precision, encoder._dim)
         return encoder
 
     @property
@@ -233,7 +294,7 @@ class OpenClipEncoder:
         """Image vectors for a batch of ``prepare_image`` outputs."""
         if not prepared:
             return np.zeros((0, self._dim), dtype=np.float32)
-        batch = torch.stack(list(prepared)).to(self.device)
+        batch = torch.stack(list(prepared)).to(self.device, dtype=self._input_dtype)
         features = self.model.encode_image(batch, normalize=True)  # type: ignore[operator]
         return l2_normalise(features.float().cpu().numpy())
 

@@ -123,3 +123,76 @@ def test_bad_photosense_threads_warns_and_falls_back(
         configure_cpu_threads()
     assert thread_calls == [2]
     assert "PHOTOSENSE_THREADS" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("device", "env", "expected"),
+    [
+        ("cuda", "", "fp16"),
+        ("cuda:1", "", "fp16"),
+        ("mps", "", "fp32"),
+        ("cpu", "", "fp32"),
+        ("cuda", "fp32", "fp32"),  # an older GPU, or a numeric doubt
+        ("mps", "fp16", "fp16"),
+        ("cpu", "fp16", "fp32"),  # no fast fp16 path on the CPU
+    ],
+)
+def test_half_precision_on_gpus_only(
+    monkeypatch: pytest.MonkeyPatch, device: str, env: str, expected: str
+) -> None:
+    monkeypatch.setenv("PHOTOSENSE_PRECISION", env)
+    assert device_module.inference_precision(device) == expected
+
+
+def test_bad_precision_setting_warns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PHOTOSENSE_PRECISION", "fp8")
+    with caplog.at_level(logging.WARNING):
+        assert device_module.inference_precision("cuda") == "fp16"
+    assert "PHOTOSENSE_PRECISION" in caplog.text
+
+
+def test_batch_size_follows_the_encoders_device() -> None:
+    from photosense.models.fake import FakeEncoder
+
+    class OnGpu:
+        device = torch.device("cuda")
+
+    class Transformer:
+        device = torch.device("cpu")
+        cpu_batch_size = 16
+
+    class TransformerOnGpu(Transformer):
+        device = torch.device("cuda")
+
+    assert device_module.batch_size_for(FakeEncoder()) == 8  # no device: the CPU's
+    assert device_module.batch_size_for(OnGpu()) == 64
+    assert device_module.batch_size_for(Transformer()) == 16  # its own CPU preference
+    assert device_module.batch_size_for(TransformerOnGpu()) == 64
+
+
+def test_the_gpu_precision_path_runs_and_matches_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CUDA gets by default (open_clip's fp16 weights, fp16 inputs), exercised on the CPU:
+    vectors leave as unit float32 and agree with fp32 to cosine >= 0.999."""
+    import numpy as np
+    from PIL import Image
+
+    from photosense.models import openclip
+
+    monkeypatch.setattr(openclip, "inference_precision", lambda _device: "fp16")
+    half = openclip.OpenClipEncoder.create(openclip.TINY_ARCH, device="cpu", seed=5)
+    full = openclip.OpenClipEncoder.create(
+        openclip.TINY_ARCH, device="cpu", seed=5, precision="fp32"
+    )
+    assert (half.precision, full.precision) == ("fp16", "fp32")
+    conv = half.model.visual.conv1.weight  # type: ignore[union-attr]
+    assert conv.dtype == torch.float16
+    images = [Image.new("RGB", (48, 40), (i * 30, 90, 200 - i * 20)) for i in range(6)]
+    for a, b in (
+        (half.encode_images(images), full.encode_images(images)),
+        (half.encode_texts(["a dog", "sunset"]), full.encode_texts(["a dog", "sunset"])),
+    ):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+        assert float(np.min(np.sum(a * b, axis=1))) >= 0.999

@@ -20,6 +20,7 @@ from photosense.models.openclip import (
     known_architectures,
     register_tiny_config,
 )
+from tests.hub_cache import TINY_REPO, lay_out_hub_cache, register_tiny_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -152,53 +153,19 @@ def test_unknown_pretrained_tag_lists_the_known_ones() -> None:
         OpenClipEncoder.create("ViT-B-32", "nonsense", device="cpu")
 
 
-@pytest.fixture
-def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Hugging Face cache of our own, so a real user's downloads are never used."""
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hub"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
 def test_missing_pretrained_weights_say_how_to_get_them(empty_hub: Path) -> None:
     with pytest.raises(ModelError, match="not in the local Hugging Face cache") as raised:
         OpenClipEncoder.create("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
     assert "Connect to the internet once" in str(raised.value)
 
 
-def _lay_out_hub_cache(cache: Path, repo: str, filename: str, model: torch.nn.Module) -> None:
-    """Put a checkpoint where huggingface_hub looks for it offline (refs/main -> snapshot)."""
-    from safetensors.torch import save_file
-
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    folder = cache / f"models--{repo.replace('/', '--')}"
-    snapshot = folder / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    (folder / "refs").mkdir()
-    (folder / "refs" / "main").write_text(commit)
-    state = {key: value.contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(snapshot / filename))
-
-
 def test_pretrained_weights_load_from_the_hub_cache_offline(
     empty_hub: Path, monkeypatch: pytest.MonkeyPatch, images: list[Image.Image]
 ) -> None:
     """The real pretrained code path: a tag resolved through open_clip and the hub cache."""
-    from open_clip import pretrained
-
     source = OpenClipEncoder.create(TINY_ARCH, device="cpu", seed=11)
-    _lay_out_hub_cache(
-        empty_hub, "photosense/tiny-test", "open_clip_model.safetensors", source.model
-    )
-    monkeypatch.setitem(
-        pretrained._PRETRAINED,
-        TINY_ARCH,
-        {"testtag": pretrained._pcfg(hf_hub="photosense/tiny-test/")},
-    )
+    lay_out_hub_cache(empty_hub, TINY_REPO, "open_clip_model.safetensors", source.model)
+    register_tiny_pretrained(monkeypatch)
     loaded = OpenClipEncoder.create(TINY_ARCH, "testtag", device="cpu")
     assert loaded.model_id == "open_clip/photosense-tiny/testtag"
     np.testing.assert_allclose(
@@ -233,3 +200,18 @@ def test_a_checkpoint_file_that_does_not_fit(tmp_path: Path) -> None:
     save_file({"nonsense": torch.zeros(2)}, str(checkpoint))
     with pytest.raises(ModelError, match="does not load into photosense-tiny"):
         OpenClipEncoder.create(TINY_ARCH, str(checkpoint), device="cpu")
+
+
+@pytest.mark.slow
+def test_fusing_mobileclip_for_inference_keeps_its_vectors(images: list[Image.Image]) -> None:
+    """MobileOne branches folded into single convolutions: same vectors, less work."""
+    fused = OpenClipEncoder.create("MobileCLIP-S2", device="cpu", seed=1)
+    plain = OpenClipEncoder.create("MobileCLIP-S2", device="cpu", seed=1, fuse=False)
+    assert sum(p.numel() for p in fused.model.parameters()) < sum(
+        p.numel() for p in plain.model.parameters()
+    )
+    for a, b in (
+        (fused.encode_images(images), plain.encode_images(images)),
+        (fused.encode_texts(["a red kite"]), plain.encode_texts(["a red kite"])),
+    ):
+        assert float(np.min(np.sum(a * b, axis=1))) >= 0.9999
