@@ -24,7 +24,7 @@ from photosense.errors import PhotosenseError
 from photosense.indexing import IndexReport, run_to_end
 from photosense.library import Library, LibraryModel, LibraryStatus, SearchResults
 from photosense.models.device import batch_size_for, configure_cpu_threads
-from photosense.models.registry import STARTER_ID
+from photosense.models.registry import is_starter
 from photosense.progress import CancelToken, Progress
 from photosense.tagging.service import ExportReport, TagReport
 
@@ -254,7 +254,7 @@ def _print_report(report: IndexReport, library: Library) -> None:
 
 
 def _starter_hint(model_id: str) -> None:
-    if model_id == STARTER_ID:
+    if is_starter(model_id):
         from photosense.models.catalogue import load_catalogue
 
         better = load_catalogue().recommended

@@ -146,7 +146,7 @@ def model_id_of(spec: str) -> str:
 
     kind, value, seed = parse_spec(spec)
     if kind == "starter":
-        return STARTER_ID
+        return value or STARTER_ID
     if kind == "local" and value is not None:
         return value
     if value is not None:

@@ -2,8 +2,12 @@
 
 Accepted specs:
 
-- ``auto``, ``starter`` or ``photosense-starter/bridge-v1``: the offline starter model;
-- ``photosense-tiny`` or any open_clip architecture (``ViT-B-32``): that architecture with
+- ``auto``, ``starter`` or ``photosense-starter/v2``: the offline starter model;
+- ``photosense-starter/bridge-v1``: the first starter, so libraries indexed with it still load;
+- a catalogue id (``ViT-B-32``, ``MobileCLIP-S2``; see ``resources/models.json``): that
+  model's pretrained weights;
+- ``imported/NAME`` or ``fine-tuned/NAME``: a model stored in the models folder;
+- ``photosense-tiny`` or any other open_clip architecture (``RN50``): that architecture with
   random weights from seed 0, i.e. ``open_clip/ARCH/random-seed0``;
 - ``open_clip/ARCH/random-seedN``: the same random model again (so stored ids reload);
 - ``ARCH/PRETRAINED`` or ``open_clip/ARCH/PRETRAINED``: open_clip's pretrained weights.
@@ -14,10 +18,12 @@ from __future__ import annotations
 import re
 
 from photosense.errors import ModelError
+from photosense.models.catalogue import find_entry
 from photosense.models.encoder import Encoder
-from photosense.models.starter import STARTER_ID
+from photosense.models.local import is_local_id
+from photosense.models.starter import BRIDGE_V1_ID, STARTER_ID
 
-__all__ = ["STARTER_ID", "load_encoder", "parse_spec"]
+__all__ = ["STARTER_ID", "is_starter", "load_encoder", "parse_spec"]
 
 _STARTER_ALIASES = {"auto", "starter", STARTER_ID}
 _RANDOM_TAG = re.compile(r"random-seed(\d+)")
@@ -25,22 +31,37 @@ _RANDOM_TAG = re.compile(r"random-seed(\d+)")
 
 def _accepted() -> str:
     return (
-        f"'auto', 'starter', {STARTER_ID!r}, an open_clip architecture such as 'ViT-B-32' or "
+        f"'auto', 'starter', {STARTER_ID!r}, a catalogue model such as 'ViT-B-32' (see "
+        "`photosense models list`), 'imported/NAME', an open_clip architecture such as "
         "'photosense-tiny' (random weights), 'ARCH/PRETRAINED' or 'open_clip/ARCH/PRETRAINED' "
         "(e.g. 'ViT-B-32/laion2b_s34b_b79k'), or 'open_clip/ARCH/random-seedN'"
     )
 
 
+def is_starter(model_id: str) -> bool:
+    """Whether a model id is one of the offline starter's versions."""
+    return parse_spec(model_id)[0] == "starter"
+
+
 def parse_spec(spec: str) -> tuple[str, str | None, int | None]:
     """Split a spec into (kind or arch, pretrained tag, seed) without loading anything.
 
-    Returns ``("starter", None, None)`` for the starter, ``(arch, None, seed)`` for random
-    weights and ``(arch, tag, None)`` for pretrained ones. Unknown shapes raise ``ModelError``;
-    whether the architecture exists is checked on load.
+    Returns ``("starter", None, None)`` for the starter (``("starter", BRIDGE_V1_ID, None)``
+    for the old bridge), ``("local", model_id, None)`` for a stored model, ``(arch, None,
+    seed)`` for random weights and ``(arch, tag, None)`` for pretrained ones (catalogue ids
+    included). Unknown shapes raise ``ModelError``; whether the
+    architecture exists is checked on load.
     """
     text = spec.strip()
     if text in _STARTER_ALIASES:
         return ("starter", None, None)
+    if text == BRIDGE_V1_ID:
+        return ("starter", BRIDGE_V1_ID, None)
+    if is_local_id(text):
+        return ("local", text, None)
+    entry = find_entry(text) if "/" not in text else None
+    if entry is not None:
+        return (entry.architecture, entry.pretrained, None)
     parts = text.split("/")
     if parts[0] == "open_clip":
         parts = parts[1:]
@@ -67,7 +88,11 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
     if arch == "starter":
         from photosense.models.starter import StarterEncoder
 
-        return StarterEncoder(device)
+        return StarterEncoder(device, recipe=pretrained or STARTER_ID)
+    if arch == "local" and pretrained is not None:
+        from photosense.models.local import load_local
+
+        return load_local(pretrained, device)
 
     from photosense.models.openclip import OpenClipEncoder, known_architectures
 

