@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -16,6 +14,7 @@ from photosense.models.encoder import Encoder
 from photosense.models.fake import FakeEncoder
 from photosense.models.openclip import TINY_ARCH, OpenClipEncoder
 from photosense.models.registry import STARTER_ID
+from tests.cli_run import run, run_json
 from tests.hub_cache import TINY_REPO, lay_out_hub_cache, register_tiny_pretrained
 
 TINY_ID = "open_clip/photosense-tiny/random-seed0"
@@ -36,18 +35,6 @@ def devices(monkeypatch: pytest.MonkeyPatch, empty_hub: Path) -> list[tuple[str,
     monkeypatch.setattr(library, "load_encoder", load)
     monkeypatch.setattr(registry, "load_encoder", load)
     return loads
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> Any:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from photosense import cli, library
 from photosense.models.fake import FakeEncoder
+from tests.cli_run import run, run_json
 from tests.tagging.conftest import COLOUR_TAGS, PHOTOS
 
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch, colour_vocabulary: tuple[str, ...]) -> None:
     monkeypatch.setattr(library, "load_encoder", lambda spec, device="auto": FakeEncoder())
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> Any:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture
