@@ -7,6 +7,7 @@ line on stderr and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
@@ -679,22 +680,8 @@ def _models_list(library: Library, as_json: bool) -> int:
 
 
 def _model_json(model: LibraryModel) -> dict[str, Any]:
-    info = model.info
     return {
-        "id": info.id,
-        "model_id": info.model_id,
-        "kind": info.kind,
-        "architecture": info.architecture,
-        "pretrained": info.pretrained,
-        "embedding_size": info.embedding_size,
-        "image_size": info.image_size,
-        "licence": info.licence,
-        "download_mb": info.download_mb,
-        "size_bytes": info.size_bytes,
-        "available": info.available,
-        "good_for": info.good_for,
-        "languages": list(info.languages),
-        "base": info.base,
+        **dataclasses.asdict(model.info),
         "active": model.active,
         "pending": model.pending,
         "vectors": model.vectors,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from photosense.errors import ImageSkipped
+from photosense.fileio import atomic_write
 from photosense.media.decode import decode_photo
 
 log = logging.getLogger(__name__)
@@ -100,15 +100,8 @@ class ThumbnailCache:
         return self.directory / digest[:2] / f"{digest}-{size}"
 
     def _write(self, image: Image.Image, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                image.save(out, "JPEG", quality=self.quality, optimize=True)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with atomic_write(target) as out:
+            image.save(out, "JPEG", quality=self.quality, optimize=True)
 
     def _remove_stale(self, source: Path, size: int, keep: Path) -> None:
         """Delete thumbnails of earlier versions of ``source`` at this size."""

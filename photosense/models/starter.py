@@ -28,8 +28,6 @@ import hashlib
 import importlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -43,6 +41,7 @@ from PIL import Image
 
 from photosense import paths
 from photosense.errors import ModelError
+from photosense.fileio import atomic_write
 from photosense.models.device import select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
@@ -465,15 +464,8 @@ def _load_cached_matrix(path: Path, rows: int) -> Vectors | None:
 def _save_matrix(path: Path, matrix: Vectors) -> None:
     """Write atomically (temp file + rename); a cache that cannot be written is only a warning."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, matrix, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as handle:
+            np.save(handle, matrix, allow_pickle=False)
     except OSError as exc:
         log.warning("Could not cache the starter class vectors in %s: %s", path, exc)
 

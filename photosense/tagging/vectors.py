@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from photosense.fileio import atomic_write
 from photosense.models.encoder import Encoder, Vectors, l2_normalise
 from photosense.tagging.vocabulary import fill, prompt_key
 
@@ -126,18 +125,11 @@ class TagVectorCache:
                 del rows[key]
         path = self.path(model_id)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(
-                        handle,
-                        keys=np.array(list(rows), dtype=str),
-                        vectors=np.stack(list(rows.values())).astype(np.float32),
-                    )
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with atomic_write(path) as handle:
+                np.savez(
+                    handle,
+                    keys=np.array(list(rows), dtype=str),
+                    vectors=np.stack(list(rows.values())).astype(np.float32),
+                )
         except OSError as exc:
             log.warning("could not write the tag vector cache %s: %s", path, exc)

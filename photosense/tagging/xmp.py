@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageFile, IptcImagePlugin, UnidentifiedImageError
 
 from photosense.errors import PhotosenseError
+from photosense.fileio import atomic_write
 
 __all__ = [
     "XmpError",
@@ -264,12 +263,6 @@ def write_sidecar(photo: Path, add: Sequence[str], remove: Collection[str] = ())
     _merge_list(root, DIGIKAM, "TagsList", "Seq", words, removed, "/")
     _merge_list(root, LIGHTROOM, "hierarchicalSubject", "Bag", [], removed, "|")
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
     return target
