@@ -20,25 +20,24 @@ Choices made here (the metrics themselves are in :mod:`photosense.learn.metrics`
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
-import os
-from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
 
-from photosense.errors import ImageSkipped, PhotosenseError
+from photosense.errors import PhotosenseError
+from photosense.learn.encoding import encode_paths, prepare_with
+from photosense.learn.finetune import GeneralSet
 from photosense.learn.metrics import (
     DEFAULT_TEMPLATES,
     class_text_vectors,
     retrieval_recall,
     zero_shot_accuracy,
 )
-from photosense.media.decode import decode_photo
 from photosense.models.encoder import Encoder, Vectors
 from photosense.progress import CancelToken, Progress
 
@@ -195,17 +194,6 @@ def prompt_name(label: str) -> str:
     return " ".join(label.replace("/", " ").replace("_", " ").split())
 
 
-def _prepare(encoder: Encoder, path: Path) -> Any:
-    """Worker thread: decode and preprocess one image; ``ImageSkipped`` when it cannot be."""
-    try:
-        return encoder.prepare_image(decode_photo(path, min_side=encoder.image_size).image)
-    except ImageSkipped:
-        raise
-    except Exception as exc:  # a model's preprocessing must not stop the run
-        log.exception("unexpected failure preparing %s", path)
-        raise ImageSkipped("unreadable", f"could not be prepared: {exc}") from exc
-
-
 def encode_images(
     encoder: Encoder,
     paths: Sequence[Path],
@@ -216,39 +204,22 @@ def encode_images(
 ) -> Generator[Progress, None, dict[int, Vectors]]:
     """Decode on worker threads, encode in batches; returns {position in paths: vector}.
 
-    Unreadable images are left out (and logged). The queue of decoded images is bounded, so
-    memory stays flat however many paths there are.
+    Unreadable images are left out (and logged).
     """
-    cancel = cancel or CancelToken()
-    workers = workers or max(2, min(4, os.cpu_count() or 2))
     vectors: dict[int, Vectors] = {}
-    pending: list[tuple[int, Any]] = []
 
-    def flush() -> None:
-        encoded = encoder.encode_prepared([prepared for _, prepared in pending])
-        vectors.update((i, row) for (i, _), row in zip(pending, encoded, strict=True))
-        pending.clear()
+    def keep(positions: list[int], _counts: list[int], encoded: Vectors) -> None:
+        vectors.update(zip(positions, encoded, strict=True))
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="photosense-eval") as pool:
-        queue: deque[tuple[int, Future[Any]]] = deque()
-        todo = iter(enumerate(paths))
-        try:
-            for position in range(len(paths)):
-                while len(queue) < workers * 2 + batch_size and (item := next(todo, None)):
-                    queue.append((item[0], pool.submit(_prepare, encoder, item[1])))
-                i, future = queue.popleft()
-                try:
-                    pending.append((i, future.result()))
-                except ImageSkipped as exc:
-                    log.warning("skipped %s: %s", paths[i], exc.reason)
-                if len(pending) >= batch_size or position == len(paths) - 1:
-                    cancel.raise_if_cancelled()
-                    if pending:
-                        flush()
-                    yield Progress(position + 1, len(paths), "encoding images")
-        finally:
-            for _, future in queue:
-                future.cancel()
+    yield from encode_paths(
+        paths,
+        prepare_with(encoder),
+        encoder.encode_prepared,
+        keep,
+        cancel,
+        batch_size=batch_size,
+        workers=workers,
+    )
     return vectors
 
 
@@ -294,4 +265,20 @@ def evaluate(
         n_labels=len(labels),
         skipped=len(paths) - len(row),
         metrics=metrics,
+    )
+
+
+def general_set(folder: Path, limit: int | None = None) -> GeneralSet:
+    """A labelled data set's test split (or all of it) as fine-tuning's general-knowledge
+    check, cut to ``limit`` photos chosen by a hash of their paths (stable, class-blind)."""
+    dataset = load_dataset(folder)
+    if not dataset.labels:
+        raise DatasetError(f"{folder} has no {LABELS}: a general check needs labelled photos")
+    rows = sorted(dataset.labels, key=lambda row: hashlib.sha256(row[0].encode()).hexdigest())
+    rows = rows[:limit] if limit else rows
+    return GeneralSet(
+        dataset.name,
+        tuple(dataset.folder / p for p, _ in rows),
+        tuple(label for _, label in rows),
+        tuple(prompt_name(c) for c in dataset.classes),
     )

@@ -265,12 +265,41 @@ def save_local(
     preprocess: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> LocalModel:
-    """Store a state dict that fits ``arch`` as ``model_id`` (safetensors plus ``model.json``).
+    """Store a state dict that fits ``arch`` as ``model_id`` (see :func:`write_model`)."""
+    import open_clip
+
+    config = open_clip.get_model_config(arch) or {}
+    size = config.get("vision_cfg", {}).get("image_size", 224)
+    return write_model(
+        model_id,
+        state,
+        architecture=arch,
+        embedding_size=int(config.get("embed_dim", 0)),
+        image_size=int(size if isinstance(size, int) else max(size)),
+        base=base,
+        source=source,
+        preprocess=preprocess,
+        extra=extra,
+    )
+
+
+def write_model(
+    model_id: str,
+    state: Mapping[str, torch.Tensor],
+    *,
+    architecture: str,
+    embedding_size: int,
+    image_size: int,
+    base: str | None = None,
+    source: str | None = None,
+    preprocess: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> LocalModel:
+    """Write a model folder: ``state`` as safetensors plus its ``model.json`` record.
 
     The folder is written under a temporary name and renamed, so a crash leaves no half
     model. Refuses to overwrite an existing model.
     """
-    import open_clip
     from safetensors.torch import save_file
 
     folder = model_folder(model_id)
@@ -279,23 +308,21 @@ def save_local(
             f"a model called {model_id} already exists; remove it first "
             f"(`photosense models remove {model_id}`) or choose another --name"
         )
-    config = open_clip.get_model_config(arch) or {}
-    size = config.get("vision_cfg", {}).get("image_size", 224)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         weights = staging / WEIGHTS_NAME
         # clone: tied weights share storage, which safetensors refuses to write.
         tensors = {key: value.detach().clone().contiguous() for key, value in state.items()}
-        save_file(tensors, str(weights), metadata={"photosense_id": model_id, "arch": arch})
-        kind = model_id.split("/", 1)[0]
+        metadata = {"photosense_id": model_id, "arch": architecture}
+        save_file(tensors, str(weights), metadata=metadata)
         record = {
             "format": RECORD_FORMAT,
             "id": model_id,
-            "kind": kind,
-            "architecture": arch,
-            "embedding_size": int(config.get("embed_dim", 0)),
-            "image_size": int(size if isinstance(size, int) else max(size)),
+            "kind": model_id.split("/", 1)[0],
+            "architecture": architecture,
+            "embedding_size": embedding_size,
+            "image_size": image_size,
             "created_at": datetime.now().isoformat(timespec="seconds"),
             "base": base,
             "source": source,
@@ -307,7 +334,7 @@ def save_local(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("stored %s (%s) in %s", model_id, arch, folder)
+    log.info("stored %s (%s) in %s", model_id, architecture, folder)
     return read_local(model_id)
 
 

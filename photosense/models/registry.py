@@ -6,7 +6,8 @@ Accepted specs:
 - ``photosense-starter/bridge-v1``: the first starter, so libraries indexed with it still load;
 - a catalogue id (``ViT-B-32``, ``MobileCLIP-S2``; see ``resources/models.json``): that
   model's pretrained weights;
-- ``imported/NAME`` or ``fine-tuned/NAME``: a model stored in the models folder;
+- ``imported/NAME`` or ``fine-tuned/NAME``: a model stored in the models folder (a
+  fine-tuned one loads its base model, then its adapters);
 - ``photosense-tiny`` or any other open_clip architecture (``RN50``): that architecture with
   random weights from seed 0, i.e. ``open_clip/ARCH/random-seed0``;
 - ``open_clip/ARCH/random-seedN``: the same random model again (so stored ids reload);
@@ -90,8 +91,11 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
 
         return StarterEncoder(device, recipe=pretrained or STARTER_ID)
     if arch == "local" and pretrained is not None:
+        from photosense.models.adapted import is_adapted_id, load_adapted
         from photosense.models.local import load_local
 
+        if is_adapted_id(pretrained):
+            return load_adapted(pretrained, lambda base: load_encoder(base, device))
         return load_local(pretrained, device)
 
     from photosense.models.openclip import OpenClipEncoder, known_architectures

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from PIL import Image
 
@@ -597,12 +598,28 @@ class StarterEncoder:
     @torch.inference_mode()
     def encode_prepared(self, prepared: Sequence[Any]) -> Vectors:
         """Image vectors: class probabilities mixed over the class vectors."""
+        return self.encode_prepared_with_features(prepared)[0]
+
+    @torch.inference_mode()
+    def encode_prepared_with_features(
+        self, prepared: Sequence[Any]
+    ) -> tuple[Vectors, npt.NDArray[np.float32]]:
+        """Image vectors and the trunk's pooled features (n x 1280 for Lite0/Lite2).
+
+        The features hold what the 1000 class probabilities throw away; fine-tuning's image
+        adapter reads them (:mod:`photosense.models.adapted`).
+        """
         if not prepared:
-            return np.zeros((0, TEXT_DIM), dtype=np.float32)
+            return np.zeros((0, TEXT_DIM), dtype=np.float32), np.zeros((0, 0), np.float32)
         model, classes = self._image_parts()
         batch = torch.stack(list(prepared)).to(self.device)
-        weights = self.class_weights(model(batch))
-        return l2_normalise((weights @ classes).cpu().numpy())
+        pooled = model.forward_head(  # type: ignore[operator]
+            model.forward_features(batch),  # type: ignore[operator]
+            pre_logits=True,
+        )
+        weights = self.class_weights(model.classifier(pooled))  # type: ignore[operator]
+        vectors = l2_normalise((weights @ classes).cpu().numpy())
+        return vectors, np.ascontiguousarray(pooled.float().cpu().numpy())
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         """Prepare and encode in one go (no worker threads)."""
