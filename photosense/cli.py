@@ -127,8 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, help="images per batch (default: suits the device)"
     )
     search.add_argument("--tag", metavar="TAG", help="only photos that carry this tag")
+    search.add_argument("--album", metavar="NAME", help="only photos of this album")
     _add_tag_commands(commands)
+    _add_album_and_caption_commands(commands)
     _add_model_commands(commands)
+    _add_finetune_command(commands)
     return parser
 
 
@@ -280,6 +283,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         before=args.before,
         sort=args.sort,
         tag=args.tag,
+        album=args.album,
     )
     _fallback_warning(library)
     return _print_results(results, args.json)
@@ -587,6 +591,241 @@ def _tags_export(library: Library, suggested: bool, as_json: bool) -> int:
     return EXIT_ERROR if report.failed else 0
 
 
+# -- albums and captions ----------------------------------------------------------------------
+
+
+def _add_album_and_caption_commands(commands: Any) -> None:
+    """The ``albums`` and ``captions`` subcommands."""
+    albums = commands.add_parser("albums", help="albums: named, ordered sets of photos")
+    actions = albums.add_subparsers(dest="albums_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every album with its photo count")
+    listing.add_argument("--json", action="store_true")
+    create = actions.add_parser("create", help="make an empty album")
+    create.add_argument("name")
+    create.add_argument("--description", metavar="TEXT")
+    rename = actions.add_parser("rename", help="rename an album")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    delete = actions.add_parser("delete", help="delete an album (its photos stay)")
+    delete.add_argument("name")
+    for name, text in (
+        ("add", "add photos to an album (at its end)"),
+        ("remove", "take photos out of an album (they stay in the library)"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("name")
+        action.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    show = actions.add_parser("show", help="an album's photos, in order, with their captions")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+
+    captions = commands.add_parser("captions", help="photo captions (training data, too)")
+    actions = captions.add_subparsers(dest="captions_command", metavar="ACTION", required=True)
+    put = actions.add_parser("set", help="write a photo's caption (empty text removes it)")
+    put.add_argument("photo", type=Path)
+    put.add_argument("text")
+    put.add_argument(
+        "--sidecar",
+        action="store_true",
+        help="also write it into the photo's XMP sidecar (photo.jpg.xmp) for other programs",
+    )
+    show = actions.add_parser("show", help="a photo's caption and where it came from")
+    show.add_argument("photo", type=Path)
+    show.add_argument("--json", action="store_true")
+    remove = actions.add_parser("remove", help="delete a photo's caption")
+    remove.add_argument("photo", type=Path)
+    imported = actions.add_parser(
+        "import", help="import a path,caption CSV (paths absolute or relative to the CSV)"
+    )
+    imported.add_argument("file", type=Path, metavar="FILE")
+    imported.add_argument(
+        "--overwrite", action="store_true", help="also replace captions you wrote by hand"
+    )
+    imported.add_argument("--json", action="store_true")
+    read = actions.add_parser(
+        "read", help="read captions already in the files (XMP, IPTC, EXIF, .txt sidecars)"
+    )
+    read.add_argument("--json", action="store_true")
+    listing = actions.add_parser("list", help="every captioned photo")
+    listing.add_argument("--album", metavar="NAME", help="only the photos of this album")
+    listing.add_argument("--json", action="store_true")
+
+
+def _albums(library: Library, args: argparse.Namespace) -> int:
+    action: str = args.albums_command
+    if action == "list":
+        return _albums_list(library, args.json)
+    if action == "show":
+        return _albums_show(library, args.name, args.json)
+    if action == "create":
+        album = library.create_album(args.name, args.description)
+        print(f"album {album.name!r} created; add photos with `photosense albums add`")
+    elif action == "rename":
+        old = library.album(args.old).name
+        album = library.rename_album(old, args.new)
+        print(f"renamed album {old!r} to {album.name!r}")
+    elif action == "delete":
+        name = library.album(args.name).name
+        count = library.delete_album(name)
+        print(f"deleted album {name!r}; its {count} photos stay in the library")
+    elif action == "add":
+        added = library.add_to_album(args.name, args.photos)
+        already = len(set(args.photos)) - added
+        note = f" ({already} already in it)" if already > 0 else ""
+        print(f"added {added} photos to {args.name!r}{note}")
+    elif action == "remove":
+        removed = library.remove_from_album(args.name, args.photos)
+        print(f"took {removed} photos out of {args.name!r}")
+    return 0
+
+
+def _albums_list(library: Library, as_json: bool) -> int:
+    albums = library.albums()
+    if as_json:
+        document = [
+            {
+                "name": a.name,
+                "description": a.description,
+                "photos": a.count,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in albums
+        ]
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    if not albums:
+        print("no albums yet: make one with `photosense albums create NAME`")
+    for a in albums:
+        about = f"  {a.description}" if a.description else ""
+        print(f"{a.name:<32} {a.count:>6} photos{about}")
+    return 0
+
+
+def _albums_show(library: Library, name: str, as_json: bool) -> int:
+    album = library.album(name)
+    ids = library.album_photo_ids(album.name)
+    records = library.photos(ids)
+    captions = library.captions(album=album.name)
+    photos = [(records[i].path, captions.get(i)) for i in ids if i in records]
+    if as_json:
+        document = {
+            "name": album.name,
+            "description": album.description,
+            "created_at": album.created_at.isoformat(),
+            "photos": [
+                {
+                    "path": path,
+                    "caption": caption.text if caption else None,
+                    "source": caption.source if caption else None,
+                }
+                for path, caption in photos
+            ],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    about = f", {album.description}" if album.description else ""
+    print(f"{album.name}: {album.count} photos{about}")
+    for path, caption in photos:
+        print(f"{path}  {caption.text}" if caption else path)
+    return 0
+
+
+def _captions(library: Library, args: argparse.Namespace) -> int:
+    action: str = args.captions_command
+    if action == "set":
+        info = library.set_caption(args.photo, args.text, sidecar=args.sidecar)
+        where = " and its XMP sidecar" if args.sidecar else ""
+        done = "caption saved" if info is not None else "caption removed"
+        print(f"{done} for {args.photo}{where}")
+    elif action == "show":
+        return _captions_show(library, args.photo, args.json)
+    elif action == "remove":
+        had = library.remove_caption(args.photo)
+        print(f"caption removed from {args.photo}" if had else f"{args.photo} had no caption")
+    elif action == "import":
+        return _captions_import(library, args.file, args.overwrite, args.json)
+    elif action == "read":
+        with _cancel_on_ctrl_c() as cancel:
+            changed = _drive(library.read_file_captions(cancel), args.json, "photo")
+        if args.json:
+            print(json.dumps({"changed": changed, "cancelled": cancel.cancelled}, indent=2))
+        else:
+            print(f"{changed} captions added, changed or removed from the files")
+        return EXIT_INTERRUPTED if cancel.cancelled else 0
+    elif action == "list":
+        return _captions_list(library, args.album, args.json)
+    return 0
+
+
+def _captions_show(library: Library, photo: Path, as_json: bool) -> int:
+    info = library.caption(photo)
+    if as_json:
+        document = {
+            "photo": str(photo),
+            "caption": info.text if info else None,
+            "source": info.source if info else None,
+            "updated_at": info.updated_at.isoformat() if info else None,
+            "albums": library.photo_albums(photo),
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    if info is None:
+        print("no caption")
+    else:
+        print(info.text)
+        print(f"({info.source}, {info.updated_at:%Y-%m-%d %H:%M})", file=sys.stderr)
+    return 0
+
+
+def _captions_import(library: Library, file: Path, overwrite: bool, as_json: bool) -> int:
+    report = library.import_captions(file, overwrite=overwrite)
+    if as_json:
+        print(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"{report.imported} captions imported, {report.updated} updated, "
+        f"{len(report.unmatched)} paths not in the library, {len(report.problems)} rows left out"
+    )
+    if report.kept:
+        print(
+            f"{report.kept} photos kept the caption you wrote (--overwrite replaces them)",
+            file=sys.stderr,
+        )
+    for path in report.unmatched[:20]:
+        print(f"not in the library: {path}", file=sys.stderr)
+    for problem in report.problems[:20]:
+        print(f"left out: {problem}", file=sys.stderr)
+    hidden = max(0, len(report.unmatched) - 20) + max(0, len(report.problems) - 20)
+    if hidden:
+        print(f"… and {hidden} more (see --json)", file=sys.stderr)
+    return 0
+
+
+def _captions_list(library: Library, album: str | None, as_json: bool) -> int:
+    captions = library.captions(album=album)
+    records = library.photos(list(captions))
+    rows = sorted(
+        ((records[i].path, c) for i, c in captions.items() if i in records), key=lambda r: r[0]
+    )
+    if as_json:
+        document = [
+            {
+                "path": path,
+                "caption": c.text,
+                "source": c.source,
+                "updated_at": c.updated_at.isoformat(),
+            }
+            for path, c in rows
+        ]
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no captions")
+    for path, c in rows:
+        print(f"{path}\t{c.source}\t{c.text}")
+    return 0
+
+
 # -- models -----------------------------------------------------------------------------------
 
 
@@ -773,6 +1012,120 @@ def _fallback_warning(library: Library) -> None:
         print(f"photosense: warning: {library.model_fallback}", file=sys.stderr)
 
 
+def _add_finetune_command(commands: Any) -> None:
+    from photosense.learn.finetune import FineTuneSettings
+
+    defaults = FineTuneSettings()
+    finetune = commands.add_parser(
+        "finetune",
+        help="teach the model your captioned photos (a new model; the old one stays)",
+        description="Fine-tune the active model on captioned photos: your albums, captions "
+        "you wrote or imported, or a path,caption CSV. The result is a new model "
+        "(fine-tuned/NAME); it is activated when it scores better on held-out photos "
+        "(see --activate). `photosense models use BASE` reverts.",
+    )
+    finetune.add_argument(
+        "--album", action="append", dest="albums", metavar="NAME", help="train on this album"
+    )
+    finetune.add_argument(
+        "--captions",
+        type=Path,
+        metavar="FILE",
+        help="a path,caption CSV file, or a data set folder with captions.csv",
+    )
+    finetune.add_argument("--split", help="with a data set folder: which split to train on")
+    finetune.add_argument("--epochs", type=_positive, default=defaults.epochs, help="at most")
+    finetune.add_argument("--name", help="the new model's name (fine-tuned/NAME)")
+    finetune.add_argument(
+        "--general",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DATASET",
+        help="a labelled data set folder to check general knowledge on, before and after",
+    )
+    finetune.add_argument(
+        "--activate",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="auto: only if held-out recall@5 improved and no general set fell 2+ points",
+    )
+    finetune.add_argument("--json", action="store_true")
+    advanced = finetune.add_argument_group("advanced")
+    advanced.add_argument("--rank", type=_positive, default=defaults.rank)
+    advanced.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    advanced.add_argument("--batch-size", type=_positive, default=defaults.batch_size)
+    advanced.add_argument("--views", type=_positive, default=defaults.views)
+    advanced.add_argument(
+        "--extra-negatives", type=int, default=defaults.extra_negatives, metavar="N"
+    )
+    advanced.add_argument("--no-wise", action="store_true", help="keep the unblended weights")
+    advanced.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def _finetune(library: Library, args: argparse.Namespace) -> int:
+    from photosense.learn.finetune import FineTuneSettings
+
+    try:
+        settings = FineTuneSettings(
+            epochs=args.epochs,
+            rank=args.rank,
+            learning_rate=args.learning_rate,
+            batch_size=args.batch_size,
+            views=args.views,
+            extra_negatives=args.extra_negatives,
+            wise=not args.no_wise,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        print(f"photosense: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with _cancel_on_ctrl_c() as cancel:
+        job = library.finetune(
+            albums=args.albums,
+            captions=args.captions,
+            split=args.split,
+            settings=settings,
+            general=args.general,
+            name=args.name,
+            cancel=cancel,
+        )
+        report = _drive(job, args.json, "step")
+    activate = args.activate == "yes" or (args.activate == "auto" and report.improved)
+    activated = False
+    if activate:
+        with _cancel_on_ctrl_c() as cancel:
+            switch = _drive(library.use_model(report.model_id, cancel), args.json, "photo")
+        activated = switch.activated
+    document = report.as_dict(activated)
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    before, after = document["heldout"]["before"], document["heldout"]["after"]  # type: ignore[index]
+    print(f"{report.model_id}: {report.result.pairs} pairs, {report.result.seconds:.0f} s")
+    print(
+        "held-out text->image recall@1/5/10: "
+        + " / ".join(f"{before[k]:.2f} -> {after[k]:.2f}" for k in before)
+    )
+    for name, scores in document["general"]["sets"].items():  # type: ignore[index]
+        print(
+            f"general check {name}: zero-shot top-1 {scores['before']:.3f} -> {scores['after']:.3f}"
+        )
+    if activated:
+        print(
+            f"active model: {report.model_id}; "
+            f"revert with `photosense models use {report.result.base}`"
+        )
+    elif report.improved:
+        print(f"not activated; use it with `photosense models use {report.model_id}`")
+    else:
+        print(
+            "not activated: it did not score better on your held-out photos (or lost general "
+            f"knowledge); use it anyway with `photosense models use {report.model_id}`"
+        )
+    return 0
+
+
 NO_LIBRARY = {"eval", "models"}
 """Commands that run without opening a library."""
 
@@ -784,7 +1137,10 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "eval": _eval,
     "tag": _tag,
     "tags": _tags,
+    "albums": _albums,
+    "captions": _captions,
     "models": _models,
+    "finetune": _finetune,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,17 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from photosense.errors import ModelError, NotIndexedError, PhotosenseError
+from photosense.errors import LibraryError, ModelError, NotIndexedError, PhotosenseError
+from photosense.evaluation import ALL as ALL_SPLITS
+from photosense.evaluation import general_set, load_dataset
 from photosense.indexing import Indexer, IndexReport, SearchIndexes, check_roots, normalise_root
+from photosense.learn.finetune import FineTuneResult, FineTuneSettings, fine_tune
+from photosense.learn.finetune import TrainingPair as FineTunePair
 from photosense.learn.metrics import class_text_vectors
+from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
+from photosense.media.scan import is_supported
+from photosense.media.xmp import XmpError, write_description
+from photosense.models.adapted import ADAPTER_ARCH, AdaptedEncoder, is_adapted_id, load_adapted
 from photosense.models.device import batch_size_for
 from photosense.models.encoder import Encoder
 from photosense.models.inventory import (
@@ -31,10 +40,21 @@ from photosense.models.inventory import (
     other_info,
     remove_files,
 )
+from photosense.models.local import LocalModel, list_local, model_folder, write_model
 from photosense.models.registry import STARTER_ID, load_encoder
-from photosense.paths import INDEX_DIR_NAME, default_library_dir
+from photosense.paths import DATABASE_NAME, INDEX_DIR_NAME, cache_dir, default_library_dir
 from photosense.progress import CancelToken, Progress
-from photosense.store.repository import FolderRecord, PhotoRecord, SkippedRecord, Store, TagRecord
+from photosense.store.repository import (
+    USER_CAPTION,
+    FolderRecord,
+    PhotoRecord,
+    SkippedRecord,
+    Store,
+    TagRecord,
+)
+from photosense.store.repository import AlbumInfo as AlbumInfo  # the GUI and CLI take them here
+from photosense.store.repository import AlbumNotFoundError as AlbumNotFoundError
+from photosense.store.repository import CaptionInfo as CaptionInfo
 from photosense.tagging.service import ExportReport, PhotoTagInfo, Tagger, TagInfo, TagReport
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
 from photosense.vectors import VectorIndex
@@ -49,7 +69,15 @@ AUTO_TAG_KEY = "tagging.auto"
 """Setting: tag new photos as they are indexed (default true)."""
 SORTS = ("score", "date")
 
+CAPTION_BATCH = 256
+"""Photos whose files' captions are read per transaction."""
+
 EncoderFactory = Callable[[str], Encoder]
+
+GENERAL_LIMIT = 1000
+"""Photos per general-knowledge set: enough to see a 2-point change, quick to encode."""
+PhotoRef = int | str | os.PathLike[str]
+"""A photo of the library: its id, or its path."""
 T = TypeVar("T")
 
 
@@ -133,10 +161,73 @@ class LibraryStatus:
     active_model: str
 
 
+@dataclass(frozen=True)
+class CaptionImport:
+    """What importing a caption CSV did.
+
+    ``imported`` captions are new, ``updated`` replaced an earlier one; ``kept`` counts rows
+    left alone because the photo has a caption the user wrote. ``unmatched`` are the (absolute)
+    paths not in the library, ``problems`` the rows left out, as ``line N: reason``.
+    """
+
+    imported: int
+    updated: int
+    unmatched: list[str]
+    problems: list[str]
+    kept: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    """A photo and a text for fine-tuning. ``source`` is where the text came from (user, file,
+    sidecar, csv, or ``album`` for an album's title standing in for a caption); ``group`` is
+    the album the pair came through (None when all captions were asked for)."""
+
+    photo_id: int
+    path: str
+    text: str
+    source: str
+    group: str | None
+
+
+def _album_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise PhotosenseError("an album needs a name")
+    return cleaned
+
+
+def _refuse_photo_folder(directory: Path) -> None:
+    """A new library never starts inside a photo folder: photosense writes nothing there."""
+    if (directory / DATABASE_NAME).exists():
+        return
+    try:
+        with os.scandir(directory) as entries:
+            photos = any(is_supported(Path(e.name)) and e.is_file() for e in entries)
+    except OSError:
+        return  # a new folder; anything else is Store.open's to report
+    if photos:
+        raise LibraryError(
+            f"{directory} holds photos and no photosense library; photosense never writes "
+            "into photo folders, so keep the library in a folder of its own"
+        )
+
+
 def _older_starter(model_id: str) -> bool:
     """Whether ``model_id`` is another version of the starter (its vectors cannot be reused)."""
     family = STARTER_ID.split("/", 1)[0] + "/"
     return model_id.startswith(family) and model_id != STARTER_ID
+
+
+def _with_fine_tuned(factory: EncoderFactory) -> EncoderFactory:
+    """``factory``, except that a fine-tuned model loads its base through ``factory`` itself."""
+
+    def load(spec: str) -> Encoder:
+        if is_adapted_id(spec):
+            return load_adapted(spec, factory)
+        return factory(spec)
+
+    return load
 
 
 class Library:
@@ -152,7 +243,7 @@ class Library:
         self.store = store
         self.path = library_dir
         self.indexes = SearchIndexes(store, library_dir / INDEX_DIR_NAME)
-        self._encoder_factory = encoder_factory
+        self._encoder_factory = _with_fine_tuned(encoder_factory)
         self._model_spec = model
         self._encoder: Encoder | None = None
         self.model_fallback: str | None = None
@@ -168,6 +259,7 @@ class Library:
     ) -> Library:
         """Open (creating if needed) the library in ``library_dir`` or the default folder."""
         directory = library_dir or default_library_dir()
+        _refuse_photo_folder(directory)
         store = Store.open(directory)
         return cls(store, directory, lambda spec: load_encoder(spec, device=device), model)
 
@@ -355,7 +447,8 @@ class Library:
         """Index ``paths`` (or rescan every registered folder when none are given).
 
         ``batch_size`` defaults to what suits the model's device. A pending model switch is
-        carried on afterwards, so new photos get the pending model's vectors too.
+        carried on afterwards, so new photos get the pending model's vectors too. Captions in
+        new or changed files are read at the end (:meth:`read_file_captions`).
         """
         known = [f.path for f in self.store.folders()]
         roots = check_roots([os.fspath(p) for p in paths], known) if paths else known
@@ -383,6 +476,7 @@ class Library:
             # grew; this settles every photo on the final one (a no-op when nothing moved).
             yield from self._stepwise_locked(self.tagger.tag(cancel=cancel))
         if not report.cancelled:
+            yield from self.read_file_captions(cancel)
             active = self.store.get_setting(ACTIVE_MODEL_KEY)
             if encoder.model_id == STARTER_ID and _older_starter(str(active)):
                 state = self.model_progress()
@@ -423,19 +517,23 @@ class Library:
         before: datetime | None = None,
         sort: str = "score",
         tag: str | None = None,
+        album: str | None = None,
     ) -> SearchResults:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``).
 
         ``tag`` keeps only photos that carry that tag (accepted, or suggested above its
-        threshold; a rejected tag never matches).
+        threshold; a rejected tag never matches); ``album`` only the photos of that album.
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
         with self.lock:
-            tagged = self.tagger.photos_with(tag) if tag is not None else None
+            only = self.tagger.photos_with(tag) if tag is not None else None
+            if album is not None:
+                in_album = set(self.album_photo_ids(album))
+                only = in_album if only is None else only & in_album
             query = self.encoder.encode_texts([text])[0]
             return self._search(
-                text, query, limit, min_score, folder, after, before, sort, None, tagged
+                text, query, limit, min_score, folder, after, before, sort, None, only
             )
 
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
@@ -522,12 +620,15 @@ class Library:
         folder: str | os.PathLike[str] | None = None,
         after: datetime | None = None,
         before: datetime | None = None,
+        album: str | None = None,
     ) -> list[int]:
-        """Every photo (inside ``folder``, taken in [after, before)), newest first."""
+        """Every photo (inside ``folder``, taken in [after, before), in ``album``), newest
+        first."""
         return self.store.photo_ids(
             folder=normalise_root(folder) if folder is not None else None,
             after=after,
             before=before,
+            album_id=self.album(album).id if album is not None else None,
         )
 
     def photos(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
@@ -572,11 +673,42 @@ class Library:
         with self.lock:
             return self.tagger.tags()
 
-    def _photo(self, photo: str | os.PathLike[str]) -> PhotoRecord:
+    def _photo(self, photo: PhotoRef) -> PhotoRecord:
+        """The record of a photo given by id or path; ``NotIndexedError`` when unknown."""
+        if isinstance(photo, int):
+            record = self.store.photos([photo]).get(photo)
+            if record is None:
+                raise NotIndexedError(f"there is no photo {photo} in the library")
+            return record
         record = self.store.photo_by_path(normalise_root(photo))
         if record is None:
             raise NotIndexedError(f"{photo} is not in the library: index its folder first")
         return record
+
+    def _photo_ids(self, photos: Sequence[PhotoRef]) -> list[int]:
+        """Ids of photos given by id or path, in order; ``NotIndexedError`` (naming the first
+        unknown one) when any is not in the library."""
+        by_path = self.store.photo_ids_for_paths(
+            normalise_root(p) for p in photos if not isinstance(p, int)
+        )
+        known = self.store.photos([p for p in photos if isinstance(p, int)])
+        ids: list[int] = []
+        unknown: list[str] = []
+        for photo in photos:
+            if isinstance(photo, int):
+                found = photo if photo in known else None
+            else:
+                found = by_path.get(normalise_root(photo))
+            if found is None:
+                unknown.append(str(photo))
+            else:
+                ids.append(found)
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise NotIndexedError(
+                f"{unknown[0]}{more} is not in the library: index its folder first"
+            )
+        return ids
 
     def photo_tags(self, photo: str | os.PathLike[str]) -> list[PhotoTagInfo]:
         """A photo's tags (suggested, accepted, rejected), best first."""
@@ -621,3 +753,337 @@ class Library:
         """Write tags into XMP sidecars next to the photos (the photos are never modified)."""
         job = self.tagger.export_xmp(include_suggested=include_suggested, cancel=cancel)
         return (yield from self._stepwise_locked(job))
+
+    # -- albums -----------------------------------------------------------------------------
+
+    def albums(self) -> list[AlbumInfo]:
+        """Every album with its photo count, by name."""
+        return self.store.albums()
+
+    def album(self, name: str) -> AlbumInfo:
+        """The album called ``name`` (ignoring case when that is unambiguous), or
+        ``AlbumNotFoundError``."""
+        album = self.store.album_named(" ".join(name.split()))
+        if album is None:
+            raise AlbumNotFoundError(
+                f"no album named {name!r}: see `photosense albums list`, or make it with "
+                f"`photosense albums create {name!r}`"
+            )
+        return album
+
+    def create_album(self, name: str, description: str | None = None) -> AlbumInfo:
+        """A new, empty album; an empty name, or one taken (ignoring case), is refused."""
+        text = " ".join((description or "").split()) or None
+        return self.store.create_album(_album_name(name), text)
+
+    def rename_album(self, old: str, new: str) -> AlbumInfo:
+        """Rename an album (changing only the case of its name is allowed)."""
+        return self.store.update_album(self.album(old).id, name=_album_name(new))
+
+    def delete_album(self, name: str) -> int:
+        """Delete an album; its photos stay in the library. Returns how many it held."""
+        return self.store.delete_album(self.album(name).id)
+
+    def add_to_album(self, name: str, photos: Sequence[PhotoRef]) -> int:
+        """Append photos (ids or paths) to an album in the given order; returns how many were
+        new to it. When any photo is not in the library, nothing is added."""
+        album = self.album(name)
+        return self.store.add_to_album(album.id, self._photo_ids(photos))
+
+    def remove_from_album(self, name: str, photos: Sequence[PhotoRef]) -> int:
+        """Take photos out of an album (they stay in the library); returns how many were in
+        it."""
+        album = self.album(name)
+        return self.store.remove_from_album(album.id, self._photo_ids(photos))
+
+    def album_photo_ids(self, name: str) -> list[int]:
+        """An album's photos, in album order."""
+        return self.store.album_photo_ids(self.album(name).id)
+
+    def photo_albums(self, photo: PhotoRef) -> list[str]:
+        """The names of the albums a photo is in."""
+        return self.store.photo_albums(self._photo(photo).id)
+
+    # -- captions ---------------------------------------------------------------------------
+
+    def caption(self, photo: PhotoRef) -> CaptionInfo | None:
+        """A photo's caption, or None."""
+        photo_id = self._photo(photo).id
+        return self.store.captions([photo_id]).get(photo_id)
+
+    def captions(self, *, album: str | None = None) -> dict[int, CaptionInfo]:
+        """Every caption (or those of an album's photos), by photo id."""
+        album_id = self.album(album).id if album is not None else None
+        return self.store.captions(album_id=album_id)
+
+    def set_caption(
+        self, photo: PhotoRef, text: str, *, sidecar: bool = False
+    ) -> CaptionInfo | None:
+        """Write a photo's caption as the user's own (blank text removes it); imports and
+        files never replace it. ``sidecar`` also writes it as ``dc:description`` into the
+        photo's XMP sidecar, keeping the sidecar's other fields; the photo is never touched.
+        """
+        record = self._photo(photo)
+        cleaned = clean_caption(text)
+        if cleaned:
+            info: CaptionInfo | None = self.store.set_caption(record.id, cleaned, USER_CAPTION)
+        else:
+            self.store.remove_caption(record.id)
+            info = None
+        if sidecar:
+            try:
+                write_description(Path(record.path), cleaned or None)
+            except (OSError, XmpError) as exc:
+                raise PhotosenseError(
+                    f"the caption is saved in the library, but the XMP sidecar of "
+                    f"{record.path} could not be written: {exc}"
+                ) from exc
+        return info
+
+    def remove_caption(self, photo: PhotoRef) -> bool:
+        """Delete a photo's caption; returns whether it had one. A caption read from the
+        file does not come back until the file (or its sidecar) changes."""
+        return self.store.remove_caption(self._photo(photo).id)
+
+    def import_captions(
+        self, csv_path: str | os.PathLike[str], *, overwrite: bool = False
+    ) -> CaptionImport:
+        """Import a ``path,caption`` CSV (UTF-8 with a header; paths absolute or relative to
+        the CSV's folder) in one transaction.
+
+        A file that cannot be read as a whole raises ``PhotosenseError`` and imports nothing;
+        bad rows and paths not in the library are reported. A caption the user wrote is kept
+        unless ``overwrite``.
+        """
+        parsed = read_caption_csv(Path(csv_path))
+        ids = self.store.photo_ids_for_paths(row.path for row in parsed.rows)
+        unmatched = [row.path for row in parsed.rows if row.path not in ids]
+        found = {ids[row.path]: row.text for row in parsed.rows if row.path in ids}
+        added, changed, kept = self.store.import_captions(found, source="csv", overwrite=overwrite)
+        log.info("imported %d captions from %s (%d updated)", added, csv_path, changed)
+        return CaptionImport(added, changed, unmatched, parsed.problems, kept)
+
+    def read_file_captions(
+        self, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, int]:
+        """Read the captions already in the photos' files and sidecars (XMP ``dc:description``,
+        IPTC caption, EXIF ImageDescription, ``.txt`` sidecars; see
+        :mod:`photosense.media.captions`). Returns how many captions were added, changed or
+        removed.
+
+        Only photos whose file or sidecars changed since they were last read are read again;
+        photos on offline drives wait. A caption the user wrote or imported from a CSV is never
+        replaced.
+        """
+        cancel = cancel or CancelToken()
+        yield Progress(0, None, "looking for captions")
+        states = self.store.caption_read_states()
+        files = caption_files((i, path, size, mtime) for i, path, size, mtime, _ in states)
+        todo = [
+            (i, path)
+            for i, path, _, _, read in states
+            if i in files and files[i].fingerprint != read
+        ]
+        changed = 0
+        for start in range(0, len(todo), CAPTION_BATCH):
+            if cancel.cancelled:
+                break
+            chunk = todo[start : start + CAPTION_BATCH]
+            found: dict[int, tuple[str, str] | None] = {}
+            for photo_id, path in chunk:
+                caption = read_caption(Path(path), files[photo_id].sidecars)
+                found[photo_id] = None if caption is None else (caption.text, caption.source)
+            marks = {photo_id: files[photo_id].fingerprint for photo_id, _ in chunk}
+            changed += self.store.record_file_captions(found, marks)
+            yield Progress(start + len(chunk), len(todo), "reading captions")
+        if todo:
+            log.info("read the captions of %d photos: %d changed", len(todo), changed)
+        return changed
+
+    # -- training data ----------------------------------------------------------------------
+
+    def training_pairs(
+        self, albums: Sequence[str] | None = None, *, album_titles: bool = True
+    ) -> list[TrainingPair]:
+        """Image–text pairs for fine-tuning, one per photo.
+
+        With ``albums=None``: every captioned photo, by id. With albums: their photos in album
+        order (a photo in several counts once, for the first album given); a photo without a
+        caption gets its album's title as a weak caption (source ``album``) when
+        ``album_titles``. Photos on offline drives or whose files are gone are left out.
+        """
+        chosen: dict[int, str | None] = {}
+        if albums is None:
+            captions = self.store.captions()
+            chosen = dict.fromkeys(sorted(captions))
+        else:
+            for album in [self.album(name) for name in albums]:
+                for photo_id in self.store.album_photo_ids(album.id):
+                    chosen.setdefault(photo_id, album.name)
+            captions = self.store.captions(list(chosen))
+        online = {folder.id for folder in self.store.folders() if folder.online}
+        records = self.store.photos(list(chosen))
+        pairs: list[TrainingPair] = []
+        for photo_id, group in chosen.items():
+            record = records.get(photo_id)
+            if record is None or record.folder_id not in online or not os.path.isfile(record.path):
+                continue
+            caption = captions.get(photo_id)
+            if caption is not None:
+                pairs.append(
+                    TrainingPair(photo_id, record.path, caption.text, caption.source, group)
+                )
+            elif group is not None and album_titles:
+                pairs.append(TrainingPair(photo_id, record.path, group, "album", group))
+        return pairs
+
+    # -- fine-tuning ------------------------------------------------------------------------
+
+    def finetune(
+        self,
+        *,
+        albums: Sequence[str] | None = None,
+        captions: str | os.PathLike[str] | None = None,
+        split: str | None = None,
+        settings: FineTuneSettings | None = None,
+        general: Sequence[str | os.PathLike[str]] = (),
+        general_limit: int = GENERAL_LIMIT,
+        name: str | None = None,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+    ) -> Generator[Progress, None, FineTuneReport]:
+        """Fine-tune the active model on captioned photos; store the result as a new model.
+
+        The pairs come from ``albums`` and/or a ``captions`` file (a ``path,caption`` CSV, or
+        a data set folder with ``split``); with neither, from every captioned photo of the
+        library. ``general`` names labelled data set folders scored before and after (up to
+        ``general_limit`` photos each). The new model (``fine-tuned/NAME``) is stored but not
+        activated: ``use_model`` does that (the report says whether it ``improved``). A killed
+        or cancelled run resumes when started again with the same data and settings.
+        """
+        pairs = self.finetune_pairs(albums=albums, captions=captions, split=split)
+        checks = [general_set(Path(folder), general_limit) for folder in general]
+        encoder = self.encoder
+        base = encoder.base if isinstance(encoder, AdaptedEncoder) else encoder
+        yield Progress(0, None, f"fine-tuning {base.model_id} on {len(pairs)} pairs")
+        result = yield from fine_tune(
+            base,
+            pairs,
+            settings,
+            cancel,
+            general=checks,
+            work_dir=cache_dir() / "finetune",
+            batch_size=batch_size_for(base),
+            workers=workers,
+        )
+        model_id = _fine_tuned_id(name, base.model_id, result.fingerprint)
+        write_model(
+            model_id,
+            result.heads.state_dict(),
+            architecture=ADAPTER_ARCH,
+            embedding_size=base.dim,
+            image_size=base.image_size,
+            base=base.model_id,
+            source="fine-tuning",
+            extra={"adapter": result.heads.shape, **result.record()},
+        )
+        log.info("fine-tuned %s as %s in %.0f s", base.model_id, model_id, result.seconds)
+        return FineTuneReport(model_id, result)
+
+    def finetune_pairs(
+        self,
+        *,
+        albums: Sequence[str] | None = None,
+        captions: str | os.PathLike[str] | None = None,
+        split: str | None = None,
+    ) -> list[FineTunePair]:
+        """The image-text pairs ``finetune`` would train on (see there), each pair once."""
+        found: list[FineTunePair] = []
+        if albums or captions is None:
+            found += [
+                FineTunePair(p.path, Path(p.path), p.text, p.source)
+                for p in self.training_pairs(albums or None)
+            ]
+        if captions is not None:
+            found += _file_pairs(Path(captions), split)
+        return list(dict.fromkeys(found))
+
+    def fine_tuned_models(self) -> list[LocalModel]:
+        """Fine-tuned models on this machine, newest first, with their records."""
+        models = [m for m in list_local() if m.architecture == ADAPTER_ARCH]
+        return sorted(models, key=lambda m: m.created_at, reverse=True)
+
+
+@dataclass(frozen=True)
+class FineTuneReport:
+    """A stored fine-tuned model and its numbers; ``improved`` decides automatic activation."""
+
+    model_id: str
+    result: FineTuneResult
+
+    @property
+    def improved(self) -> bool:
+        return self.result.improved
+
+    def as_dict(self, activated: bool) -> dict[str, object]:
+        """The JSON shape `photosense finetune --json` prints."""
+        r = self.result
+        keys = ("t2i_r1", "t2i_r5", "t2i_r10")
+
+        def mean(values: dict[str, float]) -> float | None:
+            return round(float(np.mean(list(values.values()))), 6) if values else None
+
+        return {
+            "model": self.model_id,
+            "base": r.base,
+            "pairs": r.pairs,
+            "seconds": round(r.seconds, 1),
+            "heldout": {
+                "before": {k: r.heldout_before[k] for k in keys},
+                "after": {k: r.heldout_after[k] for k in keys},
+                "pairs": r.heldout_pairs,
+            },
+            "general": {
+                "before": mean(r.general_before),
+                "after": mean(r.general_after),
+                "sets": {
+                    name: {"before": r.general_before[name], "after": r.general_after[name]}
+                    for name in r.general_before
+                },
+            },
+            "alpha": r.alpha,
+            "epochs": r.epochs_run,
+            "best_epoch": r.best_epoch,
+            "improved": r.improved,
+            "activated": activated,
+        }
+
+
+def _file_pairs(path: Path, split: str | None) -> list[FineTunePair]:
+    """Pairs from a ``path,caption`` CSV, or from a data set folder's captions (``split``)."""
+    if path.is_dir():
+        dataset = load_dataset(path, split or ALL_SPLITS)
+        return [
+            FineTunePair(str(dataset.folder / p), dataset.folder / p, text, "dataset")
+            for p, text in dataset.captions
+        ]
+    if split is not None:
+        raise PhotosenseError("--split applies to a data set folder, not to a CSV file")
+    parsed = read_caption_csv(path)
+    for problem in parsed.problems:
+        log.warning("%s: %s", path, problem)
+    return [FineTunePair(row.path, Path(row.path), row.text, "csv") for row in parsed.rows]
+
+
+def _fine_tuned_id(name: str | None, base: str, fingerprint: str) -> str:
+    """``fine-tuned/NAME``; by default the base's name and the data's fingerprint, made unique."""
+    stem = name or re.sub(r"[^A-Za-z0-9._-]+", "-", base.split("/")[-1]).strip("-.")
+    stem = stem if name else f"{stem}-{fingerprint[:8]}"
+    candidate = f"fine-tuned/{stem}"
+    number = 2
+    while model_folder(candidate).exists():
+        if name:
+            raise ModelError(f"a model called {candidate} already exists; choose another name")
+        candidate, number = f"fine-tuned/{stem}-{number}", number + 1
+    model_folder(candidate)  # raises ModelError for a name the models folder cannot hold
+    return candidate

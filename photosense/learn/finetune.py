@@ -10,8 +10,8 @@ each part):
    chunks that are saved, so a killed run resumes where it stopped.
 3. **Train only small adapters** (:class:`photosense.models.adapted.AdapterHeads`: low-rank
    corrections on each side that start at zero) with symmetric InfoNCE
-   (:func:`photosense.learn.loss.info_nce`) against the batch *and* a pool of other training
-   pairs embedded by the current weights (more negatives than a batch holds),
+   (:func:`photosense.learn.loss.info_nce`) over batches of 32 (more negatives than a batch
+   holds are available, measured and off: see :class:`FineTuneSettings`),
    AdamW at a small learning rate, a learnable temperature, one random view per photo per
    epoch. Each epoch is checkpointed; the best epoch on the held-out split is kept and training
    stops early when it stops improving.
@@ -104,10 +104,13 @@ class GeneralSet:
 class FineTuneSettings:
     """How a run trains; the defaults are the measured ones (``docs/finetuning.md``).
 
-    ``extra_negatives`` other training pairs, embedded by the current weights with gradients,
-    join each batch's candidates (0: the batch alone); ``queue_size`` adds a MoCo-style queue
-    of detached vectors from earlier batches instead (off: measured, it stalls training, see
-    ``docs/finetuning.md``); ``train_image``/``train_text`` pick the sides that adapt; ``wise``
+    Two ways to give the loss more negatives than a batch holds, both off by default because
+    neither helped in the measurements (``docs/finetuning.md``): ``extra_negatives`` more
+    training pairs join every batch as full members (embedded by the current weights, with
+    gradients: what gradient caching gives a full-model run), and ``queue_size`` adds a
+    MoCo-style queue of detached vectors from earlier batches (it stalls training: every vector
+    passes through the same adapters, so a detached one hides how an update moves it).
+    ``train_image``/``train_text`` pick the sides that adapt; ``wise``
     False keeps the fine-tuned weights unblended; ``refit`` trains once more on every pair
     (held-out ones included) for the chosen number of epochs and keeps the chosen blend.
     """
@@ -117,7 +120,7 @@ class FineTuneSettings:
     learning_rate: float = 1e-3
     weight_decay: float = 0.05
     rank: int = 32
-    extra_negatives: int = 256
+    extra_negatives: int = 0
     queue_size: int = 0
     views: int = 4
     heldout_fraction: float = 0.2

@@ -8,8 +8,8 @@ additions, both off by default so that the plain case equals open_clip's ``ClipL
 - **more negatives than a batch holds** (``queue``): further (image, text) vectors appended to
   the candidates of each direction, so a batch of 16 is scored against hundreds of wrong
   answers, as a large-batch run would be. They may carry gradients or be detached (a
-  MoCo-style :class:`FeatureQueue` of earlier batches). Older copies of the query's own photo or caption
-  are left out;
+  MoCo-style :class:`FeatureQueue` of earlier batches). Older copies of the query's own photo
+  or caption are left out;
 - **a photo is not its own negative**: with ``image_keys`` and ``text_keys``, every candidate
   with the same photo or the same caption as the query is a positive (the target spreads
   evenly over them), so two augmented views of one photo, or one photo with two captions, do

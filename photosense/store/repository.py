@@ -21,10 +21,14 @@ from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, selec
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from photosense.errors import ModelMismatchError, PhotosenseError
+from photosense.errors import LibraryError, ModelMismatchError, PhotosenseError
 from photosense.paths import DATABASE_NAME
 from photosense.store.db import create_library_engine, migrate
 from photosense.store.schema import (
+    Album,
+    AlbumPhoto,
+    Caption,
+    CaptionRead,
     Embedding,
     Folder,
     Model,
@@ -217,7 +221,13 @@ class Store:
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:
-        library_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            library_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # private to the user
+        except OSError as exc:
+            raise LibraryError(
+                f"the library folder {library_dir} cannot be created ({exc.strerror}); "
+                "give a folder you can write to"
+            ) from exc
         return cls(create_library_engine(library_dir / DATABASE_NAME))
 
     @classmethod
@@ -247,7 +257,13 @@ class Store:
 
     def set_setting(self, key: str, value: object) -> None:
         with self._session() as session:
-            session.merge(Setting(key=key, value=value))
+            # An upsert, not read-then-write: another process may create the key at once.
+            upsert = sqlite_insert(Setting).values(key=key, value=value)
+            session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[Setting.key], set_={"value": upsert.excluded.value}
+                )
+            )
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -348,16 +364,20 @@ class Store:
         with self._session() as session:
             model = session.get(Model, model_id)
             if model is None:
-                session.add(
-                    Model(
+                # Insert-or-ignore: another process may register the same model at once.
+                session.execute(
+                    sqlite_insert(Model)
+                    .values(
                         id=model_id,
                         dim=dim,
                         base_id=base_id,
                         created_at=datetime.now(),
                         generation=0,
                     )
+                    .on_conflict_do_nothing(index_elements=[Model.id])
                 )
-            elif model.dim != dim:
+                model = session.get(Model, model_id)
+            if model is not None and model.dim != dim:
                 raise ModelMismatchError(
                     f"model {model_id} made {model.dim}-d vectors in this library, "
                     f"but the loaded model makes {dim}-d vectors"
@@ -531,11 +551,15 @@ class Store:
         folder: str | None = None,
         after: datetime | None = None,
         before: datetime | None = None,
+        album_id: int | None = None,
     ) -> list[int]:
-        """Ids of photos inside ``folder`` and taken in [after, before), newest first."""
+        """Ids of photos inside ``folder``, taken in [after, before) and in the album,
+        newest first."""
         query = select(Photo.id).order_by(Photo.taken_at.desc(), Photo.id.desc())
         if folder is not None:
             query = query.where(_under(Photo.path, folder))
+        if album_id is not None:
+            query = query.where(_in_album(Photo.id, album_id))
         if after is not None:
             query = query.where(Photo.taken_at >= after)
         if before is not None:
@@ -599,16 +623,22 @@ class Store:
             for name, prompts in entries:
                 tag_id = known.get(name.casefold())
                 if tag_id is None:
-                    tag = Tag(
-                        name=name,
-                        prompts=list(prompts) if prompts else None,
-                        threshold_offset=0.0,
-                        enabled=enabled,
-                        origin=origin,
+                    # Another process (a second indexing run) may be adding the same tags.
+                    tag_id = session.scalar(
+                        sqlite_insert(Tag)
+                        .values(
+                            name=name,
+                            prompts=list(prompts) if prompts else None,
+                            threshold_offset=0.0,
+                            enabled=enabled,
+                            origin=origin,
+                        )
+                        .on_conflict_do_nothing(index_elements=[Tag.name])
+                        .returning(Tag.id)
                     )
-                    session.add(tag)
-                    session.flush()
-                    tag_id = known[name.casefold()] = tag.id
+                    if tag_id is None:
+                        tag_id = session.scalars(select(Tag.id).where(Tag.name == name)).one()
+                    known[name.casefold()] = tag_id
                 ids[name] = tag_id
         return ids
 
@@ -861,6 +891,242 @@ class Store:
                 counts.setdefault(tag_id, {})[state] = int(count)
         return counts
 
+    # -- albums -----------------------------------------------------------------------------
+
+    def albums(self) -> list[AlbumInfo]:
+        """Every album with its photo count, by name (ignoring case)."""
+        with self._session() as session:
+            infos = [_album_info(a, n) for a, n in session.execute(_ALBUMS_WITH_COUNTS)]
+        return sorted(infos, key=lambda a: (a.name.casefold(), a.name))
+
+    def album_named(self, name: str) -> AlbumInfo | None:
+        """The album called ``name``: an exact match, else the one whose name differs only in
+        case."""
+        with self._session() as session:
+            album = _find_album(session, name)
+            return None if album is None else _album_info(album, _album_count(session, album.id))
+
+    def create_album(self, name: str, description: str | None = None) -> AlbumInfo:
+        """A new, empty album; a name already taken (ignoring case) is refused."""
+        with self._session() as session:
+            _check_album_name_free(session, name, None)
+            album = Album(name=name, description=description, created_at=datetime.now())
+            session.add(album)
+            session.flush()
+            return _album_info(album, 0)
+
+    def update_album(
+        self, album_id: int, *, name: str | None = None, description: str | None = None
+    ) -> AlbumInfo:
+        """Rename an album or change its description (a name taken by another is refused)."""
+        with self._session() as session:
+            album = _get_album(session, album_id)
+            if name is not None:
+                _check_album_name_free(session, name, album_id)
+                album.name = name
+            if description is not None:
+                album.description = description or None
+            session.flush()
+            return _album_info(album, _album_count(session, album_id))
+
+    def delete_album(self, album_id: int) -> int:
+        """Delete an album (its photos stay in the library); returns how many it held."""
+        with self._session() as session:
+            album = _get_album(session, album_id)
+            count = _album_count(session, album_id)
+            session.delete(album)
+            return count
+
+    def add_to_album(self, album_id: int, photo_ids: Sequence[int]) -> int:
+        """Append photos to an album in the given order (those already in it stay where they
+        are); returns how many were added."""
+        with self._session() as session:
+            _get_album(session, album_id)
+            present = set(
+                session.scalars(select(AlbumPhoto.photo_id).where(AlbumPhoto.album_id == album_id))
+            )
+            last = session.scalar(
+                select(func.max(AlbumPhoto.position)).where(AlbumPhoto.album_id == album_id)
+            )
+            new = [p for p in dict.fromkeys(photo_ids) if p not in present]
+            start = -1 if last is None else int(last)
+            rows = [
+                {"album_id": album_id, "photo_id": photo_id, "position": start + 1 + i}
+                for i, photo_id in enumerate(new)
+            ]
+            if rows:
+                session.execute(insert(cast(Table, AlbumPhoto.__table__)), rows)
+            return len(rows)
+
+    def remove_from_album(self, album_id: int, photo_ids: Sequence[int]) -> int:
+        """Take photos out of an album; returns how many were in it."""
+        removed = 0
+        with self._session() as session:
+            _get_album(session, album_id)
+            for chunk in _chunks(list(dict.fromkeys(photo_ids))):
+                result = session.execute(
+                    delete(AlbumPhoto).where(
+                        AlbumPhoto.album_id == album_id, AlbumPhoto.photo_id.in_(chunk)
+                    )
+                )
+                removed += int(cast(Any, result).rowcount or 0)
+        return removed
+
+    def album_photo_ids(self, album_id: int) -> list[int]:
+        """An album's photos in album order."""
+        query = (
+            select(AlbumPhoto.photo_id)
+            .where(AlbumPhoto.album_id == album_id)
+            .order_by(AlbumPhoto.position, AlbumPhoto.photo_id)
+        )
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    def photo_albums(self, photo_id: int) -> list[str]:
+        """The names of the albums a photo is in, by name."""
+        query = (
+            select(Album.name)
+            .join(AlbumPhoto, AlbumPhoto.album_id == Album.id)
+            .where(AlbumPhoto.photo_id == photo_id)
+        )
+        with self._session() as session:
+            names = list(session.scalars(query))
+        return sorted(names, key=lambda n: (n.casefold(), n))
+
+    # -- captions ---------------------------------------------------------------------------
+
+    def photo_ids_for_paths(self, paths: Iterable[str]) -> dict[str, int]:
+        """Path -> photo id for the given paths that are in the library."""
+        found: dict[str, int] = {}
+        with self._session() as session:
+            for chunk in _chunks(list(dict.fromkeys(paths))):
+                rows = session.execute(select(Photo.path, Photo.id).where(Photo.path.in_(chunk)))
+                found.update({path: photo_id for path, photo_id in rows})
+        return found
+
+    def captions(
+        self, photo_ids: Sequence[int] | None = None, *, album_id: int | None = None
+    ) -> dict[int, CaptionInfo]:
+        """Captions by photo id: of the given photos, of an album's photos, or all of them."""
+        query = select(Caption)
+        if album_id is not None:
+            query = query.where(_in_album(Caption.photo_id, album_id))
+        found: dict[int, CaptionInfo] = {}
+        with self._session() as session:
+            if photo_ids is None:
+                found = {c.photo_id: _caption_info(c) for c in session.scalars(query)}
+            for chunk in _chunks(list(photo_ids or ())):
+                rows = session.scalars(query.where(Caption.photo_id.in_(chunk)))
+                found.update({c.photo_id: _caption_info(c) for c in rows})
+        return found
+
+    def set_caption(self, photo_id: int, text: str, source: str) -> CaptionInfo:
+        """Write a photo's caption (replacing any other)."""
+        with self._session() as session:
+            caption = session.merge(
+                Caption(photo_id=photo_id, text=text, source=source, updated_at=datetime.now())
+            )
+            session.flush()
+            return _caption_info(caption)
+
+    def remove_caption(self, photo_id: int) -> bool:
+        """Delete a photo's caption; returns whether it had one."""
+        with self._session() as session:
+            result = session.execute(delete(Caption).where(Caption.photo_id == photo_id))
+            return bool(cast(Any, result).rowcount)
+
+    def import_captions(
+        self, captions: Mapping[int, str], *, source: str, overwrite: bool = False
+    ) -> tuple[int, int, int]:
+        """Write many captions in one transaction: a caption the user wrote is kept unless
+        ``overwrite``. Returns (captions added, captions changed, user captions kept)."""
+        added = changed = kept = 0
+        now = datetime.now()
+        with self._session() as session:
+            for part in _chunks(list(captions)):
+                chunk = cast(list[int], part)
+                rows = session.scalars(select(Caption).where(Caption.photo_id.in_(chunk)))
+                existing = {row.photo_id: row for row in rows}
+                for photo_id in chunk:
+                    text, row = captions[photo_id], existing.get(photo_id)
+                    if row is None:
+                        session.add(
+                            Caption(photo_id=photo_id, text=text, source=source, updated_at=now)
+                        )
+                        added += 1
+                    elif row.source == USER_CAPTION and not overwrite:
+                        kept += 1
+                    elif (row.text, row.source) != (text, source):
+                        row.text, row.source, row.updated_at = text, source, now
+                        changed += 1
+        return added, changed, kept
+
+    def caption_read_states(self) -> list[tuple[int, str, int, int, str | None]]:
+        """(id, path, size, mtime_ns, fingerprint when its captions were last read or None)
+        of every photo in an online folder, by path."""
+        query = (
+            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, CaptionRead.fingerprint)
+            .join(Folder, Folder.id == Photo.folder_id)
+            .outerjoin(CaptionRead, CaptionRead.photo_id == Photo.id)
+            .where(Folder.online.is_(True))
+            .order_by(Photo.path)
+        )
+        with self._session() as session:
+            return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(query)]
+
+    def record_file_captions(
+        self, found: Mapping[int, tuple[str, str] | None], fingerprints: Mapping[int, str]
+    ) -> int:
+        """Store captions read from photos' files, as (text, source) or None for none.
+
+        Only captions that came from files themselves are replaced or removed: a caption the
+        user wrote or imported from a CSV is never touched. Every photo of ``fingerprints``
+        is marked as read in that state. Returns how many captions were added, changed or
+        removed.
+        """
+        changed = 0
+        now = datetime.now()
+        with self._session() as session:
+            for part in _chunks(list(fingerprints)):
+                chunk = cast(list[int], part)
+                alive = set(session.scalars(select(Photo.id).where(Photo.id.in_(chunk))))
+                rows = session.scalars(select(Caption).where(Caption.photo_id.in_(chunk)))
+                existing = {row.photo_id: row for row in rows}
+                for photo_id in (p for p in chunk if p in alive):
+                    new, row = found.get(photo_id), existing.get(photo_id)
+                    if row is not None and row.source not in FILE_CAPTION_SOURCES:
+                        continue
+                    if new is None:
+                        if row is not None:
+                            session.delete(row)
+                            changed += 1
+                    elif row is None:
+                        session.add(
+                            Caption(photo_id=photo_id, text=new[0], source=new[1], updated_at=now)
+                        )
+                        changed += 1
+                    elif (row.text, row.source) != new:
+                        row.text, row.source, row.updated_at = new[0], new[1], now
+                        changed += 1
+                marks = [
+                    {"photo_id": p, "fingerprint": fingerprints[p], "read_at": now}
+                    for p in chunk
+                    if p in alive
+                ]
+                if marks:
+                    upsert = sqlite_insert(CaptionRead)
+                    session.execute(
+                        upsert.on_conflict_do_update(
+                            index_elements=[CaptionRead.photo_id],
+                            set_={
+                                "fingerprint": upsert.excluded.fingerprint,
+                                "read_at": upsert.excluded.read_at,
+                            },
+                        ),
+                        marks,
+                    )
+        return changed
+
 
 def _chunks(items: Sequence[object], size: int = 500) -> Iterator[list[object]]:
     for start in range(0, len(items), size):
@@ -904,3 +1170,89 @@ def _photo_tag_record(row: PhotoTag, name: str) -> PhotoTagRecord:
     return PhotoTagRecord(
         row.photo_id, row.tag_id, name, row.source, row.state, row.score, row.model_id
     )
+
+
+# -- album and caption records ----------------------------------------------------------------
+
+USER_CAPTION = "user"
+"""A caption's source when the user wrote it; nothing automatic ever replaces it."""
+FILE_CAPTION_SOURCES = frozenset({"file", "sidecar"})
+"""Sources of captions read from the photos' files, which follow the files when they change."""
+
+
+class AlbumNotFoundError(PhotosenseError):
+    """An album name (or id) that is not in the library."""
+
+
+@dataclass(frozen=True)
+class AlbumInfo:
+    """An album: its name, description, how many photos it holds, and when it was made."""
+
+    id: int
+    name: str
+    description: str | None
+    count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaptionInfo:
+    """A photo's caption; ``source`` is user, file, sidecar or csv."""
+
+    text: str
+    source: str
+    updated_at: datetime
+
+
+_ALBUMS_WITH_COUNTS = (
+    select(Album, func.count(AlbumPhoto.photo_id))
+    .outerjoin(AlbumPhoto, AlbumPhoto.album_id == Album.id)
+    .group_by(Album.id)
+)
+
+
+def _album_info(album: Album, count: int) -> AlbumInfo:
+    return AlbumInfo(album.id, album.name, album.description, int(count), album.created_at)
+
+
+def _album_count(session: Session, album_id: int) -> int:
+    query = select(func.count()).select_from(AlbumPhoto).where(AlbumPhoto.album_id == album_id)
+    return int(session.scalar(query) or 0)
+
+
+def _find_album(session: Session, name: str) -> Album | None:
+    album = session.scalar(select(Album).where(Album.name == name))
+    if album is None:
+        folded = name.casefold()
+        matches = [a for a in session.scalars(select(Album)) if a.name.casefold() == folded]
+        album = matches[0] if len(matches) == 1 else None
+    return album
+
+
+def _get_album(session: Session, album_id: int) -> Album:
+    album = session.get(Album, album_id)
+    if album is None:
+        raise AlbumNotFoundError(f"album {album_id} does not exist")
+    return album
+
+
+def _check_album_name_free(session: Session, name: str, album_id: int | None) -> None:
+    folded = name.casefold()
+    for other in session.scalars(select(Album)):
+        if other.id != album_id and other.name.casefold() == folded:
+            raise PhotosenseError(f"an album named {other.name!r} already exists")
+
+
+def _in_album(
+    column: ColumnElement[int] | InstrumentedAttribute[int], album_id: int
+) -> ColumnElement[bool]:
+    """SQL condition: the photo id in ``column`` is in the album."""
+    return (
+        select(AlbumPhoto.photo_id)
+        .where(AlbumPhoto.album_id == album_id, AlbumPhoto.photo_id == column)
+        .exists()
+    )
+
+
+def _caption_info(caption: Caption) -> CaptionInfo:
+    return CaptionInfo(caption.text, caption.source, caption.updated_at)

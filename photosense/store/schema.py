@@ -164,6 +164,19 @@ class Caption(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class CaptionRead(Base):
+    """Per photo: the fingerprint of its file and sidecars when the captions in them were last
+    read, so reading captions only looks again at photos whose files changed since."""
+
+    __tablename__ = "caption_reads"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Tag(Base):
     """A tag of the vocabulary; ``prompts`` overrides the default prompt ensemble.
 

@@ -7,26 +7,33 @@ path), and IPTC keywords (dataset 2:25), embedded in the file or in a sidecar
 
 Writing only ever touches the sidecar: an existing one is updated in place (every other
 field, namespace and comment kept), else ``photo.jpg.xmp`` is created. The photo itself is
-never opened for writing.
-
-XMP is parsed with the standard library's expat after refusing any packet that declares a
-DTD or entities, so no entity is expanded and nothing external is fetched (defusedxml is not a
-dependency).
+never opened for writing. Parsing and sidecar updates are :mod:`photosense.media.xmp`'s.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from PIL import Image, ImageFile, IptcImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL.Image import DecompressionBombError
 
-from photosense.errors import PhotosenseError
-from photosense.fileio import atomic_write
+from photosense.media.xmp import (
+    DC,
+    DIGIKAM,
+    LIGHTROOM,
+    RDF,
+    XmpError,
+    description_element,
+    embedded_packet,
+    iptc_texts,
+    parse_xmp,
+    sidecar_candidates,
+    sidecar_path,
+    update_sidecar,
+)
 
 __all__ = [
     "XmpError",
@@ -39,44 +46,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-DC = "http://purl.org/dc/elements/1.1/"
-DIGIKAM = "http://www.digikam.org/ns/1.0/"
-LIGHTROOM = "http://ns.adobe.com/lightroom/1.0/"
-META = "adobe:ns:meta/"
-
-PREFIXES = {"x": META, "rdf": RDF, "dc": DC, "digiKam": DIGIKAM, "lr": LIGHTROOM}
-MAX_PACKET_BYTES = 16 * 1024 * 1024
 IPTC_KEYWORDS = (2, 25)
-
-_FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_XMPMETA = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
-
-
-class XmpError(PhotosenseError):
-    """An XMP packet or sidecar that cannot be parsed or written safely."""
-
-
-def _as_bytes(packet: bytes | str) -> bytes:
-    data = packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
-    return data.strip(b"\x00 \t\r\n")
-
-
-def _parse(packet: bytes | str) -> ET.Element:
-    """Parse XMP (a packet or a whole sidecar) with comments kept; DTDs are refused."""
-    data = _as_bytes(packet)
-    if len(data) > MAX_PACKET_BYTES:
-        raise XmpError(f"the XMP data is too large ({len(data)} bytes)")
-    if _FORBIDDEN.search(data):
-        raise XmpError("the XMP data declares a DTD or entities; refusing to parse it")
-    match = _XMPMETA.search(data)
-    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
-    try:
-        parser.feed(match.group(0) if match is not None else data)
-        root: ET.Element = parser.close()
-    except ET.ParseError as exc:
-        raise XmpError(f"the XMP data is not well-formed XML ({exc})") from exc
-    return root
 
 
 def _items(root: ET.Element, namespace: str, name: str) -> list[str]:
@@ -102,49 +72,16 @@ def _unique(words: Iterable[str]) -> list[str]:
 
 def keywords_from_xmp(packet: bytes | str) -> list[str]:
     """Keywords in an XMP packet: dc:subject, then the leaves of digiKam and Lightroom paths."""
-    root = _parse(packet)
+    root = parse_xmp(packet)
     words = _items(root, DC, "subject")
     words += [p.rsplit("/", 1)[-1] for p in _items(root, DIGIKAM, "TagsList")]
     words += [p.rsplit("|", 1)[-1] for p in _items(root, LIGHTROOM, "hierarchicalSubject")]
     return _unique(words)
 
 
-def _decode_iptc(value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
-
-
 def keywords_from_iptc(image: ImageFile.ImageFile) -> list[str]:
     """IPTC keywords (2:25) of an opened image (UTF-8, else Latin-1)."""
-    info = IptcImagePlugin.getiptcinfo(image)
-    if not info:
-        return []
-    raw = info.get(IPTC_KEYWORDS)
-    values = raw if isinstance(raw, list) else [raw] if raw else []
-    return _unique(_decode_iptc(v) for v in values if isinstance(v, bytes))
-
-
-def _embedded_packet(image: Image.Image) -> bytes | str | None:
-    for key in ("xmp", "XML:com.adobe.xmp"):
-        value = image.info.get(key)
-        if isinstance(value, bytes | str) and value:
-            return value
-    return None
-
-
-def sidecar_candidates(photo: Path) -> tuple[Path, Path]:
-    """``photo.jpg.xmp`` (darktable and digiKam's default) and ``photo.xmp`` (Lightroom's)."""
-    return photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp")
-
-
-def sidecar_path(photo: Path) -> Path:
-    """The sidecar to write: an existing one (``photo.jpg.xmp`` first), else ``photo.jpg.xmp``."""
-    full, short = sidecar_candidates(photo)
-    if full.is_file() or not short.is_file():
-        return full
-    return short
+    return _unique(iptc_texts(image, IPTC_KEYWORDS))
 
 
 def read_keywords(photo: Path) -> list[str]:
@@ -155,16 +92,23 @@ def read_keywords(photo: Path) -> list[str]:
     words: list[str] = []
     try:
         with Image.open(photo) as image:
-            packet = _embedded_packet(image)
+            packet = embedded_packet(image)
             if packet is not None:
                 words += keywords_from_xmp(packet)
             words += keywords_from_iptc(image)
-    except (OSError, UnidentifiedImageError, XmpError, SyntaxError, ValueError) as exc:
+    except (
+        OSError,
+        UnidentifiedImageError,
+        XmpError,
+        SyntaxError,
+        ValueError,
+        DecompressionBombError,
+    ) as exc:
         log.info("could not read the keywords embedded in %s: %s", photo, exc)
     for sidecar in dict.fromkeys(sidecar_candidates(photo)):
-        if sidecar == photo or not sidecar.is_file():
-            continue
-        try:
+        try:  # is_file() raises too, for a sidecar name longer than the file system allows
+            if sidecar == photo or not sidecar.is_file():
+                continue
             words += keywords_from_xmp(sidecar.read_bytes())
         except (OSError, XmpError) as exc:
             log.info("could not read the sidecar %s: %s", sidecar, exc)
@@ -172,40 +116,6 @@ def read_keywords(photo: Path) -> list[str]:
 
 
 # -- writing ----------------------------------------------------------------------------------
-
-_EMPTY_SIDECAR = (
-    f'<x:xmpmeta xmlns:x="{META}" x:xmptk="photosense">'
-    f'<rdf:RDF xmlns:rdf="{RDF}"><rdf:Description rdf:about=""/></rdf:RDF></x:xmpmeta>'
-)
-
-
-def _register_prefixes(data: bytes) -> None:
-    """Keep the prefixes a sidecar already uses, so rewriting it does not rename them.
-
-    Only called on data that :func:`_parse` accepted (no DTD).
-    """
-    prefixes = dict(PREFIXES)
-    try:
-        for _event, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
-            if prefix:
-                prefixes.setdefault(prefix, uri)
-    except ET.ParseError:
-        return
-    for prefix, uri in prefixes.items():
-        try:
-            ET.register_namespace(prefix, uri)
-        except ValueError:  # "ns0"-style prefixes are reserved by ElementTree
-            continue
-
-
-def _description(root: ET.Element) -> ET.Element:
-    rdf = root if root.tag == f"{{{RDF}}}RDF" else root.find(f"{{{RDF}}}RDF")
-    if rdf is None:
-        raise XmpError("the sidecar has no rdf:RDF element")
-    description = rdf.find(f"{{{RDF}}}Description")
-    if description is None:
-        description = ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})
-    return description
 
 
 def _merge_list(
@@ -226,7 +136,7 @@ def _merge_list(
     if not props and not add:
         return
     if not props:
-        prop = ET.SubElement(_description(root), f"{{{namespace}}}{name}")
+        prop = ET.SubElement(description_element(root), f"{{{namespace}}}{name}")
         ET.SubElement(prop, f"{{{RDF}}}{container}")
         props = [prop]
     present: set[str] = set()
@@ -253,16 +163,12 @@ def write_sidecar(photo: Path, add: Sequence[str], remove: Collection[str] = ())
     case); ``remove`` are taken out of those and Lightroom's ``hierarchicalSubject``. The
     sidecar is written to a temporary file and renamed, so a crash leaves the old one whole.
     """
-    target = sidecar_path(photo)
-    data = target.read_bytes() if target.is_file() else _EMPTY_SIDECAR.encode("utf-8")
-    root = _parse(data)
-    _register_prefixes(data)
     removed = {w.strip().casefold() for w in remove}
     words = [w for w in _unique(add) if w.casefold() not in removed]
-    _merge_list(root, DC, "subject", "Bag", words, removed, None)
-    _merge_list(root, DIGIKAM, "TagsList", "Seq", words, removed, "/")
-    _merge_list(root, LIGHTROOM, "hierarchicalSubject", "Bag", [], removed, "|")
-    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
-    with atomic_write(target, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    return target
+
+    def merge(root: ET.Element) -> None:
+        _merge_list(root, DC, "subject", "Bag", words, removed, None)
+        _merge_list(root, DIGIKAM, "TagsList", "Seq", words, removed, "/")
+        _merge_list(root, LIGHTROOM, "hierarchicalSubject", "Bag", [], removed, "|")
+
+    return update_sidecar(photo, merge)

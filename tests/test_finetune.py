@@ -1,0 +1,114 @@
+"""`photosense finetune` and Library.finetune: pairs, a stored model, activation and revert."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from photosense.indexing import run_to_end
+from photosense.learn.finetune import FineTuneSettings, NotEnoughDataError
+from photosense.models.local import read_local
+from tests.cli_run import run, run_json
+from tests.conftest import save_photo
+
+COLOURS = ["red", "green", "blue", "yellow"]
+
+
+@pytest.fixture
+def captioned(tmp_path: Path) -> Path:
+    """24 photos and a captions.csv naming them with relative paths."""
+    folder = tmp_path / "album"
+    rows = []
+    for i in range(24):
+        colour = COLOURS[i % len(COLOURS)]
+        save_photo(folder / f"{colour}-{i}.jpg", colour, size=(48, 40))
+        rows.append((f"{colour}-{i}.jpg", f"my {colour} thing number {i // 4}"))
+    with (folder / "captions.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "caption"])
+        writer.writerows(rows)
+    return folder
+
+
+def test_library_finetune_stores_a_model_derived_from_its_base(fake_library, captioned) -> None:
+    from photosense.models.adapted import AdaptedEncoder
+
+    library = fake_library
+    settings = FineTuneSettings(epochs=2, views=1, rank=4)
+    report = run_to_end(library.finetune(captions=captioned / "captions.csv", settings=settings))
+    assert report.model_id.startswith("fine-tuned/colours-v1-")
+    record = read_local(report.model_id)
+    assert record.base == "fake/colours-v1"
+    assert record.extra["pairs"] == 24
+    assert record.extra["heldout"]["before"]["t2i_r5"] == report.result.heldout_before["t2i_r5"]
+    assert record.extra["data_fingerprint"] == report.result.fingerprint
+    # Using it loads the base through the library's own factory, plus the adapters.
+    run_to_end(library.use_model(report.model_id))
+    assert isinstance(library.encoder, AdaptedEncoder)
+    assert library.encoder.model_id == report.model_id
+    # Reverting is one switch back; the fine-tuned model stays on disk.
+    run_to_end(library.use_model("fake/colours-v1"))
+    assert library.encoder.model_id == "fake/colours-v1"
+    assert any(m.id == report.model_id for m in library.fine_tuned_models())
+
+
+def test_too_few_pairs_is_a_clear_error(fake_library, tmp_path: Path) -> None:
+    save_photo(tmp_path / "one.jpg", "red")
+    (tmp_path / "c.csv").write_text("path,caption\none.jpg,a red thing\n")
+    with pytest.raises(NotEnoughDataError, match="at least 20"):
+        run_to_end(fake_library.finetune(captions=tmp_path / "c.csv"))
+
+
+def test_cli_finetune_json_activate_eval_and_revert(capsys, tmp_path: Path, captioned) -> None:
+    library = tmp_path / "lib"
+    base = "open_clip/photosense-tiny/random-seed0"
+    args = ["--library", library, "--model", "photosense-tiny"]
+    document = run_json(
+        capsys,
+        *args,
+        "finetune",
+        "--captions",
+        captioned / "captions.csv",
+        "--epochs",
+        "2",
+        "--views",
+        "1",
+        "--name",
+        "mine",
+        "--activate",
+        "yes",
+        "--json",
+    )
+    assert document["model"] == "fine-tuned/mine"
+    assert document["base"] == base
+    assert document["pairs"] == 24
+    assert set(document["heldout"]["before"]) == {"t2i_r1", "t2i_r5", "t2i_r10"}
+    assert document["general"] == {"before": None, "after": None, "sets": {}}
+    assert document["activated"] is True
+    status = run_json(capsys, "--library", library, "status", "--json")
+    assert status["active_model"] == "fine-tuned/mine"
+    # Evaluated like any other model, without a library.
+    scores = run_json(capsys, "--model", "fine-tuned/mine", "eval", captioned, "--json")
+    assert scores["model"] == "fine-tuned/mine"
+    assert "t2i_r5" in scores["datasets"]["album"]
+    # Revert: one command, and the fine-tuned model is still there to go back to.
+    code, _, err = run(capsys, "--library", library, "models", "use", base)
+    assert code == 0, err
+    status = run_json(capsys, "--library", library, "status", "--json")
+    assert status["active_model"] == base
+    listing = run_json(capsys, "models", "list", "--json")
+    assert "fine-tuned/mine" in json.dumps(listing)
+
+
+def test_cli_finetune_refuses_bad_input(capsys, tmp_path: Path) -> None:
+    code, _, err = run(
+        capsys, "--library", tmp_path / "lib", "finetune", "--captions", tmp_path / "missing.csv"
+    )
+    assert code != 0 and "missing.csv" in err
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "--library", tmp_path / "lib", "finetune", "--epochs", "0")
+    assert exit_info.value.code == 2
+    assert "positive whole number" in capsys.readouterr().err
