@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPixmap, QResizeEvent
@@ -19,11 +19,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosense.gui.annotations import (
+    CaptionEditor,
+    PhotoNotes,
+    TagEditor,
+    describe_caption_source,
+    visible_tags,
+)
+from photosense.gui.dialogs import heading
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models import format_size
 from photosense.gui.thumbnail_loader import load_thumbnail_image
+from photosense.gui.words import user_message
+from photosense.library import Library
 from photosense.media.thumbnails import PREVIEW_SIZE, ThumbnailCache
 from photosense.store.repository import PhotoRecord
+from photosense.tagging.service import TagNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +68,35 @@ def describe_dimensions(record: PhotoRecord) -> str:
     return f"{record.width} × {record.height} ({megapixels:.1f} MP)"
 
 
-def _wrappable(path: str) -> str:
-    """Let a label wrap a long path after its separators."""
-    return path.replace(os.sep, os.sep + "\u200b")
+class ElidedLabel(QLabel):
+    """One line of text shortened in the middle to fit ("/home/me/…/2023/Trips"), whole in
+    its tooltip; for paths, whose both ends matter."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.set_full_text(text)
+
+    @property
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str, tooltip: str | None = None) -> None:
+        self._full = text
+        self.setToolTip(tooltip if tooltip is not None else text)
+        self.setAccessibleName(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), self.minimumWidth())
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
 
 
 class PreviewLabel(QLabel):
@@ -103,41 +140,53 @@ class PreviewLabel(QLabel):
 
 
 class DetailPane(QScrollArea):
-    """Preview and facts of the current photo; buttons for what can be done with it."""
+    """Preview and facts of the current photo, its tags and caption, and what can be done."""
 
     open_requested = Signal(list)  # list[PhotoRecord]
     similar_requested = Signal(object)  # PhotoRecord
     show_in_folder_requested = Signal(object)  # PhotoRecord
     preview_shown = Signal()  # the preview of the current photo is on screen
+    notes_shown = Signal()  # the current photo's tags and caption are on screen
+    tags_changed = Signal()  # the user accepted, rejected or added a tag
+    caption_saved = Signal(str)  # the path of the photo whose caption was saved
+    failed = Signal(str)  # a change could not be saved: why, in words
 
     def __init__(
-        self, runner: JobRunner, cache: ThumbnailCache, parent: QWidget | None = None
+        self,
+        runner: JobRunner,
+        cache: ThumbnailCache,
+        library: Library | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.runner = runner
         self.cache = cache
+        self.library = library
         self.record: PhotoRecord | None = None
+        self.notes: PhotoNotes | None = None
         self._preview_jobs: dict[QObject, int] = {}  # signals -> photo id
+        self._notes_jobs: dict[QObject, int] = {}
+        self._saving = 0  # changes on their way to the library
         self.setObjectName("detailPane")
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setMinimumWidth(240)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(260)
 
         body = QWidget()
         layout = QVBoxLayout(body)
         self.preview = PreviewLabel()
         layout.addWidget(self.preview)
-        self.title = QLabel()
-        self.title.setWordWrap(True)
+        self.title = ElidedLabel()
         title_font = QFont(self.title.font())
         title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
         title_font.setBold(True)
         self.title.setFont(title_font)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
 
         form = self.form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.fields: dict[str, QLabel] = {}
         for key, label in (
             ("date", "Taken"),
@@ -147,9 +196,15 @@ class DetailPane(QScrollArea):
             ("file", "File"),
             ("folder", "Folder"),
             ("score", "Relevance"),
+            ("albums", "Albums"),
         ):
-            value = QLabel(NO_VALUE)
-            value.setWordWrap(True)
+            value: QLabel
+            if key == "folder":
+                value = ElidedLabel(NO_VALUE)
+            else:
+                value = QLabel(NO_VALUE)
+                value.setWordWrap(True)
+                value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             value.setObjectName(f"detail_{key}")
             form.addRow(label, value)
             self.fields[key] = value
@@ -173,6 +228,21 @@ class DetailPane(QScrollArea):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addWidget(self.buttons)
+
+        self.tag_editor = TagEditor()
+        self.tag_editor.accept_requested.connect(self.accept_tag)
+        self.tag_editor.reject_requested.connect(self.reject_tag)
+        self.caption = CaptionEditor()
+        self.caption.save_requested.connect(self.save_caption)
+        self.notes_box = QWidget()
+        notes = QVBoxLayout(self.notes_box)
+        notes.setContentsMargins(0, 6, 0, 0)
+        notes.addWidget(heading("Tags"))
+        notes.addWidget(self.tag_editor)
+        notes.addSpacing(6)
+        notes.addWidget(heading("Caption"))
+        notes.addWidget(self.caption)
+        layout.addWidget(self.notes_box)
         layout.addStretch(1)
         self.setWidget(body)
         self.show_records([])
@@ -183,16 +253,23 @@ class DetailPane(QScrollArea):
         current: PhotoRecord | None = None,
         score: float | None = None,
     ) -> None:
-        """Show ``current`` (or the only selected photo); a summary line for a multi-selection."""
+        """Show ``current`` (or the only selected photo); a summary line for a multi-selection.
+
+        A caption edited and not saved is saved before another photo is shown.
+        """
         record = current if current is not None else (records[0] if len(records) == 1 else None)
+        if self.record is not None and self.caption.modified and record != self.record:
+            self.save_caption(self.caption.text, self.caption.sidecar.isChecked())
         self.record = record
         for button in (self.open_button, self.folder_button, self.similar_button):
             button.setEnabled(record is not None)
         self.facts.setVisible(record is not None)
         self.buttons.setVisible(record is not None)
+        self.notes_box.setVisible(record is not None and self.library is not None)
         if record is None:
+            self.notes = None
             self.preview.set_image(None, "Select a photo to see it here" if not records else "")
-            self.title.setText(
+            self.title.set_full_text(
                 f"{len(records)} photos selected, {format_size(sum(r.size for r in records))}"
                 if records
                 else ""
@@ -201,20 +278,28 @@ class DetailPane(QScrollArea):
                 label.setText(NO_VALUE)
             self.form.setRowVisible(self.fields["score"], False)
             return
-        self.title.setText(os.path.basename(record.path))
+        name = os.path.basename(record.path)
         if len(records) > 1:
-            self.title.setText(f"{os.path.basename(record.path)}  (1 of {len(records)} selected)")
+            self.title.set_full_text(f"{name}  (1 of {len(records)} selected)", record.path)
+        else:
+            self.title.set_full_text(name, record.path)
         self.fields["date"].setText(describe_date(record))
         self.fields["camera"].setText(describe_camera(record))
         self.fields["place"].setText(describe_place(record))
         self.fields["dimensions"].setText(describe_dimensions(record))
         kind = record.format or os.path.splitext(record.path)[1].lstrip(".").upper()
         self.fields["file"].setText(f"{kind}, {format_size(record.size)}")
-        self.fields["folder"].setText(_wrappable(os.path.dirname(record.path)))
-        self.fields["folder"].setToolTip(record.path)
+        folder = self.fields["folder"]
+        assert isinstance(folder, ElidedLabel)
+        folder.set_full_text(os.path.dirname(record.path), record.path)
         self.fields["score"].setText(NO_VALUE if score is None else f"{score:.3f}")
         self.form.setRowVisible(self.fields["score"], score is not None)
         self._load_preview(record)
+        if self.notes is None or self.notes.photo_id != record.id:
+            self._show_notes(None)
+            self.load_notes()
+
+    # -- preview ----------------------------------------------------------------------------
 
     def _load_preview(self, record: PhotoRecord) -> None:
         self.preview.set_image(None, "Loading preview…")
@@ -253,6 +338,108 @@ class DetailPane(QScrollArea):
     def _on_preview_done(self) -> None:
         self._preview_jobs.pop(self.sender(), None)
 
+    # -- tags, caption, albums --------------------------------------------------------------
+
+    def load_notes(self) -> Job | None:
+        """Reload the current photo's tags, caption and albums in the background."""
+        record, library = self.record, self.library
+        if record is None or library is None:
+            return None
+        job = Job.call(read_notes, library, record, name=f"notes {record.id}", lane=Lane.READ)
+        self._notes_jobs[job.signals] = record.id
+        job.signals.finished.connect(self._on_notes_loaded)
+        job.signals.failed.connect(self._on_notes_failed)
+        job.signals.done.connect(self._on_notes_done)
+        return self.runner.start(job)
+
+    def _on_notes_done(self) -> None:
+        self._notes_jobs.pop(self.sender(), None)
+
+    def _on_notes_loaded(self, notes: PhotoNotes) -> None:
+        if self.record is not None and notes.photo_id == self.record.id:
+            self._show_notes(notes)
+            self.notes_shown.emit()
+
+    def _on_notes_failed(self, exc: object) -> None:
+        photo_id = self._notes_jobs.get(self.sender())
+        if self.record is not None and photo_id == self.record.id:
+            log.warning("could not load the photo's tags and caption: %s", exc)
+            self.tag_editor.empty.setText(f"Tags unavailable: {exc}")
+            self.tag_editor.empty.setVisible(True)
+
+    def _show_notes(self, notes: PhotoNotes | None) -> None:
+        self.notes = notes
+        self.tag_editor.empty.setText("No tags yet." if notes is not None else "Loading…")
+        self.tag_editor.set_tags(visible_tags(notes.tags) if notes is not None else [])
+        self.tag_editor.set_busy(notes is None or self._saving > 0)
+        if notes is None:
+            self.caption.set_caption("")
+            self.caption.setEnabled(False)
+            self.fields["albums"].setText(NO_VALUE)
+            return
+        if not self.caption.modified or not self.caption.isEnabled():
+            self.caption.set_caption(notes.caption, notes.caption_note)
+        self.caption.setEnabled(True)
+        self.fields["albums"].setText(", ".join(notes.albums) if notes.albums else NO_VALUE)
+
+    def accept_tag(self, tag: str) -> Job | None:
+        """Confirm (or add) ``tag`` on the current photo."""
+        library = self.library
+        if library is None or self.record is None:
+            return None
+        path = self.record.path
+        return self._change(
+            lambda: accept_or_add_tag(library, path, tag), f"tag {tag}", self._on_tagged
+        )
+
+    def reject_tag(self, tag: str) -> Job | None:
+        """Say ``tag`` is wrong on the current photo."""
+        library = self.library
+        if library is None or self.record is None:
+            return None
+        path = self.record.path
+        return self._change(lambda: library.reject_tag(path, tag), f"reject {tag}", self._on_tagged)
+
+    def _on_tagged(self, _result: object) -> None:
+        self.tags_changed.emit()
+
+    def save_caption(self, text: str, sidecar: bool) -> Job | None:
+        """Save the caption of the photo shown (an empty text removes it)."""
+        library = self.library
+        if library is None or self.record is None:
+            return None
+        path = self.record.path
+        return self._change(
+            lambda: write_caption(library, path, text, sidecar=sidecar),
+            "caption",
+            lambda note: self._on_caption_saved(path, text, note),
+        )
+
+    def _on_caption_saved(self, path: str, text: str, note: object) -> None:
+        if self.record is not None and self.record.path == path:
+            self.caption.mark_saved(text, str(note))
+        self.caption_saved.emit(path)
+
+    def _change(
+        self, function: Callable[[], object], name: str, on_finished: Callable[[object], None]
+    ) -> Job:
+        """Run a change to the current photo on the write lane, then show the photo again."""
+        self._saving += 1
+        self.tag_editor.set_busy(True)
+        job = Job.call(function, name=name, lane=Lane.WRITE)
+        job.signals.finished.connect(on_finished)
+        job.signals.failed.connect(lambda exc: self.failed.emit(user_message(exc)))
+        job.signals.done.connect(self._on_change_done)
+        return self.runner.start(job)
+
+    def _on_change_done(self) -> None:
+        self._saving -= 1
+        if self._saving == 0:
+            self.tag_editor.set_busy(self.notes is None)
+            self.load_notes()
+
+    # -- buttons ----------------------------------------------------------------------------
+
     def _open(self) -> None:
         if self.record is not None:
             self.open_requested.emit([self.record])
@@ -264,3 +451,35 @@ class DetailPane(QScrollArea):
     def _similar(self) -> None:
         if self.record is not None:
             self.similar_requested.emit(self.record)
+
+
+def read_notes(library: Library, record: PhotoRecord) -> PhotoNotes:
+    """Any thread: the photo's tags, caption and albums from the library."""
+    tags = library.photo_tags(record.path)
+    caption = library.caption(record.path)
+    albums = library.photo_albums(record.path)
+    return PhotoNotes(
+        record.id,
+        tags,
+        caption.text if caption is not None else "",
+        describe_caption_source(caption.source, caption.updated_at) if caption else "",
+        albums,
+    )
+
+
+def accept_or_add_tag(library: Library, path: str, tag: str) -> None:
+    """Any thread: confirm ``tag`` on the photo, adding it to the vocabulary if it is new."""
+    try:
+        library.accept_tag(path, tag)
+    except TagNotFoundError:
+        library.add_tag(tag)
+        library.accept_tag(path, tag)
+
+
+def write_caption(library: Library, path: str, text: str, *, sidecar: bool) -> str:
+    """Any thread: save (or, when empty, remove) the caption; returns a note on where it is."""
+    saved = library.set_caption(path, text, sidecar=sidecar)
+    if saved is None:
+        return ""
+    note = describe_caption_source(saved.source, saved.updated_at)
+    return note + (" · also in the XMP sidecar" if sidecar else "")

@@ -1,24 +1,49 @@
-"""Dialogs: the list of skipped files and why each was skipped."""
+"""Dialogs: the list of skipped files and why each was skipped; About photosense; asking
+before something is deleted; and the heading style they share with other panels."""
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Sequence
+from importlib import metadata
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFormLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from photosense import __version__
 from photosense.store.repository import SkippedRecord
+
+DISTRIBUTION = "photosense"
+
+
+def confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    """Ask Yes / Cancel before something is removed; Cancel is the default."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def heading(text: str, scale: float = 1.0) -> QLabel:
+    """A bold label, ``scale`` times the normal font size (titles, section headings)."""
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 class SkippedFilesDialog(QDialog):
@@ -83,3 +108,56 @@ class SkippedFilesDialog(QDialog):
         for item in self._items():
             haystack = f"{item.text(0)} {item.text(1)} {item.text(2)}".casefold()
             item.setHidden(bool(needle) and needle not in haystack)
+
+
+def licence() -> str:
+    """The licence the installed package declares (its metadata is the one source)."""
+    try:
+        info = metadata.metadata(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "see the LICENSE file of the source"
+    return info.get("License-Expression") or info.get("License") or "see the LICENSE file"
+
+
+class AboutDialog(QDialog):
+    """Version, licence, the model answering searches, and where the library lives."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        library: str,
+        device: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About photosense")
+        title = heading(f"photosense {__version__}", 1.6)
+        summary = QLabel(
+            "A photo organiser that finds your photos by what is in them. Everything runs on "
+            "this computer; no photo leaves it."
+        )
+        summary.setWordWrap(True)
+        self.fields: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for key, label, value in (
+            ("version", "Version", __version__),
+            ("licence", "Licence", licence()),
+            ("model", "Model", model),
+            ("device", "Device", device),
+            ("library", "Library", library),
+            ("toolkit", "Built with", f"Python {platform.python_version()}, Qt {qVersion()}"),
+        ):
+            field = QLabel(value)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            field.setWordWrap(True)
+            form.addRow(label, field)
+            self.fields[key] = field
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(summary)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(460)

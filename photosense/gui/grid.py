@@ -150,10 +150,15 @@ class PhotoGridView(QListView):
     open_requested = Signal(list)  # list[PhotoRecord]
     similar_requested = Signal(object)  # PhotoRecord
     show_in_folder_requested = Signal(object)  # PhotoRecord
+    add_to_album_requested = Signal(str, list)  # album name, list[int] photo ids
+    new_album_requested = Signal(list)  # list[int] photo ids to put in a new album
+    remove_from_album_requested = Signal(list)  # list[int] photo ids, from the album shown
 
     def __init__(self, parent: QWidget | None = None, cell: int = CELL) -> None:
         super().__init__(parent)
         self.min_cell = cell
+        self.albums: list[str] = []  # offered in the context menu
+        self.current_album: str | None = None  # the album the grid shows, if any
         self.setObjectName("photoGrid")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -171,7 +176,10 @@ class PhotoGridView(QListView):
         # Always on, so the column count does not flip when the scroll bar comes and goes.
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setMouseTracking(True)
-        self.setDragEnabled(False)
+        # Photos are dragged onto albums in the sidebar (and out to other programs).
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.delegate = PhotoDelegate(cell, self)
         self.setItemDelegate(self.delegate)
@@ -189,7 +197,22 @@ class PhotoGridView(QListView):
         self.show_in_folder_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.show_in_folder_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.show_in_folder_action.triggered.connect(self._show_current_in_folder)
-        for action in (self.open_action, self.similar_action, self.show_in_folder_action):
+        self.remove_from_album_action = QAction("&Remove from album", self)
+        self.remove_from_album_action.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        self.remove_from_album_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.remove_from_album_action.setToolTip("Take the selected photos out of this album")
+        self.remove_from_album_action.triggered.connect(self._remove_selected_from_album)
+        self.remove_from_album_action.setEnabled(False)
+        self.new_album_action = QAction("&New album with these photos…", self)
+        self.new_album_action.triggered.connect(
+            lambda: self.new_album_requested.emit(self.selected_ids())
+        )
+        for action in (
+            self.open_action,
+            self.similar_action,
+            self.show_in_folder_action,
+            self.remove_from_album_action,
+        ):
             self.addAction(action)
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
@@ -214,6 +237,21 @@ class PhotoGridView(QListView):
         records = [model.data(model.index(row, 0), GridRole.PhotoRole) for row in rows]
         return [r for r in records if isinstance(r, PhotoRecord)]
 
+    def selected_ids(self) -> list[int]:
+        """Ids of the selected photos (loaded or not), in grid order."""
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        model = self.model()
+        ids = (model.data(model.index(row, 0), GridRole.PhotoIdRole) for row in rows)
+        return [i for i in ids if isinstance(i, int)]
+
+    def set_current_album(self, album: str | None) -> None:
+        """The album the grid shows (None: not an album); Delete then takes photos out of it."""
+        self.current_album = album
+        self.remove_from_album_action.setEnabled(album is not None)
+        self.remove_from_album_action.setText(
+            f"&Remove from “{album}”" if album else "&Remove from album"
+        )
+
     def current_record(self) -> PhotoRecord | None:
         record = self.currentIndex().data(GridRole.PhotoRole)
         return record if isinstance(record, PhotoRecord) else None
@@ -224,7 +262,9 @@ class PhotoGridView(QListView):
             return
         if not self.selectionModel().isSelected(index):
             self.setCurrentIndex(index)
-        self.context_menu().exec(event.globalPos())
+        menu = self.context_menu()
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def context_menu(self) -> QMenu:
         """The menu for the current photo (built each time so it follows the selection)."""
@@ -236,6 +276,26 @@ class PhotoGridView(QListView):
         menu.addSeparator()
         menu.addAction(self.open_action)
         menu.addAction(self.show_in_folder_action)
+        menu.addSeparator()
+        menu.addMenu(self.album_menu(menu))
+        if self.current_album is not None:
+            menu.addAction(self.remove_from_album_action)
+        return menu
+
+    def album_menu(self, parent: QWidget | None = None) -> QMenu:
+        """ "Add to album": every album, then a new one, for the selected photos."""
+        menu = QMenu("Add to &album", parent or self)
+        ids = self.selected_ids()
+        menu.setEnabled(bool(ids))
+        for name in self.albums:
+            action = menu.addAction(name.replace("&", "&&"))
+            action.triggered.connect(
+                lambda _checked=False, n=name: self.add_to_album_requested.emit(n, ids)
+            )
+            action.setEnabled(name != self.current_album)
+        if self.albums:
+            menu.addSeparator()
+        menu.addAction(self.new_album_action)
         return menu
 
     def cell_at(self, row: int) -> QPoint:
@@ -260,6 +320,11 @@ class PhotoGridView(QListView):
         record = self.current_record()
         if record is not None:
             self.similar_requested.emit(record)
+
+    def _remove_selected_from_album(self) -> None:
+        ids = self.selected_ids()
+        if ids and self.current_album is not None:
+            self.remove_from_album_requested.emit(ids)
 
     def _show_current_in_folder(self) -> None:
         record = self.current_record()

@@ -5,10 +5,12 @@ result; a :class:`Job` drives one on a pool thread and reports through :class:`J
 never touches a widget: the signals' receivers live on the GUI thread, so Qt queues them there.
 
 Jobs run in *lanes*, each a pool of its own: ``write`` (one thread, so database writes and the
-search index updates they make happen one at a time), ``read`` (searches, listings) and
-``thumbnails`` (decoding images for the grid). The library serialises use of its model and
-vector index itself (an indexing run holds its lock one batch at a time, so searches slip in
-between batches); a job may also be given a lock of its own to hold while each step runs.
+search index updates they make happen one at a time), ``read`` (searches, listings),
+``thumbnails`` (decoding images for the grid) and ``models`` (downloads and imports, which
+take minutes and touch no library, so they never hold up a search or a write). The library
+serialises use of its model and vector index itself (an indexing run holds its lock one batch at
+a time, so searches slip in between batches); a job may also be given a lock of its own to hold
+while each step runs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -36,9 +39,12 @@ class Lane(enum.Enum):
     WRITE = "write"
     READ = "read"
     THUMBNAILS = "thumbnails"
+    MODELS = "models"
 
 
-LANE_THREADS = {Lane.WRITE: 1, Lane.READ: 2, Lane.THUMBNAILS: 2}
+LANE_THREADS = {Lane.WRITE: 1, Lane.READ: 2, Lane.THUMBNAILS: 2, Lane.MODELS: 1}
+PROGRESS_INTERVAL_S = 0.05
+"""A callback-reporting job forwards at most one progress record this often (and the last)."""
 
 
 class JobSignals(QObject):
@@ -69,7 +75,7 @@ class Job(QRunnable):
         lock: threading.RLock | None = None,
     ) -> None:
         super().__init__()
-        self.setAutoDelete(False)  # the runner keeps the Python object alive until it is done
+        self.setAutoDelete(False)  # Python owns the job; the runner keeps it until it reports
         self.work = work
         self.name = name
         self.lane = lane
@@ -94,6 +100,39 @@ class Job(QRunnable):
             yield  # noqa: B901 - unreachable, but makes this a generator function
 
         return cls(work, name=name, lane=lane, lock=lock)
+
+    @classmethod
+    def reporting(
+        cls,
+        function: Callable[[Callable[[Progress], None], CancelToken], Any],
+        /,
+        *,
+        name: str = "job",
+        lane: Lane = Lane.READ,
+    ) -> Job:
+        """A job for core work that reports through a callback: ``function(on_progress, cancel)``.
+
+        Progress is forwarded as ``progressed``, thinned to one record per
+        :data:`PROGRESS_INTERVAL_S` (and every record that completes a total), so a download
+        that reports each chunk does not flood the GUI thread.
+        """
+        job = cls(_no_work, name=name, lane=lane)  # the real work, below, needs its signals
+        progressed = job.signals.progressed  # not the job: no reference cycle through it
+        last = [0.0]
+
+        def forward(progress: Progress) -> None:
+            now = time.monotonic()
+            complete = progress.total is not None and progress.done >= progress.total
+            if complete or now - last[0] >= PROGRESS_INTERVAL_S:
+                last[0] = now
+                progressed.emit(progress)
+
+        def work(cancel: CancelToken) -> Generator[Progress, None, Any]:
+            return function(forward, cancel)
+            yield  # noqa: B901 - unreachable, but makes this a generator function
+
+        job.work = work
+        return job
 
     def cancel(self) -> None:
         """Ask the work to stop after its current step; a job not yet started will not start."""
@@ -136,6 +175,11 @@ class Job(QRunnable):
             signals.done.emit()
 
 
+def _no_work(_cancel: CancelToken) -> Generator[Progress, None, None]:
+    return
+    yield  # noqa: B901 - unreachable, but makes this a generator function
+
+
 class JobRunner(QObject):
     """Owns the lanes' thread pools and keeps every job alive until it has reported."""
 
@@ -165,7 +209,10 @@ class JobRunner(QObject):
             return job
         self._jobs[job.signals] = job
         job.signals.done.connect(self._on_job_done)
-        self.pools[job.lane].start(job)
+        # The pool gets the bound method, not the QRunnable: PySide keeps every runnable it
+        # was given alive for the pool's lifetime (one leaked job per thumbnail), or with
+        # auto-delete drops some of them at random; a callable is released after it runs.
+        self.pools[job.lane].start(job.run)
         self.job_started.emit(job)
         return job
 

@@ -8,6 +8,7 @@ through. Thumbnails come from a :class:`~photosense.gui.thumbnail_loader.Thumbna
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import os
 from collections import OrderedDict
@@ -16,11 +17,13 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     QSize,
     Qt,
+    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap
@@ -34,6 +37,9 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 256
 MAX_CACHED_RECORDS = 20_000
+
+PHOTO_MIME = "application/x-photosense-photo-ids"
+"""Drag-and-drop type of photos dragged from the grid: a JSON list of photo ids."""
 
 RecordFetcher = Callable[[Sequence[int]], dict[int, PhotoRecord]]
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -59,6 +65,17 @@ def format_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit in ("bytes", "KB") else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} bytes"  # pragma: no cover
+
+
+def photo_ids_from_mime(mime: QMimeData | None) -> list[int]:
+    """The photo ids a drag from the grid carries (empty for anything else)."""
+    if mime is None or not mime.hasFormat(PHOTO_MIME):
+        return []
+    try:
+        ids = json.loads(bytes(mime.data(PHOTO_MIME).data()).decode())
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return [int(i) for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
 
 
 class PhotoGridModel(QAbstractListModel):
@@ -116,6 +133,14 @@ class PhotoGridModel(QAbstractListModel):
     def clear(self) -> None:
         self.set_photos([])
 
+    def palette_changed(self) -> None:
+        """Redraw placeholders in the new palette's colours (light/dark switched)."""
+        self._placeholder = None
+        if self._ids:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._ids) - 1), [Qt.ItemDataRole.DecorationRole]
+            )
+
     def forget_records(self) -> None:
         """Drop cached records (the library changed); they are fetched again when shown."""
         self._records.clear()
@@ -158,8 +183,25 @@ class PhotoGridModel(QAbstractListModel):
         return (
             Qt.ItemFlag.ItemIsEnabled
             | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsDragEnabled
             | Qt.ItemFlag.ItemNeverHasChildren
         )
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [PHOTO_MIME, "text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+        """The dragged photos: their ids (for albums) and file URLs (for other programs)."""
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        ids = [self._ids[row] for row in rows if 0 <= row < len(self._ids)]
+        mime = QMimeData()
+        mime.setData(PHOTO_MIME, QByteArray(json.dumps(ids).encode()))
+        records = (self._records.get(photo_id) for photo_id in ids)
+        mime.setUrls([QUrl.fromLocalFile(r.path) for r in records if r is not None])
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction
 
     def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
         names = super().roleNames()

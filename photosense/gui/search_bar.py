@@ -1,11 +1,13 @@
 """The search bar: free text searched as the user types (debounced), and the search filters.
 
-The folder filter is the folder selected in the sidebar; date range, relevance cut-off and sort
-order live in the "Filters" menu. Every change ends in one debounced ``query_changed``.
+The folder filter is the folder selected in the sidebar; album, tag, date range, relevance
+cut-off and sort order live in the "Filters" menu (selecting an album or a tag in the sidebar
+sets the same filter). Every change ends in one debounced ``query_changed``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -38,6 +40,8 @@ class SearchQuery:
     before: date | None = None  # inclusive for the user; exclusive day after for the library
     min_score: float | None = None
     sort: str = "score"
+    album: str | None = None
+    tag: str | None = None
 
     @property
     def after_datetime(self) -> datetime | None:
@@ -51,8 +55,14 @@ class SearchQuery:
         return datetime.combine(self.before, time()) + timedelta(days=1)
 
     @property
+    def filter_count(self) -> int:
+        """How many filters of the Filters menu are set."""
+        values = (self.after, self.before, self.min_score, self.album, self.tag)
+        return sum(value is not None for value in values)
+
+    @property
     def filtered(self) -> bool:
-        return bool(self.after or self.before or self.min_score is not None)
+        return self.filter_count > 0
 
 
 def _to_date(value: QDate) -> date:
@@ -75,14 +85,32 @@ class SearchField(QLineEdit):
         super().keyPressEvent(event)
 
 
+ANY = "any"
+
+
 class FilterPanel(QWidget):
-    """Date range, relevance cut-off and sort order, shown in the Filters menu."""
+    """Album, tag, date range, relevance cut-off and sort order, shown in the Filters menu."""
 
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QFormLayout(self)
+        self.album = QComboBox()
+        self.album.setAccessibleName("Album filter")
+        self.album.setToolTip("Only photos in this album")
+        self.tag = QComboBox()
+        self.tag.setAccessibleName("Tag filter")
+        self.tag.setToolTip("Only photos with this tag (accepted, or suggested and not rejected)")
+        for combo in (self.album, self.tag):
+            combo.addItem(ANY, None)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(16)
+            combo.currentIndexChanged.connect(self.changed)
+        layout.addRow("Album", self.album)
+        layout.addRow("Tag", self.tag)
         today = QDate.currentDate()
         self.after_enabled = QCheckBox("Taken on or after")
         self.after_edit = QDateEdit(today.addYears(-1))
@@ -121,13 +149,34 @@ class FilterPanel(QWidget):
         after = _to_date(self.after_edit.date()) if self.after_enabled.isChecked() else None
         before = _to_date(self.before_edit.date()) if self.before_enabled.isChecked() else None
         score = self.min_score.value()
+        album, tag = self.album.currentData(), self.tag.currentData()
         return replace(
             query,
             after=after,
             before=before,
             min_score=score if score > 0 else None,
             sort=str(self.sort.currentData()),
+            album=str(album) if album else None,
+            tag=str(tag) if tag else None,
         )
+
+    def set_choices(self, albums: Sequence[str] | None, tags: Sequence[str] | None) -> None:
+        """Offer these albums and tags (None: keep the list), keeping the choice made."""
+        self.blockSignals(True)
+        try:
+            for combo, names in ((self.album, albums), (self.tag, tags)):
+                if names is None:
+                    continue
+                chosen = combo.currentData()
+                combo.clear()
+                combo.addItem(ANY, None)
+                for name in names:
+                    combo.addItem(name, name)
+                if chosen and combo.findData(chosen) < 0:
+                    combo.addItem(chosen, chosen)  # not listed (yet): still the filter in force
+                combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        finally:
+            self.blockSignals(False)
 
     def set_from(self, query: SearchQuery) -> None:
         """Show ``query``'s filters (restoring saved settings) without emitting ``changed``."""
@@ -143,6 +192,10 @@ class FilterPanel(QWidget):
                     edit.setDate(QDate(value.year, value.month, value.day))
             self.min_score.setValue(query.min_score or 0.0)
             self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
+            for combo, value in ((self.album, query.album), (self.tag, query.tag)):
+                if value is not None and combo.findData(value) < 0:
+                    combo.addItem(value, value)
+                combo.setCurrentIndex(max(0, combo.findData(value)) if value else 0)
         finally:
             self.blockSignals(False)
 
@@ -175,7 +228,7 @@ class SearchBar(QWidget):
         menu.addAction(action)
         self.filter_button = QToolButton(self)
         self.filter_button.setText("Filters")
-        self.filter_button.setToolTip("Date range, minimum relevance and sort order")
+        self.filter_button.setToolTip("Album, tag, date range, minimum relevance and sort order")
         self.filter_button.setMenu(menu)
         self.filter_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
@@ -195,8 +248,9 @@ class SearchBar(QWidget):
         return self.filters.apply_to(replace(self._query, text=self.field.text().strip()))
 
     def restore(self, query: SearchQuery) -> None:
-        """Put saved filters back (no signal: the window loads the grid itself)."""
-        self._query = query
+        """Show ``query``'s filters (saved settings, a sidebar choice) without a signal: the
+        window loads the grid itself."""
+        self._query = replace(query, text=self._query.text)
         self.filters.set_from(query)
         self._update_filter_button()
 
@@ -229,6 +283,5 @@ class SearchBar(QWidget):
         self.debounce.start()
 
     def _update_filter_button(self) -> None:
-        query = self.filters.apply_to(self._query)
-        count = sum(x is not None for x in (query.after, query.before, query.min_score))
+        count = self.filters.apply_to(self._query).filter_count
         self.filter_button.setText(f"Filters ({count})" if count else "Filters")

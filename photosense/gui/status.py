@@ -55,7 +55,8 @@ class SpeedMeter:
 
 
 class IndexingStatus(QWidget):
-    """ "Indexing 120 of 500 · 14.2 photos/s · about 30 s left [=====   ] [Cancel]"."""
+    """ "Indexing 120 of 500 · 14.2 photos/s · about 30 s left [=====   ] [Cancel]" (or
+    another verb: switching models embeds the photos again)."""
 
     cancel_requested = Signal()
 
@@ -64,6 +65,7 @@ class IndexingStatus(QWidget):
     ) -> None:
         super().__init__(parent)
         self.meter = SpeedMeter(clock)
+        self.verb = "Indexing"
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(220)
@@ -78,8 +80,10 @@ class IndexingStatus(QWidget):
         layout.addWidget(self.cancel_button)
         self.setVisible(False)
 
-    def begin(self, text: str = "Starting…") -> None:
+    def begin(self, text: str = "Starting…", verb: str = "Indexing") -> None:
+        """Show the widget for a new run; ``verb`` starts its progress line."""
         self.meter.reset()
+        self.verb = verb
         self.label.setText(text)
         self.bar.setRange(0, 0)  # busy until the total is known
         self.cancel_button.setEnabled(True)
@@ -96,7 +100,7 @@ class IndexingStatus(QWidget):
         self.meter.add(progress.done)
         self.bar.setRange(0, max(1, progress.total))
         self.bar.setValue(progress.done)
-        parts = [f"Indexing {progress.done:,} of {progress.total:,}"]
+        parts = [f"{self.verb} {progress.done:,} of {progress.total:,}"]
         rate = self.meter.rate
         if rate is not None:
             parts.append(f"{rate:.1f} photos/s")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from photosense.gui.dialogs import heading
 
 
 def pictures_folder() -> str:
@@ -24,11 +25,7 @@ class WelcomePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("welcome")
         self.pictures = pictures if pictures is not None else pictures_folder()
-        title = QLabel("Welcome to photosense")
-        font = QFont(title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.8)
-        font.setBold(True)
-        title.setFont(font)
+        title = heading("Welcome to photosense", 1.8)
         intro = QLabel(
             "photosense finds your photos by what is in them: type “birthday cake” or "
             "“snowy mountains” and see them. Everything happens on this computer; no photo "

@@ -1,4 +1,8 @@
-"""GUI fixtures: a window over a fake-encoder library, and a check that no thread is left."""
+"""GUI fixtures: a window over a fake-encoder library, and a check that no thread is left.
+
+Libraries here tag with the colour vocabulary the fake encoder understands (``red``, ``green``…),
+so a red photo is tagged "red" and nothing else, as predictably as search.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QSettings, Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from photosense.gui.jobs import JobRunner
+from photosense.gui.models import GridRole
 from photosense.gui.window import MainWindow
+from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
-from photosense.store.repository import Store
+from photosense.store.repository import PhotoRecord, Store
 from tests.conftest import save_photo
+from tests.tagging.conftest import colour_vocabulary  # noqa: F401  (a shared fixture)
 
 WAIT_MS = 30_000
 
@@ -27,11 +34,59 @@ def assert_runner_idle(runner: JobRunner) -> None:
     assert not runner.jobs
 
 
+def grid_names(window: MainWindow) -> list[str]:
+    model = window.model
+    return [
+        str(model.data(model.index(row), Qt.ItemDataRole.DisplayRole))
+        for row in range(model.rowCount())
+    ]
+
+
+def index_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> IndexReport:
+    """Add ``folder`` through the window and wait for the job and the refresh after it."""
+    job = window.create_index_job([str(folder)])
+    with (
+        qtbot.waitSignal(job.signals.finished, timeout=WAIT_MS) as blocker,
+        qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS),
+    ):
+        window.start_index_job(job)
+    report = blocker.args[0]
+    assert isinstance(report, IndexReport)
+    wait_for_grid(qtbot, window)
+    return report
+
+
+def wait_for_grid(qtbot: QtBot, window: MainWindow) -> None:
+    """Until no job is pending and every row's record is loaded."""
+
+    def settled() -> bool:
+        if window.runner.busy():
+            return False
+        names = grid_names(window)
+        return all(names)
+
+    qtbot.waitUntil(settled, timeout=WAIT_MS)
+
+
+def select_row(window: MainWindow, row: int) -> PhotoRecord:
+    index = window.model.index(row)
+    window.grid.setCurrentIndex(index)
+    record = index.data(GridRole.PhotoRole)
+    assert isinstance(record, PhotoRecord)
+    return record
+
+
 @pytest.fixture(autouse=True)
 def no_threads_left(qapp: object) -> Iterator[None]:
     """Fail any test that leaves work running on Qt's global pool."""
     yield
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+@pytest.fixture(autouse=True)
+def colour_tags(request: pytest.FixtureRequest) -> object:
+    """Every library opened in a GUI test gets the colour tags instead of the default ones."""
+    return request.getfixturevalue("colour_vocabulary")
 
 
 @pytest.fixture

@@ -73,3 +73,45 @@ def test_the_command_line_does_not_load_qt() -> None:
         "sys.exit(any(m.startswith('PySide6') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_app_runs_models_on_the_saved_device(
+    qapp: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from photosense.gui.models_page import DEVICE_SETTING
+    from photosense.gui.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(DEVICE_SETTING, "cpu")
+    opened: list[str] = []
+    libraries: list[Library] = []
+    windows: list[MainWindow] = []
+
+    def fake_open(directory: Path | None, *, model: str, device: str) -> Library:
+        opened.append(device)
+        library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", lambda _: FakeEncoder())
+        libraries.append(library)
+        return library
+
+    def fake_exec(_app: QApplication) -> int:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.library is libraries[-1]:
+                windows.append(widget)
+                widget.close()
+        return 0
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gui_app, "freeze_long_lived_objects", lambda: frozen.append(True))
+    monkeypatch.setattr(gui_app, "default_settings", lambda: settings)
+    monkeypatch.setattr(gui_app.Library, "open", staticmethod(fake_open))
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert gui_app.run_app(tmp_path, "auto", "auto") == 0
+    assert opened == ["cpu"]
+    assert [w.device for w in windows] == ["cpu"]
+    assert frozen == [True]  # the start-up heap is spared from garbage collection
+    # A device given on the command line wins over the saved one.
+    assert gui_app.run_app(tmp_path, "auto", "mps") == 0
+    assert opened[-1] == "mps"

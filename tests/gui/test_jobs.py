@@ -222,3 +222,26 @@ def test_lock_is_held_while_a_step_runs(qtbot: QtBot, runner: JobRunner) -> None
     job = Job(work, lock=lock)
     job.run()
     assert held == [True, True]
+
+
+def test_finished_jobs_are_freed(qtbot: QtBot) -> None:
+    """The pool must not keep jobs alive once they have reported (one job per thumbnail)."""
+    import gc
+    import weakref
+
+    runner = JobRunner()
+    refs: list[weakref.ref[Job]] = []
+    try:
+        for _ in range(20):
+            job = Job.call(lambda: 1, name="tiny")
+            refs.append(weakref.ref(job))
+            with qtbot.waitSignal(job.signals.done, timeout=WAIT_MS):
+                runner.start(job)
+        del job
+        qtbot.waitUntil(lambda: not runner.jobs, timeout=WAIT_MS)
+        assert runner.wait(WAIT_MS)
+        gc.collect()
+        assert [r for r in refs if r() is not None] == []
+    finally:
+        runner.close()
+    assert_runner_idle(runner)

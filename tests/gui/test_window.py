@@ -16,54 +16,10 @@ from photosense.gui.jobs import Job
 from photosense.gui.models import GridRole
 from photosense.gui.search_bar import DEBOUNCE_MS
 from photosense.gui.window import MainWindow
-from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.progress import Progress
-from photosense.store.repository import PhotoRecord
 from tests.conftest import save_photo
-from tests.gui.conftest import WAIT_MS
-
-
-def grid_names(window: MainWindow) -> list[str]:
-    model = window.model
-    return [
-        str(model.data(model.index(row), Qt.ItemDataRole.DisplayRole))
-        for row in range(model.rowCount())
-    ]
-
-
-def index_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> IndexReport:
-    """Add ``folder`` through the window and wait for the job and the refresh after it."""
-    job = window.create_index_job([str(folder)])
-    with (
-        qtbot.waitSignal(job.signals.finished, timeout=WAIT_MS) as blocker,
-        qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS),
-    ):
-        window.start_index_job(job)
-    report = blocker.args[0]
-    assert isinstance(report, IndexReport)
-    wait_for_grid(qtbot, window)
-    return report
-
-
-def wait_for_grid(qtbot: QtBot, window: MainWindow) -> None:
-    """Until no job is pending and every row's record is loaded."""
-
-    def settled() -> bool:
-        if window.runner.busy():
-            return False
-        names = grid_names(window)
-        return all(names)
-
-    qtbot.waitUntil(settled, timeout=WAIT_MS)
-
-
-def select_row(window: MainWindow, row: int) -> PhotoRecord:
-    index = window.model.index(row)
-    window.grid.setCurrentIndex(index)
-    record = index.data(GridRole.PhotoRole)
-    assert isinstance(record, PhotoRecord)
-    return record
+from tests.gui.conftest import WAIT_MS, grid_names, index_and_wait, select_row, wait_for_grid
 
 
 def test_first_run_shows_the_welcome_panel(window: MainWindow, qtbot: QtBot) -> None:
@@ -184,7 +140,7 @@ def test_similar_photos_from_the_context_menu(
     red = select_row(window, row)
     menu = window.grid.context_menu()
     actions = {a.text().replace("&", ""): a for a in menu.actions() if a.text()}
-    assert set(actions) == {"Similar photos", "Open", "Show in folder"}
+    assert set(actions) == {"Similar photos", "Open", "Show in folder", "Add to album"}
     actions["Similar photos"].trigger()
     qtbot.waitUntil(lambda: window.similar_to == red and window.model.has_scores, timeout=WAIT_MS)
     expected = gui_library.similar(red.path, limit=200)
@@ -400,3 +356,68 @@ def test_a_missing_folder_is_shown_offline_and_its_photos_kept(
     assert item.text(1) == "4"
     assert window.model.rowCount() == 4
     assert "offline" in window.statusBar().currentMessage()
+
+
+def test_a_long_folder_path_is_shortened_in_the_middle(
+    window: MainWindow, tmp_path: Path, qtbot: QtBot
+) -> None:
+    deep = tmp_path.joinpath(*[f"a-rather-long-folder-name-{i}" for i in range(8)])
+    save_photo(deep / "deep.jpg", "blue")
+    index_and_wait(qtbot, window, deep)
+    window.resize(1000, 700)
+    select_row(window, 0)
+    folder = window.detail.fields["folder"]
+    shown = folder.text()
+    assert "…" in shown
+    assert shown.startswith(str(tmp_path)[:5]) and shown.endswith("folder-name-7")
+    assert folder.toolTip() == str(deep / "deep.jpg")
+    body = window.detail.widget()
+    assert body.width() <= window.detail.viewport().width()  # nothing cut off on the right
+
+
+def test_keyboard_reaches_the_caption_and_tags(
+    window: MainWindow, photo_dir: Path, qtbot: QtBot
+) -> None:
+    index_and_wait(qtbot, window, photo_dir)
+    window.activateWindow()
+    with qtbot.waitSignal(window.detail.notes_shown, timeout=WAIT_MS):
+        select_row(window, 0)
+    window.caption_action.trigger()
+    assert window.focusWidget() is window.detail.caption.edit
+    window.tag_action.trigger()
+    assert window.focusWidget() is window.detail.tag_editor.add_field
+    texts = [a.text().replace("&", "") for a in window.photo_menu.actions() if a.text()]
+    assert {"Add a tag", "Edit caption", "Add to album", "New album…"} <= set(texts)
+
+
+def test_a_palette_change_redraws_placeholders(window: MainWindow, qtbot: QtBot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = window.model._placeholder_pixmap().toImage().pixelColor(0, 0)
+    light = app.palette()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Mid, QColor(20, 20, 20))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(
+            lambda: window.model._placeholder_pixmap().toImage().pixelColor(0, 0) != before
+        )
+        assert window.model._placeholder_pixmap().toImage().pixelColor(0, 0) == QColor(20, 20, 20)
+    finally:
+        app.setPalette(light)
+
+
+def test_the_caption_sidecar_and_panes_persist(
+    make_window: Callable[..., MainWindow], qtbot: QtBot
+) -> None:
+    first = make_window()
+    first.detail.caption.sidecar.setChecked(True)
+    first.show_detail_action.trigger()  # hides the detail pane
+    first.close()
+    second = make_window()
+    assert second.detail.caption.sidecar.isChecked()
+    assert not second.show_detail_action.isChecked() and not second.detail.isVisible()
+    assert second.sidebar.isVisible()

@@ -1,0 +1,189 @@
+"""The fine-tuning dialog: a run with its plot, activation and revert, cancel and resume, too
+little data, choosing albums, and closing while training."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from photosense.gui.finetune_dialog import FineTuneDialog, Source, Stage
+from photosense.gui.jobs import Job
+from photosense.gui.window import MainWindow
+from photosense.indexing import run_to_end
+from photosense.learn.finetune import FineTuneSettings, TrainingProgress
+from photosense.library import Library
+from tests.conftest import save_photo
+from tests.gui.conftest import WAIT_MS
+
+COLOURS = ["red", "green", "blue", "yellow"]
+SMALL = FineTuneSettings(epochs=2, views=1, rank=4)
+
+
+def add_photos(library: Library, folder: Path, count: int, *, captions: bool = True) -> list[int]:
+    """Index ``count`` small photos of four colours; caption each when ``captions``."""
+    for i in range(count):
+        colour = COLOURS[i % len(COLOURS)]
+        save_photo(folder / f"{colour}-{i:02d}.jpg", colour, size=(48, 40))
+    run_to_end(library.index([folder]))
+    ids = sorted(library.photo_ids())
+    if captions:
+        for i, photo_id in enumerate(ids):
+            library.set_caption(photo_id, f"my {COLOURS[i % len(COLOURS)]} thing number {i // 4}")
+    return ids
+
+
+@pytest.fixture
+def captioned(gui_library: Library, tmp_path: Path) -> Library:
+    """The GUI library with 24 captioned photos."""
+    add_photos(gui_library, tmp_path / "Teach", 24)
+    return gui_library
+
+
+def open_dialog(
+    qtbot: QtBot, window: MainWindow, settings: FineTuneSettings = SMALL
+) -> FineTuneDialog:
+    window.finetune_action.trigger()  # Tools → Teach the model… (Ctrl+Shift+T)
+    dialog = window.findChild(FineTuneDialog)
+    assert isinstance(dialog, FineTuneDialog) and dialog.isVisible()
+    dialog.set_settings(settings)
+    qtbot.waitUntil(lambda: dialog.pair_count is not None, timeout=WAIT_MS)
+    return dialog
+
+
+def wait_for(qtbot: QtBot, dialog: FineTuneDialog, stage: Stage) -> None:
+    def reached() -> None:
+        assert dialog.stage is stage and dialog.job is None and dialog.switch_job is None
+
+    qtbot.waitUntil(reached, timeout=WAIT_MS)
+
+
+def on_training(job: Job, react: Callable[[TrainingProgress], None]) -> None:
+    """Call ``react`` on the pool thread with each epoch's progress, before the next epoch."""
+
+    def seen(progress: object) -> None:
+        if isinstance(progress, TrainingProgress) and progress.phase == "training":
+            react(progress)
+
+    job.signals.progressed.connect(seen, Qt.ConnectionType.DirectConnection)
+
+
+def test_fine_tune_runs_plots_activates_and_reverts(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    assert dialog.pair_count == 24
+    assert "24 photos with captions" in dialog.pairs_label.text()
+    assert dialog.start_button.isEnabled()
+
+    dialog.start_button.click()
+    assert dialog.stage is Stage.RUNNING and dialog.cancel_button.isVisible()
+    wait_for(qtbot, dialog, Stage.FINISHED)
+
+    report = dialog.report
+    assert report is not None and report.model_id.startswith("fine-tuned/colours-v1-")
+    assert [epoch for epoch, _, _ in dialog.plot.points] == [1, 2]
+    assert all(0.0 <= recall <= 1.0 for _, _, recall in dialog.plot.points)
+    before = report.result.heldout_before["t2i_r5"]
+    assert dialog.result_cells["t2i_r5"][0].text() == f"{before * 100:.0f}%"
+    assert dialog.result_box.isVisible() and dialog.verdict_label.text()
+    assert report.model_id in dialog.summary_label.text()
+    assert dialog.activate_button.isVisible() and dialog.discard_button.isVisible()
+
+    dialog.activate_button.click()
+    wait_for(qtbot, dialog, Stage.ACTIVATED)
+    assert captioned.model_progress().active == report.model_id
+    assert dialog.revert_button.isVisible()
+    assert dialog.revert_button.text() == "Revert to fake/colours-v1"
+    assert not dialog.discard_button.isVisible()  # the active model cannot be deleted
+
+    dialog.revert_button.click()
+    wait_for(qtbot, dialog, Stage.REVERTED)
+    assert captioned.model_progress().active == "fake/colours-v1"
+    assert any(m.id == report.model_id for m in captioned.fine_tuned_models())
+
+
+def test_cancel_says_it_can_resume_and_resumes_then_discards(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window, FineTuneSettings(epochs=4, views=1, rank=4))
+
+    first = dialog.start(lambda job: on_training(job, lambda _progress: job.cancel()))
+    assert first is not None
+    wait_for(qtbot, dialog, Stage.CANCELLED)
+    assert "carry on" in dialog.message_label.text()
+    assert [epoch for epoch, _, _ in dialog.plot.points] == [1]
+    assert dialog.start_button.isVisible() and dialog.start_button.text() == "Start again"
+    assert dialog.report is None and not captioned.fine_tuned_models()
+
+    resumed: list[int] = []
+    dialog.start(lambda job: on_training(job, lambda progress: resumed.append(progress.epoch)))
+    wait_for(qtbot, dialog, Stage.FINISHED)
+    assert resumed == [2, 3, 4]  # carried on after the first epoch
+    assert [epoch for epoch, _, _ in dialog.plot.points] == [1, 2, 3, 4]
+
+    assert dialog.report is not None
+    dialog.discard(confirm=False)
+    wait_for(qtbot, dialog, Stage.DISCARDED)
+    assert not captioned.fine_tuned_models()
+    assert "Deleted" in dialog.message_label.text()
+
+
+def test_too_few_captioned_photos_gets_a_message(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], gui_library: Library, tmp_path: Path
+) -> None:
+    add_photos(gui_library, tmp_path / "Few", 6)
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    assert dialog.pair_count == 6
+    assert "needs at least 20" in dialog.pairs_label.text()
+    assert not dialog.start_button.isEnabled()
+
+    dialog.start()  # the core refuses too: the same words, and nothing is stored
+    wait_for(qtbot, dialog, Stage.FAILED)
+    assert dialog.message_label.text().startswith("Not enough to learn from")
+    assert "at least 20" in dialog.message_label.text()
+    assert "photosense captions" not in dialog.message_label.text()  # no CLI advice here
+    assert not gui_library.fine_tuned_models()
+
+
+def test_choosing_an_album_counts_its_photos(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
+) -> None:
+    ids = sorted(captioned.photo_ids())
+    captioned.create_album("Garden")
+    captioned.add_to_album("Garden", ids[:8])
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    qtbot.waitUntil(lambda: dialog.album_list.count() == 1, timeout=WAIT_MS)
+    assert dialog.album_list.item(0).text() == "Garden (8 photos)"
+
+    dialog.choose_source(Source.ALBUMS, albums=("Garden",))
+    qtbot.waitUntil(lambda: dialog.pair_count == 8, timeout=WAIT_MS)
+    assert not dialog.start_button.isEnabled()
+
+    dialog.choose_source(Source.ALL)
+    qtbot.waitUntil(lambda: dialog.pair_count == 24, timeout=WAIT_MS)
+    assert dialog.start_button.isEnabled()
+
+
+def test_closing_the_dialog_cancels_the_run(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window, FineTuneSettings(epochs=4, views=1, rank=4))
+    job = dialog.start()
+    assert job is not None
+    dialog.close()
+    assert job.cancelled
+    wait_for(qtbot, dialog, Stage.CANCELLED)
+    assert job not in window.runner.jobs  # it has stopped and reported
+    assert not captioned.fine_tuned_models()
+    # Opening it again shows what happened and can start again.
+    assert window.show_finetune() is dialog
+    assert dialog.start_button.isVisible()
