@@ -23,11 +23,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from filelock import FileLock, Timeout
 
 from photosense.errors import ImageSkipped, LibraryError
 from photosense.media.decode import PhotoMetadata, decode_photo, read_metadata
 from photosense.media.hashing import content_hash
-from photosense.media.scan import ScannedFile, ScanProblem, scan_folder
+from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_folder
 from photosense.models.encoder import Encoder
 from photosense.progress import CancelToken, Progress
 from photosense.store.repository import (
@@ -53,6 +54,17 @@ from photosense.vectors import (
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
+LOCK_NAME = "indexing.lock"
+"""In the index folder: held by the indexing run in progress (of any process)."""
+LOCK_POLL_S = 0.1
+"""While waiting for another run, how long each step waits: short, because a step holds the
+library's lock, which searches in the same process need."""
+FILE_TIMEOUT_S = 120.0
+"""A file whose reading and decoding takes longer is skipped (``timeout``) and the run goes on.
+
+The slowest real photo measured (a 33-megapixel 10-bit HEIF) takes a few seconds; only a hung
+decoder or a stalled drive comes near this.
+"""
 SCAN_PROGRESS_EVERY = 2000
 T = TypeVar("T")
 
@@ -83,7 +95,7 @@ class SearchIndexes:
             log.info("rebuilding the %s index from the library database", model_id)
             ids, vectors = self.store.load_vectors(model_id)
             index = build_index(model_id, dim, ids, vectors)
-            save_index(index, self.index_dir, generation)
+            self._save(index, generation)
         self._indexes[model_id] = (index, generation)
         return index
 
@@ -131,7 +143,19 @@ class SearchIndexes:
     def save(self, model_id: str) -> None:
         cached = self._indexes.get(model_id)
         if cached is not None:
-            save_index(cached[0], self.index_dir, cached[1])
+            self._save(*cached)
+
+    def _save(self, index: VectorIndex, generation: int) -> None:
+        """Write an index file; a full or failing disk is logged, not raised: the file is a
+        cache, and a missing or stale one is rebuilt from the store next time."""
+        try:
+            save_index(index, self.index_dir, generation)
+        except OSError as exc:
+            log.warning(
+                "could not save the %s search index (%s); it will be rebuilt next time",
+                index.model_id,
+                exc,
+            )
 
     def save_all(self) -> None:
         for model_id in list(self._indexes):
@@ -237,10 +261,23 @@ class Indexer:
         """Index ``roots`` (registering them) and yield progress; returns the report.
 
         Setting ``cancel`` stops the run after the batch in flight; what was committed stays,
-        and the next run carries on.
+        and the next run carries on. One run at a time works on a library, in any process: a
+        second one waits for the first to end (cancellably), then finds its work done.
         """
         cancel = cancel or CancelToken()
         started = time.perf_counter()
+        self.indexes.index_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.indexes.index_dir / LOCK_NAME, mode=0o600)
+        if not (yield from _acquire(lock, cancel)):
+            return IndexReport(0, 0, 0, 0, [], [], time.perf_counter() - started, cancelled=True)
+        try:
+            return (yield from self._run(roots, cancel, started))
+        finally:
+            lock.release()
+
+    def _run(
+        self, roots: Iterable[str], cancel: CancelToken, started: float
+    ) -> Generator[Progress, None, IndexReport]:
         model_id = self.encoder.model_id
         self.store.ensure_model(model_id, self.encoder.dim)
         self.indexes.get(model_id)
@@ -249,14 +286,24 @@ class Indexer:
         plans: list[_Plan] = []
         run: _Run | None = None
         try:
-            for folder in [self.store.add_folder(root) for root in roots]:
+            folders = [self.store.add_folder(root) for root in roots]
+            known = self.store.photo_counts_by_folder()
+
+            def went_offline(folder: FolderRecord) -> bool:
+                if _available(folder.path, known.get(folder.id, 0) > 0):
+                    return False
+                log.warning("folder %s is not available; keeping its photos", folder.path)
+                self.store.mark_folder(folder.id, online=False)
+                offline.append(folder.path)
+                return True
+
+            for folder in folders:
                 yield Progress(0, None, f"scanning {folder.path}")
-                if not os.path.isdir(folder.path):
-                    log.warning("folder %s is not available; keeping its photos", folder.path)
-                    self.store.mark_folder(folder.id, online=False)
-                    offline.append(folder.path)
+                if went_offline(folder):
                     continue
                 plan = yield from self._plan(folder, cancel)
+                if went_offline(folder):  # gone during the scan: what it saw is incomplete
+                    continue
                 plans.append(plan)
                 counters.unchanged += plan.unchanged
                 counters.total += len(plan.work)
@@ -273,7 +320,9 @@ class Indexer:
                 if cancel.cancelled:
                     break
                 yield from self._execute(plan, run, cancel)
-                if not cancel.cancelled:
+                if went_offline(plan.folder):  # gone while its files were read
+                    plan.vanished.clear()
+                elif not cancel.cancelled:
                     self.store.mark_folder(plan.folder.id, online=True, scanned=True)
             if not cancel.cancelled:
                 self._remove_vanished(run, plans)
@@ -390,31 +439,56 @@ class Indexer:
             batch, pending = Batch(folder_id), []
             return Progress(run.counters.done, run.counters.total, "indexing")
 
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode") as pool:
-            queue: deque[Future[_Prepared]] = deque()
-            todo = iter(plan.work)
-            window = self.workers * 2 + self.batch_size
-            try:
-                while not cancel.cancelled:
-                    while len(queue) < window:
-                        work = next(todo, None)
-                        if work is None:
-                            break
-                        queue.append(pool.submit(self._prepare, work, run.reusable))
-                    if not queue:
+        started: dict[int, float] = {}  # id(work) -> when a worker began preparing it
+        pool = self._pool()
+
+        def submit(work: _Work) -> tuple[_Work, Future[_Prepared]]:
+            return work, pool.submit(self._prepare_timed, work, run.reusable, started)
+
+        queue: deque[tuple[_Work, Future[_Prepared]]] = deque()
+        todo = iter(plan.work)
+        window = self.workers * 2 + self.batch_size
+        try:
+            while not cancel.cancelled:
+                while len(queue) < window:
+                    work = next(todo, None)
+                    if work is None:
                         break
-                    prepared = queue.popleft().result()
-                    if prepared.tensor is not None:
-                        pending.append(prepared)
-                    else:
-                        self._record(prepared, None, batch, run)
-                    if len(pending) >= self.batch_size or len(batch) >= 8 * self.batch_size:
-                        yield flush()
-            finally:
-                for future in queue:
-                    future.cancel()
+                    queue.append(submit(work))
+                if not queue:
+                    break
+                work, future = queue.popleft()
+                prepared = _result_within(future, work, started)
+                if prepared is None:
+                    log.warning(
+                        "%s took over %.0f s to prepare; skipped", work.file.path, FILE_TIMEOUT_S
+                    )
+                    prepared = _Prepared(work, skipped=_timed_out())
+                    # Its thread stays busy: a fresh pool takes the files still waiting.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool()
+                    queue = deque(submit(w) if f.cancelled() else (w, f) for w, f in queue)
+                if prepared.tensor is not None:
+                    pending.append(prepared)
+                else:
+                    self._record(prepared, None, batch, run)
+                if len(pending) >= self.batch_size or len(batch) >= 8 * self.batch_size:
+                    yield flush()
+        finally:
+            for _, future in queue:
+                future.cancel()
+            pool.shutdown(wait=True)
         if pending or len(batch):
             yield flush()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode")
+
+    def _prepare_timed(
+        self, work: _Work, reusable: dict[str, tuple[int, bool]], started: dict[int, float]
+    ) -> _Prepared:
+        started[id(work)] = time.monotonic()
+        return self._prepare(work, reusable)
 
     def _record(
         self,
@@ -434,8 +508,11 @@ class Indexer:
                 file.size,
                 file.mtime_ns,
             )
-            batch.skipped.append(skipped)
             run.skipped.append(skipped)
+            # A file that vanished meanwhile (its drive went away) is not remembered as bad:
+            # when it is back, the next run takes it.
+            if prepared.skipped.kind != "missing":
+                batch.skipped.append(skipped)
             return
         if work.photo_id is not None:
             batch.touched.append((work.photo_id, file.size, file.mtime_ns))
@@ -467,7 +544,9 @@ class Indexer:
         counters.indexed += 1
 
     def _remove_vanished(self, run: _Run, plans: Sequence[_Plan]) -> None:
-        gone = [i for i in run.vanished if i not in run.claimed]
+        # Not the photos of a folder that went offline during the run: their plans were cleared.
+        vanished = {state.id for plan in plans for state in plan.vanished}
+        gone = [i for i in run.vanished if i not in run.claimed and i in vanished]
         if not gone:
             return
         result = self.store.commit_batch(
@@ -483,6 +562,62 @@ class Indexer:
         file, meta = prepared.work.file, prepared.metadata
         header = {} if meta is None else dataclasses.asdict(meta)
         return PhotoFields(str(file.path), file.size, file.mtime_ns, prepared.hash, **header)
+
+
+def _available(folder: str, has_photos: bool) -> bool:
+    """Whether a library folder is there to scan.
+
+    A folder that is missing is offline; so is one that is empty although photos were indexed
+    in it: the mount point of a drive that is not mounted looks exactly like that, and taking
+    it for "every photo deleted" would purge them.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return not has_photos or next(entries, None) is not None
+    except OSError:
+        return False
+
+
+def _result_within(
+    future: Future[_Prepared], work: _Work, started: dict[int, float]
+) -> _Prepared | None:
+    """The prepared file, or None once its preparation has run for ``FILE_TIMEOUT_S``.
+
+    The limit counts from when a worker began on the file, not while it waited its turn.
+    """
+    while True:
+        began = started.get(id(work))
+        wait = LOCK_POLL_S if began is None else began + FILE_TIMEOUT_S - time.monotonic()
+        try:
+            return future.result(timeout=max(wait, 0.0))
+        except TimeoutError:
+            if began is not None:
+                return None
+
+
+def _timed_out() -> ImageSkipped:
+    return ImageSkipped(
+        "timeout",
+        f"reading and decoding this file took over {FILE_TIMEOUT_S:.0f} s, so it was skipped: "
+        "it may be damaged, or on a slow or failing drive. It is tried again when it changes",
+    )
+
+
+def _acquire(lock: FileLock, cancel: CancelToken) -> Generator[Progress, None, bool]:
+    """Take ``lock``, saying that we wait while another run holds it; False if cancelled."""
+    try:
+        lock.acquire(timeout=0)
+        return True
+    except Timeout:
+        log.info("waiting for another indexing run on this library to finish")
+    while not cancel.cancelled:
+        yield Progress(0, None, "waiting for another indexing run on this library to finish")
+        try:
+            lock.acquire(timeout=LOCK_POLL_S)
+            return True
+        except Timeout:
+            continue
+    return False
 
 
 def run_to_end(
@@ -505,6 +640,11 @@ def check_roots(paths: Iterable[str], known: Iterable[str]) -> list[str]:
     roots = []
     for raw in paths:
         root = normalise_root(raw)
+        if printable(root) != root:
+            raise LibraryError(
+                f"the folder name {printable(root)} is not valid UTF-8 (it was probably written "
+                "by a system that uses another character set); rename it to index it"
+            )
         if not os.path.isdir(root) and root not in known_set:
             if os.path.exists(root):
                 raise LibraryError(f"{raw} is a file, not a folder: give the folder that holds it")

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import pytest_socket
 from PIL import Image, ImageDraw
 
 from tests.hub_cache import empty_hub  # noqa: F401  (a shared fixture)
@@ -28,6 +29,17 @@ def dataset(name: str) -> Path:
             f"`shared/datasets/fetch --only {name}` (or set PHOTOSENSE_DATASETS)"
         )
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest) -> None:
+    """No test reaches the network: a socket of any family but AF_UNIX fails to open.
+
+    A test that must talk to a server (a real model download) says so with
+    ``@pytest.mark.enable_socket``; pytest-socket restores sockets after each test.
+    """
+    if request.node.get_closest_marker("enable_socket") is None:
+        pytest_socket.disable_socket(allow_unix_socket=True)
 
 
 @pytest.fixture(autouse=True)

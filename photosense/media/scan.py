@@ -43,6 +43,12 @@ _FOLDER_PERMISSION = (
 )
 
 
+_NOT_UTF8 = (
+    "the name is not valid UTF-8 (it was probably written by a system that uses another "
+    "character set); rename it to include it"
+)
+
+
 @dataclass(frozen=True)
 class ScannedFile:
     """A supported photo file found by the scan; (path, size, mtime_ns) is its identity."""
@@ -62,6 +68,22 @@ class ScanProblem:
     path: Path
     kind: str
     reason: str
+
+
+def printable(path: str) -> str:
+    """``path`` with any bytes that are not UTF-8 (kept by Python as surrogates) shown as \ufffd.
+
+    Such a path cannot be stored, printed or sent to the GUI as it is.
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_supported(path: Path) -> bool:
@@ -140,7 +162,10 @@ def _visit(
     """Push a new folder onto ``stack``, or yield the file or problem this entry stands for."""
     is_folder = False
     try:
-        if entry.is_dir():
+        if not _is_utf8(entry.name):
+            if entry.is_dir() or _has_supported_extension(entry.name):
+                yield ScanProblem(Path(printable(entry.path)), "unreadable", _NOT_UTF8)
+        elif entry.is_dir():
             is_folder = True
             st = entry.stat()
             key = (st.st_dev, st.st_ino)

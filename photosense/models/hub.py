@@ -9,8 +9,10 @@ anywhere else, so a model downloaded by any open_clip program is found here too.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,9 @@ SUPPORT_PATTERNS = ["*.json", "*.model", "*.txt", "*.tiktoken"]
 """Config and tokenizer files of a ``transformers`` text tower (never its weights)."""
 
 ProgressCallback = Callable[[Progress], object]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,10 @@ def download(
             if on_progress is not None:
                 on_progress(Progress(0, None, f"fetching {repo} (tokenizer, config)"))
             quiet = _progress_class(None, cancel, repo)
-            snapshot_download(repo, allow_patterns=SUPPORT_PATTERNS, tqdm_class=quiet)
+            folder = snapshot_download(repo, allow_patterns=SUPPORT_PATTERNS, tqdm_class=quiet)
+            for file in sorted(Path(folder).rglob("*")):
+                if file.is_file():
+                    verify_download(file)
     except LocalEntryNotFoundError as exc:
         raise ModelError(
             f"{source.label} is not downloaded, and it cannot be downloaded now (offline, or "
@@ -206,12 +214,44 @@ def _download_weights(
     for name in source.filenames:
         bar = _progress_class(on_progress, cancel, f"downloading {source.label}")
         try:
-            return Path(hf_hub_download(source.repo, name, tqdm_class=bar))
+            path = Path(hf_hub_download(source.repo, name, tqdm_class=bar))
+            verify_download(path)
+            return path
         except LocalEntryNotFoundError:
             raise
         except RemoteEntryNotFoundError:
             log.debug("%s has no %s; trying the next name", source.repo, name)
     raise ModelError(f"{source.repo} on huggingface.co has none of {', '.join(source.filenames)}")
+
+
+def verify_download(path: Path) -> None:
+    """Check a file in the Hugging Face cache against the hash it is stored under.
+
+    The cache names each file's content (its blob) by the hub's etag: the SHA-256 of the
+    content for large (LFS) files, the git blob SHA-1 for small ones. huggingface_hub itself
+    checks only the size, so a file whose content does not match is deleted here and the
+    download refused. A cache that copies instead of linking (no hash in the name) is trusted.
+    """
+    blob = path.resolve()
+    expected = blob.name
+    if _SHA256.fullmatch(expected):
+        digest = hashlib.sha256()
+    elif _GIT_SHA1.fullmatch(expected):
+        digest = hashlib.sha1(f"blob {blob.stat().st_size}\0".encode())
+    else:
+        log.debug("%s is not named by its hash; not verified", path)
+        return
+    with blob.open("rb") as file:
+        while chunk := file.read(1 << 22):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        blob.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        raise ModelError(
+            f"the download of {path.name} is damaged: its content does not match the hash the "
+            f"hub gave for it ({expected}). It was deleted; run the same command again to "
+            "download it afresh"
+        )
 
 
 def _scan_cache() -> HFCacheInfo:
