@@ -28,7 +28,6 @@ The core never saves a model or activates one; :class:`photosense.library.Librar
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import logging
@@ -636,42 +635,33 @@ def fine_tune(
     heldout_paths = list(dict.fromkeys(p.path for p in heldout))
     general_images = sum(len(g.paths) for g in general)
     total = len(train_paths) + len(heldout_paths) + general_images
-    extract = functools.partial(
-        _extract, batch_size=batch_size, workers=workers, total=total, started=started
-    )
-    train_features = yield from extract(
-        encoder,
-        train_paths,
-        settings.views,
-        settings.seed,
-        features_folder(train_paths, settings.views),
-        cancel,
-        label="encoding training photos",
-        done_before=0,
-    )
+
+    def extract(
+        paths: Sequence[Path], views: int, label: str, done_before: int
+    ) -> Generator[Progress, None, _Features]:
+        return _extract(
+            encoder,
+            paths,
+            views,
+            settings.seed,
+            features_folder(paths, views),
+            cancel,
+            batch_size=batch_size,
+            workers=workers,
+            label=label,
+            done_before=done_before,
+            total=total,
+            started=started,
+        )
+
+    train_features = yield from extract(train_paths, settings.views, "encoding training photos", 0)
     heldout_features = yield from extract(
-        encoder,
-        heldout_paths,
-        settings.views,
-        settings.seed,
-        features_folder(heldout_paths, settings.views),
-        cancel,
-        label="encoding held-out photos",
-        done_before=len(train_paths),
+        heldout_paths, settings.views, "encoding held-out photos", len(train_paths)
     )
     general_features: list[_GeneralFeatures] = []
     done_before = len(train_paths) + len(heldout_paths)
     for gset in general:
-        extracted = yield from extract(
-            encoder,
-            list(gset.paths),
-            1,
-            settings.seed,
-            features_folder(gset.paths, 1),
-            cancel,
-            label=f"encoding {gset.name}",
-            done_before=done_before,
-        )
+        extracted = yield from extract(gset.paths, 1, f"encoding {gset.name}", done_before)
         done_before += len(gset.paths)
         keep = extracted.readable
         prompts = [t.replace("{}", name) for name in gset.class_names for t in DEFAULT_TEMPLATES]
