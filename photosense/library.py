@@ -24,7 +24,12 @@ from photosense.errors import LibraryError, ModelError, NotIndexedError, Photose
 from photosense.evaluation import ALL as ALL_SPLITS
 from photosense.evaluation import general_set, load_dataset
 from photosense.indexing import Indexer, IndexReport, SearchIndexes, check_roots, normalise_root
-from photosense.learn.finetune import FineTuneResult, FineTuneSettings, fine_tune
+from photosense.learn.finetune import (
+    FineTuneResult,
+    FineTuneSettings,
+    fine_tune,
+    storage_error,
+)
 from photosense.learn.finetune import TrainingPair as FineTunePair
 from photosense.learn.metrics import class_text_vectors
 from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
@@ -977,16 +982,19 @@ class Library:
             workers=workers,
         )
         model_id = _fine_tuned_id(name, base.model_id, result.fingerprint)
-        write_model(
-            model_id,
-            result.heads.state_dict(),
-            architecture=ADAPTER_ARCH,
-            embedding_size=base.dim,
-            image_size=base.image_size,
-            base=base.model_id,
-            source="fine-tuning",
-            extra={"adapter": result.heads.shape, **result.record()},
-        )
+        try:
+            write_model(
+                model_id,
+                result.heads.state_dict(),
+                architecture=ADAPTER_ARCH,
+                embedding_size=base.dim,
+                image_size=base.image_size,
+                base=base.model_id,
+                source="fine-tuning",
+                extra={"adapter": result.heads.shape, **result.record()},
+            )
+        except OSError as exc:
+            raise storage_error("the fine-tuned model", model_folder(model_id), exc) from exc
         log.info("fine-tuned %s as %s in %.0f s", base.model_id, model_id, result.seconds)
         return FineTuneReport(model_id, result)
 

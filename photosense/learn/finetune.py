@@ -79,6 +79,17 @@ class NotEnoughDataError(PhotosenseError):
     """Too few captioned photos to fine-tune on (or to measure the result)."""
 
 
+class StorageError(PhotosenseError):
+    """Fine-tuning could not write its progress (a full disk, a read-only cache folder)."""
+
+
+def storage_error(what: str, where: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"could not save {what} in {where}: {exc.strerror or exc}. The disk may be full: free "
+        "some space and start it again; it carries on from the last step it saved"
+    )
+
+
 @dataclass(frozen=True)
 class TrainingPair:
     """One photo and one caption. ``key`` names the photo (several captions may share it)."""
@@ -286,7 +297,10 @@ class RunFolder:
 
     def __init__(self, root: Path, key: str) -> None:
         self.path = root / key
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error("fine-tuning's work files", self.path, exc) from exc
 
     def chunk_path(self, index: int) -> Path:
         return self.path / f"features-{index:05d}.safetensors"
@@ -294,8 +308,11 @@ class RunFolder:
     def save_chunk(self, index: int, tensors: dict[str, torch.Tensor]) -> None:
         from safetensors.torch import save
 
-        with atomic_write(self.chunk_path(index)) as handle:
-            handle.write(save({k: v.contiguous() for k, v in tensors.items()}))
+        try:
+            with atomic_write(self.chunk_path(index)) as handle:
+                handle.write(save({k: v.contiguous() for k, v in tensors.items()}))
+        except OSError as exc:
+            raise storage_error("the encoded photos", self.path, exc) from exc
 
     def load_chunk(self, index: int) -> dict[str, torch.Tensor] | None:
         from safetensors import SafetensorError
@@ -315,10 +332,13 @@ class RunFolder:
 
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        with atomic_write(self.path / "checkpoint.pt") as handle:
-            handle.write(buffer.getvalue())
-        with atomic_write(self.path / "progress.json") as handle:
-            handle.write(json.dumps(progress).encode("utf-8"))
+        try:
+            with atomic_write(self.path / "checkpoint.pt") as handle:
+                handle.write(buffer.getvalue())
+            with atomic_write(self.path / "progress.json") as handle:
+                handle.write(json.dumps(progress).encode("utf-8"))
+        except OSError as exc:
+            raise storage_error("a training checkpoint", self.path, exc) from exc
 
     def load_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The last checkpoint (tensors only: ``weights_only`` loading), or None."""

@@ -97,3 +97,29 @@ def test_disk_full_during_indexing(tmp_path: Path, size: str, tally: Counter[str
         child = run_child("--library", saved, "index", photos)
         assert child.code == 0, child.stderr
         assert_kept(before, assert_complete(saved, photos), photo_files(photos))
+
+
+def test_disk_full_while_fine_tuning_saves_its_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
+) -> None:
+    from tests.faults.test_kill import FINETUNE, captions_csv
+
+    library, _ = indexed_library(tmp_path, monkeypatch, hnsw=False)
+    root = tmp_path / "photos"
+    csv = captions_csv(root)
+    before = check_library(library, photo_files(root))
+    home = tmp_path / "home"  # its cache/ (fine-tuning's work files) is a two-page tmpfs
+    home.mkdir()
+    env = {"PHOTOSENSE_HOME": str(home)}
+    args = ("--library", library, FINETUNE[0], "--captions", csv, *FINETUNE[1:])
+    with tmpfs(home / "cache", "8k"):
+        child = run_child(*args, env=env)
+    tally["disk full while fine-tuning saves its progress"] += 1
+    assert_clean_failure(child)
+    assert "could not save" in child.stderr and "disk may be full" in child.stderr
+    assert_kept(before, check_library(library, photo_files(root)), photo_files(root))
+    assert not list((home / "models").glob("fine-tuned/*"))
+
+    child = run_child(*args, env=env)  # room again: it finishes
+    assert child.code == 0, child.stderr
+    assert list((home / "models").glob("fine-tuned/*/model.safetensors"))

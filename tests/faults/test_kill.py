@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from photosense import paths
 from photosense.indexing import run_to_end
 from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
 from photosense.models.fake import FAKE_MODEL_ID
@@ -286,5 +287,64 @@ def test_kill_at_any_batch_of_a_model_switch(
 
 
 # -- fine-tuning --------------------------------------------------------------------------------
-# Kill during fine-tuning (the base model intact, training resumes) and a full disk while a
-# checkpoint is saved belong here, next to the other kills, once the fine-tuning loop exists.
+
+
+def captions_csv(root: Path) -> Path:
+    """A path,caption CSV over every photo under ``root`` (captions by folder and name)."""
+    rows = ["path,caption"]
+    for path in sorted(photo_files(root)):
+        name = Path(path)
+        rows.append(f"{path},a photo from {name.parent.name} called {name.stem[:6]}")
+    target = root.parent / "captions.csv"
+    target.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return target
+
+
+FINETUNE = ("finetune", "--epochs", "5", "--views", "1", "--activate", "no", "--json")
+
+
+def test_kill_during_fine_tuning_keeps_the_base_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
+) -> None:
+    library, _ = indexed_library(tmp_path, monkeypatch, hnsw=False)
+    root = tmp_path / "photos"
+    csv = captions_csv(root)
+    before = check_library(library, photo_files(root))
+    checkpoint = "photosense.learn.finetune:RunFolder.save_checkpoint"
+    child = run_child(
+        "--library",
+        library,
+        *FINETUNE[:1],
+        "--captions",
+        csv,
+        *FINETUNE[1:],
+        env={
+            "FAULT_KILL_CALL": checkpoint,
+            "FAULT_KILL_CALL_N": "2",
+            "FAULT_KILL_CALL_WHEN": "after",
+        },
+    )
+    assert child.killed, child.stderr
+    tally["kill -9 during fine-tuning"] += 1
+    after = check_library(library, photo_files(root))
+    assert_kept(before, after, photo_files(root))
+    assert after.settings.get(ACTIVE_MODEL_KEY) in (None, FAKE_MODEL_ID)  # the base, untouched
+    assert not list(paths.models_dir().glob("fine-tuned/*"))  # no half model
+
+    report = tmp_path / "report.json"
+    child = run_child(
+        "--library",
+        library,
+        *FINETUNE[:1],
+        "--captions",
+        csv,
+        *FINETUNE[1:],
+        env={"FAULT_COUNT_CALL": checkpoint},
+        report=report,
+    )
+    assert child.code == 0, child.stderr
+    document = json.loads(child.stdout)
+    assert document["base"] == FAKE_MODEL_ID and document["epochs"] == 5
+    assert json.loads(report.read_text())["calls"] == 3  # epochs 3-5: 1-2 came from the checkpoint
+    assert (paths.models_dir() / document["model"] / "model.safetensors").is_file()
+    assert_complete(library, root, FAKE_MODEL_ID)
