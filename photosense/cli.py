@@ -1052,15 +1052,32 @@ def _add_finetune_command(commands: Any) -> None:
     )
     finetune.add_argument("--json", action="store_true")
     advanced = finetune.add_argument_group("advanced")
-    advanced.add_argument("--rank", type=_positive, default=defaults.rank)
-    advanced.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    advanced.add_argument("--batch-size", type=_positive, default=defaults.batch_size)
-    advanced.add_argument("--views", type=_positive, default=defaults.views)
     advanced.add_argument(
-        "--extra-negatives", type=int, default=defaults.extra_negatives, metavar="N"
+        "--rank", type=_positive, default=defaults.rank, help="adapter rank (%(default)s)"
+    )
+    advanced.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help="(%(default)s)"
+    )
+    advanced.add_argument(
+        "--batch-size", type=_positive, default=defaults.batch_size, help="pairs per step"
+    )
+    advanced.add_argument(
+        "--views",
+        type=_positive,
+        default=defaults.views,
+        help="augmented views per photo, the photo itself included (%(default)s)",
+    )
+    advanced.add_argument(
+        "--extra-negatives",
+        type=int,
+        default=defaults.extra_negatives,
+        metavar="N",
+        help="N more training pairs in every batch (%(default)s; docs/finetuning.md)",
     )
     advanced.add_argument("--no-wise", action="store_true", help="keep the unblended weights")
-    advanced.add_argument("--seed", type=int, default=defaults.seed)
+    advanced.add_argument(
+        "--seed", type=int, default=defaults.seed, help="held-out split and sampling"
+    )
 
 
 def _finetune(library: Library, args: argparse.Namespace) -> int:
