@@ -258,12 +258,7 @@ class Store:
     def set_setting(self, key: str, value: object) -> None:
         with self._session() as session:
             # An upsert, not read-then-write: another process may create the key at once.
-            upsert = sqlite_insert(Setting).values(key=key, value=value)
-            session.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[Setting.key], set_={"value": upsert.excluded.value}
-                )
-            )
+            _upsert(session, Setting, Setting.key, [{"key": key, "value": value}], ["value"])
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -779,17 +774,12 @@ class Store:
                     }
                     for p in chunk
                 ]
-                upsert = sqlite_insert(PhotoTagging)
-                session.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=[PhotoTagging.photo_id],
-                        set_={
-                            "model_id": upsert.excluded.model_id,
-                            "state_key": upsert.excluded.state_key,
-                            "tagged_at": upsert.excluded.tagged_at,
-                        },
-                    ),
+                _upsert(
+                    session,
+                    PhotoTagging,
+                    PhotoTagging.photo_id,
                     marks,
+                    ["model_id", "state_key", "tagged_at"],
                 )
         return written
 
@@ -856,13 +846,8 @@ class Store:
                             continue
                         changed += 1
             for part in _chunks(list(keywords)):
-                upsert = sqlite_insert(PhotoTagging)
-                session.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=[PhotoTagging.photo_id], set_={"keywords_read": True}
-                    ),
-                    [{"photo_id": p, "keywords_read": True} for p in part],
-                )
+                done = [{"photo_id": p, "keywords_read": True} for p in part]
+                _upsert(session, PhotoTagging, PhotoTagging.photo_id, done, ["keywords_read"])
         return changed
 
     def photos_with_tag(self, tag_id: int, *, model_id: str, min_score: float) -> set[int]:
@@ -1114,18 +1099,33 @@ class Store:
                     if p in alive
                 ]
                 if marks:
-                    upsert = sqlite_insert(CaptionRead)
-                    session.execute(
-                        upsert.on_conflict_do_update(
-                            index_elements=[CaptionRead.photo_id],
-                            set_={
-                                "fingerprint": upsert.excluded.fingerprint,
-                                "read_at": upsert.excluded.read_at,
-                            },
-                        ),
+                    _upsert(
+                        session,
+                        CaptionRead,
+                        CaptionRead.photo_id,
                         marks,
+                        ["fingerprint", "read_at"],
                     )
         return changed
+
+
+def _upsert(
+    session: Session,
+    entity: type[Any],
+    key: Any,
+    rows: Sequence[Mapping[str, object]],
+    update: Sequence[str],
+) -> None:
+    """Insert ``rows``, or update their ``update`` columns where ``key`` exists already: one
+    statement, not read-then-write, so another process creating the same row cannot clash."""
+    statement = sqlite_insert(entity)
+    excluded = statement.excluded
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key], set_={name: excluded[name] for name in update}
+        ),
+        list(rows),
+    )
 
 
 def _chunks(items: Sequence[object], size: int = 500) -> Iterator[list[object]]:
