@@ -1048,7 +1048,7 @@ def _add_finetune_command(commands: Any) -> None:
         "--activate",
         choices=["auto", "yes", "no"],
         default="auto",
-        help="auto: only if held-out recall@5 improved and no general set fell 2+ points",
+        help="auto: only if held-out recall improved and no general set fell 2+ points",
     )
     finetune.add_argument("--json", action="store_true")
     advanced = finetune.add_argument_group("advanced")
@@ -1136,10 +1136,10 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
     elif report.improved:
         print(f"not activated; use it with `photosense models use {report.model_id}`")
     else:
-        print(
-            "not activated: it did not score better on your held-out photos (or lost general "
-            f"knowledge); use it anyway with `photosense models use {report.model_id}`"
-        )
+        why = "it did not find your held-out photos better"
+        if report.result.general_drop > 0.02:
+            why = "it lost general knowledge (zero-shot accuracy fell by more than 2 points)"
+        print(f"not activated: {why}; use it anyway with `photosense models use {report.model_id}`")
     return 0
 
 
