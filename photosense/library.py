@@ -356,6 +356,12 @@ class Library:
             report = yield from self._stepwise_locked(indexer.run(roots, cancel))
             if report.cancelled:
                 return SwitchReport(encoder.model_id, False, report)
+        if self.store.get_setting(AUTO_TAG_KEY, True) is not False:
+            # Suggestions are per model: make the new model's before it answers, so photos do
+            # not show "no tags" after the switch (decided tags are the user's and stay).
+            tagged = yield from self._stepwise_locked(self._tagger_for(encoder).tag(cancel=cancel))
+            if tagged.cancelled:
+                return SwitchReport(encoder.model_id, False, report)
         with self.lock:
             if self.store.get_setting(PENDING_MODEL_KEY) != encoder.model_id:
                 return SwitchReport(encoder.model_id, False, report)  # superseded meanwhile
@@ -653,9 +659,12 @@ class Library:
         """Auto-tagging under the library's model (its tag vectors are cached in the library)."""
         with self.lock:
             if self._tagger is None or self._tagger.encoder is not self.encoder:
-                cache = TagVectorCache(self.path / CACHE_DIR_NAME, class_text_vectors)
-                self._tagger = Tagger(self.store, self.encoder, cache)
+                self._tagger = self._tagger_for(self.encoder)
             return self._tagger
+
+    def _tagger_for(self, encoder: Encoder) -> Tagger:
+        cache = TagVectorCache(self.path / CACHE_DIR_NAME, class_text_vectors)
+        return Tagger(self.store, encoder, cache)
 
     def _tag_committed(self, photo_ids: list[int], vectors: npt.NDArray[np.float32]) -> None:
         """Indexing hook: tag a committed batch; a tagging problem never stops indexing."""

@@ -236,3 +236,19 @@ def test_an_older_starter_version_is_re_embedded_by_index(
         assert again.search("red").model_id == STARTER_ID
     finally:
         again.close()
+
+
+def test_a_switch_brings_the_new_models_tag_suggestions_and_keeps_decisions(
+    library: Library,
+) -> None:
+    paths = [p.path for p in library.photos(library.photo_ids()).values()]
+    assert any(library.photo_tags(p) for p in paths)  # the fake model suggested something
+    library.accept_tag(paths[0], "sunset")
+
+    run_to_end(library.use_model(OTHER))
+
+    assert library.model_progress().active == OTHER
+    after = {p: library.photo_tags(p) for p in paths}
+    suggested = [t for tags in after.values() for t in tags if t.source != "user"]
+    assert suggested and {t.model_id for t in suggested} == {OTHER}
+    assert [t.state for t in after[paths[0]] if t.tag == "sunset"] == ["accepted"]
