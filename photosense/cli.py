@@ -57,28 +57,56 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    On the commands they default to "not given", so ``photosense eval DIR --model X`` and
+    ``photosense --model X eval DIR`` mean the same and a command never resets them.
+    """
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--library",
+        type=Path,
+        metavar="DIR",
+        default=default(None),
+        help="library folder (default: $PHOTOSENSE_HOME or the user data folder)",
+    )
+    parser.add_argument(
+        "--model",
+        default=default("auto"),
+        help="model to use: auto (the library's active model, else the offline starter), "
+        "starter, a catalogue id (`photosense models list`), imported/NAME, or ARCH/PRETRAINED",
+    )
+    parser.add_argument(
+        "--device",
+        default=default("auto"),
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="compute device",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="show log messages"
+    )
+
+
+def _share_common_options(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give every command and sub-command the common options."""
+    for command in set(commands.choices.values()):
+        _add_common_options(command, defaults=False)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _share_common_options(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photosense",
         description="Organise and search your photos by what is in them, on your own machine.",
     )
     parser.add_argument("--version", action="version", version=f"photosense {__version__}")
-    parser.add_argument(
-        "--library",
-        type=Path,
-        metavar="DIR",
-        help="library folder (default: $PHOTOSENSE_HOME or the user data folder)",
-    )
-    parser.add_argument(
-        "--model",
-        default="auto",
-        help="model to use: auto (the library's active model, else the offline starter), "
-        "starter, a catalogue id (`photosense models list`), imported/NAME, or ARCH/PRETRAINED",
-    )
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="compute device"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="show log messages")
+    _add_common_options(parser, defaults=True)
     parser.add_argument(
         "--screenshot",
         type=Path,
@@ -132,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_album_and_caption_commands(commands)
     _add_model_commands(commands)
     _add_finetune_command(commands)
+    _share_common_options(commands)
     return parser
 
 

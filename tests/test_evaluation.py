@@ -291,6 +291,39 @@ def test_cli_eval_table_and_errors(
     assert "photosense: data set folder not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "{folder}", "--model", "mine", "--device", "cpu"],
+        ["--model", "mine", "eval", "{folder}", "--device", "cpu"],
+        [
+            "--model",
+            "other",
+            "--device",
+            "cuda",
+            "eval",
+            "{folder}",
+            "--model",
+            "mine",
+            "--device",
+            "cpu",
+        ],
+    ],
+)
+def test_cli_common_options_work_after_the_command_too(
+    argv: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fake_model: list[tuple[str, str]],
+) -> None:
+    folder = make_set(tmp_path / "colours", CAPTIONS, LABELS)
+
+    code = cli.main([a.replace("{folder}", str(folder)) for a in argv])
+
+    assert code == 0, capsys.readouterr().err
+    assert fake_model == [("mine", "cpu")]  # the last word wins, nothing reset to "auto"
+
+
 @pytest.mark.datasets
 def test_tuxpaint_test_split_parses(capsys: pytest.CaptureFixture[str]) -> None:
     folder = dataset("tuxpaint-stamps")
