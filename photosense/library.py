@@ -425,7 +425,11 @@ class Library:
         known = spec in (state.active, state.pending) or self.store.model_dim(spec) is not None
         model_id = spec if known else model_id_of(spec)
         if model_id in (state.active, state.pending):
-            role = "active" if model_id == state.active else "being switched to"
+            role = (
+                "this library's active model"
+                if model_id == state.active
+                else "the model this library is being switched to"
+            )
             raise ModelError(
                 f"{model_id} is this library's {role} model; switch to another first "
                 "(`photosense models use ID`)"

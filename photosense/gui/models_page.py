@@ -1,10 +1,11 @@
 """The Models page: which model answers, the catalogue, downloads, imports, switching, device.
 
 The listing is what ``photosense models list`` prints (``Library.models`` and
-``Library.model_progress``); downloading and importing call the same functions as
-``photosense models pull`` and ``models import``. Downloads and imports run on the models lane
-(they touch no library); switching runs on the window's write lane, like indexing, because it
-embeds every photo again.
+``Library.model_progress``); downloading, importing and removing call the same functions as
+``photosense models pull``, ``models import`` and ``models remove``. Downloads, imports and
+removals of files run on the models lane (they touch no library); switching runs on the
+window's write lane, like indexing, because it embeds every photo again, and so does a removal
+that forgets a model's vectors.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -45,7 +48,7 @@ from PySide6.QtWidgets import (
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models import format_size
 from photosense.gui.words import user_message
-from photosense.library import Library, LibraryModel, ModelSwitch
+from photosense.library import Library, LibraryModel, ModelSwitch, RemovedModel
 from photosense.models import inventory, local
 from photosense.models.catalogue import load_catalogue
 from photosense.models.device import DEVICE_CHOICES, select_device
@@ -140,6 +143,92 @@ def describe_model(model: LibraryModel) -> str:
         facts.append(f"{model.vectors:,} photos of this library embedded with it")
     parts.append("; ".join(facts) + ".")
     return " ".join(parts)
+
+
+def has_files(model: LibraryModel) -> bool:
+    """Whether removing ``model`` frees disk space: a download, or a stored (imported,
+    fine-tuned) model. The starter ships with photosense; an "other" model is only vectors."""
+    return model.info.kind not in ("starter", "other") and model.info.available
+
+
+def removal_blocked(model: LibraryModel | None) -> str:
+    """Why ``model`` cannot be removed now, in words ("" when it can)."""
+    if model is None:
+        return "Choose a model to remove"
+    name = model.info.id
+    if model.active:
+        return f"{name} answers searches now: switch to another model first, then remove it"
+    if model.pending:
+        return f"This library is switching to {name}: switch to another model first"
+    if has_files(model) or model.vectors:
+        return ""
+    if model.info.kind == "starter":
+        return "The starter model comes with photosense; there is nothing to remove"
+    return f"{name} is not on this computer and has no vectors in this library"
+
+
+def freed_text(model: LibraryModel) -> str:
+    """How much disk space removing ``model``'s files frees, as well as it is known."""
+    info = model.info
+    if info.size_bytes is not None:
+        return format_size(info.size_bytes)
+    return f"about {info.download_mb:,} MB" if info.download_mb is not None else "its disk space"
+
+
+FORGET_VECTORS = "Also forget this library's vectors for it (switching back re-embeds every photo)"
+
+
+def removal_box(model: LibraryModel, parent: QWidget | None = None) -> QMessageBox:
+    """The question asked before removing ``model``: what is deleted and freed, and (when this
+    library holds vectors of it) a box, off by default, to forget those vectors too."""
+    info = model.info
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Remove model")
+    vectors = f"This library holds {model.vectors:,} photo vectors made with it."
+    if has_files(model):
+        box.setText(f"Remove {info.id} from this computer?")
+        again = {
+            "catalogue": "You can download it again later.",
+            "imported": "To use it again, import its file again.",
+        }.get(info.kind, "Only fine-tuning again brings it back.")
+        details = [f"This deletes its files and frees {freed_text(model)}. {again}"]
+        if model.vectors:
+            details.append(vectors)
+            box.setCheckBox(QCheckBox(FORGET_VECTORS, box))  # the box owns it
+    else:
+        box.setText(f"Forget this library's vectors of {info.id}?")
+        details = [
+            f"{vectors} Switching back to it re-embeds every photo. No files are deleted.",
+        ]
+    box.setInformativeText("\n\n".join(details))
+    remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+    remove.setObjectName("remove")
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+    return box
+
+
+def ask_removal(parent: QWidget | None, model: LibraryModel) -> bool | None:
+    """Ask before removing ``model``: None when the user declines, otherwise whether to forget
+    this library's vectors of it as well."""
+    box = removal_box(model, parent)
+    box.exec()
+    box.deleteLater()
+    clicked = box.clickedButton()
+    if clicked is None or clicked.objectName() != "remove":
+        return None
+    ticked = box.checkBox()
+    return ticked.isChecked() if ticked is not None else not has_files(model)
+
+
+def removed_text(name: str, removed: RemovedModel) -> str:
+    """What a removal did: "Removed ViT-B-32: 605.0 MB freed and 1,234 photo vectors forgotten." """
+    done = [f"{format_size(removed.bytes_freed)} freed"] if removed.bytes_freed else []
+    if removed.vectors_removed:
+        done.append(f"{removed.vectors_removed:,} photo vectors forgotten")
+    return f"Removed {name}: {' and '.join(done)}." if done else f"Removed {name}."
 
 
 class ModelListModel(QAbstractTableModel):
@@ -307,9 +396,12 @@ class ModelsDialog(QDialog):
             "Add an open_clip checkpoint (safetensors, or a plain PyTorch state dict)"
         )
         self.import_button.clicked.connect(self.choose_import)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.clicked.connect(self.remove_selected)
         actions = QHBoxLayout()
         actions.addWidget(self.use_button)
         actions.addWidget(self.download_button)
+        actions.addWidget(self.remove_button)
         actions.addStretch(1)
         actions.addWidget(self.import_button)
 
@@ -428,6 +520,13 @@ class ModelsDialog(QDialog):
         else:
             self.use_button.setText("Use this model")
         self.import_button.setEnabled(not busy)
+        blocked = removal_blocked(model)
+        self.remove_button.setEnabled(not blocked and not busy)
+        self.remove_button.setToolTip(
+            blocked
+            or "Delete this model's files to free disk space, or forget its vectors in this "
+            "library (you are asked first)"
+        )
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
@@ -526,12 +625,32 @@ class ModelsDialog(QDialog):
         )
         return self._start_task(job, f"Importing {path.name} (checking it fits)…")
 
-    def _start_task(self, job: Job, text: str) -> Job:
+    def remove_selected(self) -> Job | None:
+        """Remove the selected model's files (and, if the user ticks it, this library's vectors
+        of it) after asking; never the active or pending model."""
+        model = self.selected_model()
+        if model is None or self.task is not None or removal_blocked(model):
+            return None
+        forget = ask_removal(self, model)
+        if forget is None:
+            return None
+        library, name, files = self.library, model.info.id, has_files(model)
+        job = Job.call(
+            lambda: library.remove_model(name, files=files, vectors=forget),
+            name=f"remove {name}",
+            # Forgetting vectors writes to the library, so it waits its turn with the writes.
+            lane=Lane.WRITE if forget else Lane.MODELS,
+        )
+        job.signals.finished.connect(lambda removed: self._say(removed_text(name, removed)))
+        return self._start_task(job, f"Removing {name}…", cancellable=False)
+
+    def _start_task(self, job: Job, text: str, *, cancellable: bool = True) -> Job:
         self.task = job
         self._say("")
         self.task_label.setText(text)
         self.task_bar.setRange(0, 0)
         self.task_cancel.setEnabled(True)
+        self.task_cancel.setVisible(cancellable)
         self.task_row.setVisible(True)
         job.signals.progressed.connect(self._on_task_progress)
         job.signals.cancelled.connect(lambda: self._say("Stopped. A download resumes next time."))

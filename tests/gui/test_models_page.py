@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+import torch
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -17,14 +20,18 @@ from photosense.gui.dialogs import AboutDialog
 from photosense.gui.jobs import Job
 from photosense.gui.models_page import DEVICE_SETTING, ModelListModel, ModelsDialog
 from photosense.gui.window import MainWindow
-from photosense.library import ACTIVE_MODEL_KEY, Library
-from photosense.models.fake import FAKE_MODEL_ID, FakeEncoder
+from photosense.indexing import run_to_end
+from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Library, LibraryModel
+from photosense.models import hub, local
+from photosense.models.fake import FAKE_MODEL_ID, MIN_DIM, FakeEncoder
 from photosense.models.registry import STARTER_ID
 from photosense.progress import CancelToken, Progress
 from photosense.store.repository import Store
 from tests.gui.conftest import WAIT_MS, index_and_wait
+from tests.hub_cache import lay_out_hub_file
 
 OTHER_MODEL = "fake/second"
+IMPORTED = "imported/holiday"
 
 
 @pytest.fixture
@@ -251,3 +258,235 @@ def test_about_shows_the_version_licence_and_model(window: MainWindow, qtbot: Qt
     assert dialog.fields["licence"].text() == "GPL-3.0-or-later"
     assert dialog.fields["model"].text() == window.library.model_spec
     dialog.close()
+
+
+# -- removing models --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported_library(tmp_path: Path, photo_dir: Path, empty_hub: Path) -> Iterator[Library]:
+    """A library that embedded its photos with a stored model, ``imported/holiday``, and then
+    switched to the colour fake: the imported model has files and 4 vectors, and is not active."""
+    local.write_model(
+        IMPORTED,
+        {"weight": torch.zeros(1000)},
+        architecture="photosense-tiny",
+        embedding_size=MIN_DIM,
+        image_size=32,
+        source="holiday.safetensors",
+    )
+
+    def encoder(spec: str) -> FakeEncoder:
+        return FakeEncoder(IMPORTED) if spec == IMPORTED else FakeEncoder()
+
+    directory = tmp_path / "imported"
+    library = Library(Store.open(directory), directory, encoder)
+    library.store.set_setting(ACTIVE_MODEL_KEY, IMPORTED)
+    run_to_end(library.index([photo_dir]))
+    run_to_end(library.use_model(FAKE_MODEL_ID))
+    yield library
+    library.close()
+
+
+def listed(dialog: ModelsDialog, model_id: str) -> LibraryModel:
+    assert dialog.listing is not None
+    return next(m for m in dialog.listing.models if model_id in (m.info.id, m.info.model_id))
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a removal question said (the box itself is gone once answered)."""
+
+    text: str
+    details: str
+    checkbox: str | None
+    checked: bool
+
+
+def answer_removal(dialog: ModelsDialog, seen: list[Question], *, tick: bool) -> None:
+    """Answer the removal question as soon as it shows: tick the vectors box (or not), Remove."""
+
+    def answer() -> None:
+        for box in [box for box in dialog.findChildren(QMessageBox) if box.isVisible()]:
+            check = box.checkBox()
+            seen.append(
+                Question(
+                    box.text(),
+                    box.informativeText(),
+                    check.text() if check is not None else None,
+                    check is not None and check.isChecked(),
+                )
+            )
+            if tick and check is not None:
+                check.setChecked(True)
+            next(b for b in box.buttons() if b.objectName() == "remove").click()
+
+    QTimer.singleShot(0, answer)
+
+
+def remove_and_wait(qtbot: QtBot, dialog: ModelsDialog) -> None:
+    """Click Remove…, wait for the job, then for the listing it reloads."""
+    with qtbot.waitSignal(dialog.listing_loaded, timeout=WAIT_MS):
+        dialog.remove_button.click()
+        job = dialog.task
+        assert job is not None
+        assert dialog.task_label.text().startswith("Removing")
+        assert not dialog.task_cancel.isVisibleTo(dialog)  # a removal takes a moment
+
+
+def test_remove_is_offered_only_for_a_model_with_something_to_remove(
+    make_window: Callable[..., MainWindow], imported_library: Library, qtbot: QtBot
+) -> None:
+    dialog = open_models(qtbot, make_window(imported_library))
+    expected = {
+        FAKE_MODEL_ID: "answers searches now: switch to another model first",
+        "starter": "comes with photosense; there is nothing to remove",
+        "ViT-B-32": "is not on this computer and has no vectors in this library",
+        IMPORTED: "",
+    }
+    for model_id, why in expected.items():
+        assert dialog.select(model_id)
+        assert dialog.remove_button.isEnabled() == (not why), model_id
+        assert (why or "Delete this model's files") in dialog.remove_button.toolTip()
+
+    # A model being switched to is not removed from under the switch.
+    imported_library.store.set_setting(PENDING_MODEL_KEY, IMPORTED)
+    with qtbot.waitSignal(dialog.listing_loaded, timeout=WAIT_MS):
+        dialog.refresh()
+    assert dialog.select(IMPORTED)
+    assert not dialog.remove_button.isEnabled()
+    assert "switching to imported/holiday: switch to another model first" in (
+        dialog.remove_button.toolTip()
+    )
+
+
+def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
+    make_window: Callable[..., MainWindow], imported_library: Library, qtbot: QtBot
+) -> None:
+    folder = local.model_folder(IMPORTED)
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    dialog = open_models(qtbot, make_window(imported_library))
+    assert dialog.select(IMPORTED)
+
+    # First the files only: the box to forget the vectors is there, and off.
+    seen: list[Question] = []
+    answer_removal(dialog, seen, tick=False)
+    remove_and_wait(qtbot, dialog)
+    [question] = seen
+    assert question.text == "Remove imported/holiday from this computer?"
+    assert "import its file again" in question.details
+    assert "This library holds 4 photo vectors made with it." in question.details
+    assert question.checkbox == models_page.FORGET_VECTORS and not question.checked
+    assert not folder.exists()
+    assert imported_library.store.model_dim(IMPORTED) == MIN_DIM  # the vectors stay
+    freed = models_page.format_size(size)
+    assert dialog.message.text() == f"Removed imported/holiday: {freed} freed."
+    assert rows(dialog)[IMPORTED][:2] == ["other", "missing"]
+
+    # The vectors are still there to forget; now there are no files, so only they are named.
+    assert dialog.select(IMPORTED)
+    assert dialog.remove_button.isEnabled()
+    seen.clear()
+    answer_removal(dialog, seen, tick=True)
+    remove_and_wait(qtbot, dialog)
+    [question] = seen
+    assert question.checkbox is None
+    assert question.text == "Forget this library's vectors of imported/holiday?"
+    assert "No files are deleted" in question.details
+    assert imported_library.store.model_dim(IMPORTED) is None
+    assert dialog.message.text() == "Removed imported/holiday: 4 photo vectors forgotten."
+    assert IMPORTED not in rows(dialog)
+    assert imported_library.search("red").model_id == FAKE_MODEL_ID  # searches go on
+
+
+def test_ticking_the_box_removes_files_and_vectors_at_once(
+    make_window: Callable[..., MainWindow], imported_library: Library, qtbot: QtBot
+) -> None:
+    dialog = open_models(qtbot, make_window(imported_library))
+    assert dialog.select(IMPORTED)
+    seen: list[Question] = []
+    answer_removal(dialog, seen, tick=True)
+    remove_and_wait(qtbot, dialog)
+    assert len(seen) == 1
+    assert not local.model_folder(IMPORTED).exists()
+    assert imported_library.store.model_dim(IMPORTED) is None
+    assert dialog.message.text().endswith("freed and 4 photo vectors forgotten.")
+    assert IMPORTED not in rows(dialog)
+
+
+def test_a_download_is_removed_from_the_hugging_face_cache(
+    window: MainWindow, qtbot: QtBot, empty_hub: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = hub.hub_source("ViT-B-32", "laion2b_s34b_b79k")
+    lay_out_hub_file(empty_hub, source.repo, source.filenames[0], b"weights" * 1000)
+    asked: list[str] = []
+
+    def ask(_parent: object, model: LibraryModel) -> bool:
+        asked.append(models_page.removal_box(model).informativeText())
+        return False
+
+    monkeypatch.setattr(models_page, "ask_removal", ask)
+    dialog = open_models(qtbot, window)
+    assert rows(dialog)["ViT-B-32"][1] == "ready"
+    assert dialog.select("ViT-B-32")
+    remove_and_wait(qtbot, dialog)
+    assert "frees 7 KB. You can download it again later." in asked[0]
+    assert dialog.message.text() == "Removed ViT-B-32: 7 KB freed."
+    assert not hub.is_downloaded("ViT-B-32", "laion2b_s34b_b79k")
+    assert rows(dialog)["ViT-B-32"][1] == "not downloaded"
+
+
+def test_the_question_names_the_download_size_when_the_size_on_disk_is_unknown(
+    gui_library: Library, empty_hub: Path
+) -> None:
+    vit = next(m for m in gui_library.models() if m.info.id == "ViT-B-32")
+    downloaded = LibraryModel(replace(vit.info, available=True), False, False, 1234)
+    box = models_page.removal_box(downloaded)
+    assert "frees about 605 MB" in box.informativeText()
+    assert "1,234 photo vectors" in box.informativeText()
+    assert box.checkBox() is not None and not box.checkBox().isChecked()
+
+
+def test_declining_removes_nothing(
+    make_window: Callable[..., MainWindow],
+    imported_library: Library,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(
+        models_page, "ask_removal", lambda _parent, model: asked.append(model.info.id)
+    )
+    dialog = open_models(qtbot, make_window(imported_library))
+    assert dialog.select(IMPORTED)
+    dialog.remove_button.click()
+    assert asked == [IMPORTED]
+    assert dialog.task is None
+    assert not [job for job in dialog.runner.jobs if job.name.startswith("remove")]
+    assert local.model_folder(IMPORTED).is_dir()
+    assert listed(dialog, IMPORTED).vectors == 4
+
+
+def test_a_failed_removal_is_shown_and_loses_nothing(
+    make_window: Callable[..., MainWindow],
+    imported_library: Library,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(models_page, "ask_removal", lambda _parent, _model: True)
+    dialog = open_models(qtbot, make_window(imported_library))
+    assert dialog.select(IMPORTED)
+    # Meanwhile a switch to it starts elsewhere (say from the command line).
+    imported_library.store.set_setting(PENDING_MODEL_KEY, IMPORTED)
+    job = dialog.remove_selected()
+    assert job is not None
+    with qtbot.waitSignal(job.signals.failed, timeout=WAIT_MS):
+        pass
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT_MS)
+    assert dialog.message.isVisibleTo(dialog)
+    assert "imported/holiday is the model this library is being switched to" in (
+        dialog.message.text()
+    )
+    assert local.model_folder(IMPORTED).is_dir()
+    assert imported_library.store.model_dim(IMPORTED) == MIN_DIM
+    qtbot.waitUntil(lambda: not dialog.runner.busy(), timeout=WAIT_MS)
