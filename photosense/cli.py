@@ -1042,7 +1042,7 @@ def _fallback_warning(library: Library) -> None:
 
 
 def _add_finetune_command(commands: Any) -> None:
-    from photosense.learn.finetune import FineTuneSettings
+    from photosense.learn.records import FineTuneSettings
 
     defaults = FineTuneSettings()
     finetune = commands.add_parser(
@@ -1110,7 +1110,7 @@ def _add_finetune_command(commands: Any) -> None:
 
 
 def _finetune(library: Library, args: argparse.Namespace) -> int:
-    from photosense.learn.finetune import FineTuneSettings
+    from photosense.learn.records import FineTuneSettings
 
     try:
         settings = FineTuneSettings(

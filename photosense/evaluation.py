@@ -31,13 +31,13 @@ import numpy as np
 
 from photosense.errors import PhotosenseError
 from photosense.learn.encoding import encode_paths, prepare_with
-from photosense.learn.finetune import GeneralSet
 from photosense.learn.metrics import (
     DEFAULT_TEMPLATES,
     class_text_vectors,
     retrieval_recall,
     zero_shot_accuracy,
 )
+from photosense.learn.records import GeneralSet
 from photosense.models.encoder import Encoder, Vectors
 from photosense.progress import CancelToken, Progress
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,18 +24,12 @@ from photosense.errors import LibraryError, ModelError, NotIndexedError, Photose
 from photosense.evaluation import ALL as ALL_SPLITS
 from photosense.evaluation import general_set, load_dataset
 from photosense.indexing import Indexer, IndexReport, SearchIndexes, check_roots, normalise_root
-from photosense.learn.finetune import (
-    FineTuneResult,
-    FineTuneSettings,
-    fine_tune,
-    storage_error,
-)
-from photosense.learn.finetune import TrainingPair as FineTunePair
 from photosense.learn.metrics import class_text_vectors
+from photosense.learn.records import FineTuneSettings, storage_error
+from photosense.learn.records import TrainingPair as FineTunePair
 from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
 from photosense.media.scan import is_supported
 from photosense.media.xmp import XmpError, write_description
-from photosense.models.adapted import ADAPTER_ARCH, AdaptedEncoder, is_adapted_id, load_adapted
 from photosense.models.device import batch_size_for
 from photosense.models.encoder import Encoder
 from photosense.models.inventory import (
@@ -45,7 +39,14 @@ from photosense.models.inventory import (
     other_info,
     remove_files,
 )
-from photosense.models.local import LocalModel, list_local, model_folder, write_model
+from photosense.models.local import (
+    ADAPTER_ARCH,
+    LocalModel,
+    is_adapted_id,
+    list_local,
+    model_folder,
+    write_model,
+)
 from photosense.models.registry import STARTER_ID, load_encoder
 from photosense.paths import DATABASE_NAME, INDEX_DIR_NAME, cache_dir, default_library_dir
 from photosense.progress import CancelToken, Progress
@@ -60,9 +61,19 @@ from photosense.store.repository import (
 from photosense.store.repository import AlbumInfo as AlbumInfo  # the GUI and CLI take them here
 from photosense.store.repository import AlbumNotFoundError as AlbumNotFoundError
 from photosense.store.repository import CaptionInfo as CaptionInfo
-from photosense.tagging.service import ExportReport, PhotoTagInfo, Tagger, TagInfo, TagReport
+from photosense.tagging.service import (
+    ExportReport,
+    PhotoTagInfo,
+    Tagger,
+    TagInfo,
+    TagReport,
+    TagVocabulary,
+)
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
 from photosense.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from photosense.learn.finetune import FineTuneResult
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +240,8 @@ def _with_fine_tuned(factory: EncoderFactory) -> EncoderFactory:
 
     def load(spec: str) -> Encoder:
         if is_adapted_id(spec):
+            from photosense.models.adapted import load_adapted
+
             return load_adapted(spec, factory)
         return factory(spec)
 
@@ -254,6 +267,7 @@ class Library:
         self.model_fallback: str | None = None
         """Why the starter answers instead of the library's model (its files are missing)."""
         self._tagger: Tagger | None = None
+        self._tag_vocabulary = TagVocabulary(store)  # listing tags needs no model
         # Guards the lazily loaded model and the in-memory indexes: a search from one thread
         # runs between the batches of an indexing run on another.
         self.lock = threading.RLock()
@@ -431,8 +445,7 @@ class Library:
                 else "the model this library is being switched to"
             )
             raise ModelError(
-                f"{model_id} is this library's {role} model; switch to another first "
-                "(`photosense models use ID`)"
+                f"{model_id} is {role}; switch to another first (`photosense models use ID`)"
             )
         freed = 0
         with self.lock:
@@ -687,9 +700,9 @@ class Library:
         return (yield from self._stepwise_locked(self.tagger.tag(retag=retag, cancel=cancel)))
 
     def tags(self) -> list[TagInfo]:
-        """The vocabulary with thresholds and counts."""
+        """The vocabulary with thresholds and counts (no model is loaded for it)."""
         with self.lock:
-            return self.tagger.tags()
+            return self._tag_vocabulary.tags()
 
     def _photo(self, photo: PhotoRef) -> PhotoRecord:
         """The record of a photo given by id or path; ``NotIndexedError`` when unknown."""
@@ -979,6 +992,9 @@ class Library:
         activated: ``use_model`` does that (the report says whether it ``improved``). A killed
         or cancelled run resumes when started again with the same data and settings.
         """
+        from photosense.learn.finetune import fine_tune
+        from photosense.models.adapted import AdaptedEncoder
+
         pairs = self.finetune_pairs(albums=albums, captions=captions, split=split)
         checks = [general_set(Path(folder), general_limit) for folder in general]
         encoder = self.encoder

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from photosense import __version__
 from photosense.errors import PhotosenseError
+from photosense.gui.jobs import Job, JobRunner
 from photosense.gui.models_page import device_setting
 from photosense.gui.window import SETTINGS_APP, SETTINGS_ORG, MainWindow, default_settings
 from photosense.library import Library
@@ -57,11 +58,25 @@ def application() -> QApplication:
 
 
 def freeze_long_lived_objects() -> None:
-    """Exempt what exists once the window is up (modules, the model's code, widgets) from
-    garbage collection: a full collection over the hundreds of thousands of objects that
-    torch and friends create at import takes 300-450 ms on the GUI thread, a visible stall
-    in the middle of scrolling. Later objects are still collected."""
+    """Exempt what exists once the window is up (modules, widgets) from garbage collection:
+    a full collection over the hundreds of thousands of objects that torch and friends create
+    at import takes 300-450 ms on the GUI thread, a visible stall in the middle of scrolling
+    (:func:`freeze_once_the_model_is_loaded` exempts those). Later objects are still
+    collected."""
     gc.freeze()
+
+
+def freeze_once_the_model_is_loaded(runner: JobRunner, module: str = "torch") -> None:
+    """Freeze again once ``module`` has loaded: torch loads with the first model (a search),
+    after the window is up and its heap frozen. Done when a job of ``runner`` ends and none
+    is left running, so no import is half done."""
+
+    def check(_job: Job) -> None:
+        if module in sys.modules and not runner.busy():
+            runner.job_done.disconnect(check)
+            freeze_long_lived_objects()
+
+    runner.job_done.connect(check)
 
 
 def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto") -> int:
@@ -78,6 +93,7 @@ def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto")
         window = MainWindow(library, settings=settings, device=device)
         window.show()
         freeze_long_lived_objects()
+        freeze_once_the_model_is_loaded(window.runner)
         # Ctrl-C in the terminal closes the window properly (settings saved, jobs stopped);
         # the timer lets Python run its signal handler while Qt's loop is in C++.
         previous = signal.signal(signal.SIGINT, lambda *_: window.close())

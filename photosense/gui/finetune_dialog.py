@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.status import format_duration
 from photosense.gui.words import photos, user_message
-from photosense.learn.finetune import (
+from photosense.learn.records import (
     MIN_HELDOUT,
     MIN_PAIRS,
     FineTuneSettings,

@@ -30,6 +30,7 @@ from PIL import Image
 
 from photosense.errors import ModelError
 from photosense.models.encoder import Encoder, Vectors, l2_normalise
+from photosense.models.local import ADAPTER_ARCH, read_local
 
 __all__ = [
     "ADAPTER_ARCH",
@@ -38,9 +39,6 @@ __all__ = [
     "FeatureEncoder",
     "image_vectors_and_features",
 ]
-
-ADAPTER_ARCH = "photosense-adapter"
-"""The ``architecture`` a fine-tuned model's record names; its ``base`` says what it adapts."""
 
 Features = npt.NDArray[np.float32]
 
@@ -190,8 +188,6 @@ def load_adapted(model_id: str, base_loader: Callable[[str], Encoder]) -> Adapte
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from photosense.models.local import read_local
-
     record = read_local(model_id)
     if record.architecture != ADAPTER_ARCH or not record.base:
         raise ModelError(f"{model_id} is not a fine-tuned adapter model")
@@ -201,15 +197,3 @@ def load_adapted(model_id: str, base_loader: Callable[[str], Encoder]) -> Adapte
         raise ModelError(f"the weights of {model_id} cannot be read: {exc}") from exc
     heads = AdapterHeads.from_state(state, record.extra.get("adapter", {}))
     return AdaptedEncoder(base_loader(record.base), heads, model_id)
-
-
-def is_adapted_id(model_id: str) -> bool:
-    """Whether ``model_id`` names a stored fine-tuned (adapter) model on this machine."""
-    from photosense.models.local import is_local_id, read_local
-
-    if not is_local_id(model_id):
-        return False
-    try:
-        return read_local(model_id).architecture == ADAPTER_ARCH
-    except ModelError:
-        return False

@@ -1,13 +1,21 @@
-"""Where models run: device selection, batch sizes and CPU thread count."""
+"""Where models run: device selection, batch sizes and CPU thread count.
+
+torch is imported by the functions that need it, not with this module: the window and the
+commands that load no model import this module without waiting for torch.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-
-import torch
+import sys
+import threading
+from typing import TYPE_CHECKING
 
 from photosense.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +29,18 @@ _PRECISION = {"cuda": "fp16", "mps": "fp32", "cpu": "fp32"}
 have had accuracy bugs there across torch releases, and it cannot be checked on our machines);
 the CPU has no fast fp16 path."""
 
+_deferred_threads: int | None = None
+"""The thread count ``configure_cpu_threads`` chose before torch was loaded, until
+``select_device`` (which every model calls before it runs) sets it."""
+_deferred_lock = threading.Lock()
+
 _BATCH_SIZES = {"cuda": 64, "mps": 32, "cpu": 8}
 """Images per forward pass; on the CPU small batches stay in cache (4-8 measured fastest)."""
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
@@ -37,6 +52,9 @@ def select_device(preference: str | torch.device = "auto") -> torch.device:
     with an index, ``cuda:1``) where it is not available raises ``ModelError`` rather than quietly
     falling back, so the user learns their setting has no effect.
     """
+    import torch
+
+    _set_deferred_threads()
     if isinstance(preference, torch.device):
         preference = str(preference)
     choice = preference.strip().lower()
@@ -77,6 +95,8 @@ def select_device(preference: str | torch.device = "auto") -> torch.device:
 
 def default_batch_size(device: torch.device | str) -> int:
     """A batch size for image encoding that fits common hardware without tuning."""
+    import torch
+
     kind = torch.device(device).type
     return _BATCH_SIZES.get(kind, _BATCH_SIZES["cpu"])
 
@@ -88,11 +108,15 @@ def batch_size_for(encoder: object) -> int:
     depends on the network there (small CNNs like 4-8, transformers 16-32).
     """
     device = getattr(encoder, "device", None)
-    kind = torch.device(device if isinstance(device, torch.device | str) else "cpu").type
+    kind = "cpu"
+    if device is not None:  # one without (the fake encoder) runs on the CPU: no torch needed
+        import torch
+
+        kind = torch.device(device if isinstance(device, torch.device | str) else "cpu").type
     hint = getattr(encoder, "cpu_batch_size", None)
     if kind == "cpu" and isinstance(hint, int) and hint > 0:
         return hint
-    return default_batch_size(kind)
+    return _BATCH_SIZES.get(kind, _BATCH_SIZES["cpu"])
 
 
 def inference_precision(device: torch.device | str) -> str:
@@ -101,6 +125,8 @@ def inference_precision(device: torch.device | str) -> str:
     ``PHOTOSENSE_PRECISION=fp32`` turns half precision off (an older GPU, a suspected numeric
     problem); ``fp16`` asks for it on MPS. The CPU always runs fp32.
     """
+    import torch
+
     kind = torch.device(device).type
     env = os.environ.get(ENV_PRECISION, "").strip().lower()
     if env and kind != "cpu":
@@ -123,7 +149,24 @@ def configure_cpu_threads() -> None:
     ``PHOTOSENSE_THREADS`` wins; an ``OMP_NUM_THREADS`` set by the user is left alone. Otherwise
     one thread per physical core (logical CPUs halved on larger machines, where
     hyper-threading is near-universal), because extra SMT threads slow convolution down.
+    If torch is not loaded yet, the count is set by the first :func:`select_device` (every
+    model calls it before it runs), so a command that runs no model never loads torch.
     """
+    global _deferred_threads
+    threads = _chosen_threads()
+    if threads is None:
+        return
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+        return
+    with _deferred_lock:
+        _deferred_threads = threads
+
+
+def _chosen_threads() -> int | None:
+    """The thread count ``configure_cpu_threads`` sets; None leaves torch's own."""
     env = os.environ.get(ENV_THREADS, "").strip()
     if env:
         try:
@@ -132,13 +175,23 @@ def configure_cpu_threads() -> None:
             log.warning("Ignoring %s=%r: not a whole number", ENV_THREADS, env)
         else:
             if threads > 0:
-                torch.set_num_threads(threads)
                 log.debug("torch threads set to %d from %s", threads, ENV_THREADS)
-                return
+                return threads
             log.warning("Ignoring %s=%r: must be at least 1", ENV_THREADS, env)
     if os.environ.get("OMP_NUM_THREADS", "").strip():
-        return
+        return None
     logical = _usable_cpus()
     threads = max(1, logical // 2 if logical >= 8 else logical)
-    torch.set_num_threads(threads)
     log.debug("torch threads set to %d (%d usable CPUs)", threads, logical)
+    return threads
+
+
+def _set_deferred_threads() -> None:
+    """Set the thread count ``configure_cpu_threads`` deferred until torch was loaded."""
+    global _deferred_threads
+    with _deferred_lock:
+        threads, _deferred_threads = _deferred_threads, None
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)

@@ -8,6 +8,9 @@ Checkpoints are read safely only: safetensors, or ``torch.load(weights_only=True
 refuses any pickle that would run code. A checkpoint is checked against the architecture's
 weight names and shapes (on the meta device, so nothing is allocated) before anything is
 written, so a file that does not fit is refused whole, never half-loaded.
+
+Reading, listing and removing the records needs no torch, so the library and the window import
+this module before any model loads; reading, checking and loading weights import torch then.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from photosense import paths
 from photosense.errors import ModelError
-from photosense.models.openclip import OpenClipEncoder, build_skeleton
+
+if TYPE_CHECKING:
+    import torch
+
+    from photosense.models.openclip import OpenClipEncoder
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ WEIGHTS_NAME = "model.safetensors"
 RECORD_NAME = "model.json"
 RECORD_FORMAT = 1
 PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+ADAPTER_ARCH = "photosense-adapter"
+"""The ``architecture`` a fine-tuned model's record names; its ``base`` says what it adapts."""
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SAFETENSORS_MAX_HEADER = 100_000_000
@@ -105,6 +112,7 @@ def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
     ``torch.load(weights_only=True)``, whose unpickler refuses every class and function that
     is not plain tensor data, so a pickle carrying code is rejected, not run.
     """
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -134,6 +142,8 @@ def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _state_dict_of(loaded: object, path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]  # an open_clip training checkpoint
     if not isinstance(loaded, dict) or not loaded:
@@ -158,8 +168,11 @@ def fit_state_dict(arch: str, state: dict[str, torch.Tensor]) -> dict[str, torch
     scalar ``logit_scale``), then raises ``ModelError`` listing missing, unexpected and
     mis-shaped weights if anything differs. Nothing is loaded into a model here.
     """
+    import torch
     from open_clip.convert import convert_state_dict
     from open_clip.model import convert_to_custom_text_state_dict
+
+    from photosense.models.openclip import build_skeleton
 
     skeleton = build_skeleton(arch)
     expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
@@ -410,6 +423,16 @@ def read_local(model_id: str) -> LocalModel:
         raise ModelError(f"the record of {model_id} ({record_path}) is damaged: {exc}") from exc
 
 
+def is_adapted_id(model_id: str) -> bool:
+    """Whether ``model_id`` names a stored fine-tuned (adapter) model on this machine."""
+    if not is_local_id(model_id):
+        return False
+    try:
+        return read_local(model_id).architecture == ADAPTER_ARCH
+    except ModelError:
+        return False
+
+
 def list_local() -> list[LocalModel]:
     """Every stored model, by id; damaged folders are logged and left out."""
     found = []
@@ -440,6 +463,8 @@ def remove_local(model_id: str) -> int:
 
 def load_local(model_id: str, device: str = "auto") -> OpenClipEncoder:
     """The stored model as an encoder (its weights load strictly, from safetensors)."""
+    from photosense.models.openclip import OpenClipEncoder
+
     model = read_local(model_id)
     return OpenClipEncoder.create(
         model.architecture,

@@ -21,8 +21,8 @@ import re
 from photosense.errors import ModelError
 from photosense.models.catalogue import find_entry
 from photosense.models.encoder import Encoder
-from photosense.models.local import is_local_id
-from photosense.models.starter import BRIDGE_V1_ID, STARTER_ID
+from photosense.models.local import is_adapted_id, is_local_id, load_local
+from photosense.models.starter_recipes import BRIDGE_V1_ID, STARTER_ID
 
 __all__ = ["STARTER_ID", "is_starter", "load_encoder", "parse_spec"]
 
@@ -91,10 +91,9 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
 
         return StarterEncoder(device, recipe=pretrained or STARTER_ID)
     if arch == "local" and pretrained is not None:
-        from photosense.models.adapted import is_adapted_id, load_adapted
-        from photosense.models.local import load_local
-
         if is_adapted_id(pretrained):
+            from photosense.models.adapted import load_adapted
+
             return load_adapted(pretrained, lambda base: load_encoder(base, device))
         return load_local(pretrained, device)
 

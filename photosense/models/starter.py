@@ -10,7 +10,8 @@ an image's vector is ``normalise(topk(softmax(logits / T)) @ C)``, a point in Mi
 so a text query can be compared with it directly. It only knows what ImageNet's classes can
 express; a real CLIP model is better, and this one works with no network at all.
 
-Two recipes (:class:`StarterRecipe`), each its own model id so stored vectors never mix:
+Two recipes (:class:`StarterRecipe`, in :mod:`photosense.models.starter_recipes`), each its
+own model id so stored vectors never mix:
 
 - ``photosense-starter/v2`` (the default): EfficientNet-Lite2 at 260 px; a class vector is its
   name prompts plus its WordNet definition plus its generic nouns ("dog", "vegetable", see
@@ -46,6 +47,14 @@ from photosense.fileio import atomic_write
 from photosense.models.device import select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
+from photosense.models.starter_recipes import (
+    BRIDGE_V1,
+    BRIDGE_V1_ID,
+    RECIPES,
+    STARTER_ID,
+    STARTER_V2,
+    StarterRecipe,
+)
 from photosense.models.starter_vocab import (
     class_definitions,
     class_hypernyms,
@@ -90,74 +99,10 @@ TEXT_BATCH_SIZE = 64
 BN_EPS = 1e-3
 """The EfficientNet-Lite checkpoints were trained with TensorFlow's BatchNorm epsilon."""
 
-CLASS_PROMPTS: tuple[str, ...] = (
-    "{}",
-    "a photo of a {}.",
-    "a picture of a {}.",
-)
-"""Prompt ensemble for a class's name. On tuxpaint-stamps caption retrieval, 2, 3, 8 or 14
-plain photo phrasings scored the same (R@1 0.175-0.184), so three keep the first build short."""
-
-NAME_PROMPTS_V2: tuple[str, ...] = ("a photo of a {}.",)
-"""With definitions and generic nouns in the class vector, one name prompt scores as well as
-three on the validation data (docs/models.md) and halves the first build."""
-
 HYPERNYM_PROMPT = "a photo of a {}."
 DEFINITION_TEXT = "{name}: {definition}"
 
 _CACHE_FORMAT = 2
-
-
-@dataclass(frozen=True)
-class StarterRecipe:
-    """Everything that decides a starter's vectors; a change needs a new ``model_id``.
-
-    ``definition_weight`` and ``hypernym_weight`` scale the WordNet definition and the generic
-    nouns added to each class's name vector (0 leaves them out); ``top_k`` keeps only the k
-    likeliest classes of each image (0 keeps all 1000).
-    """
-
-    model_id: str
-    backbone: str
-    image_size: int
-    name_prompts: tuple[str, ...]
-    definition_weight: float
-    hypernym_weight: float
-    temperature: float
-    top_k: int
-    cache_name: str
-
-
-BRIDGE_V1 = StarterRecipe(
-    model_id="photosense-starter/bridge-v1",
-    backbone="lite0",
-    image_size=224,
-    name_prompts=CLASS_PROMPTS,
-    definition_weight=0.0,
-    hypernym_weight=0.0,
-    temperature=1.0,
-    top_k=0,
-    cache_name="starter-bridge-v1",
-)
-"""The first, zero-training bridge; kept loadable for libraries indexed with it."""
-
-STARTER_V2 = StarterRecipe(
-    model_id="photosense-starter/v2",
-    backbone="lite2",
-    image_size=260,
-    name_prompts=NAME_PROMPTS_V2,
-    definition_weight=1.0,
-    hypernym_weight=0.5,
-    temperature=1.0,
-    top_k=10,
-    cache_name="starter-v2",
-)
-"""The default starter. Weights and k were chosen on train-split data only (docs/models.md)."""
-
-RECIPES: dict[str, StarterRecipe] = {r.model_id: r for r in (STARTER_V2, BRIDGE_V1)}
-STARTER_ID = STARTER_V2.model_id
-"""Model id of the default starter; a new recipe gets a new id."""
-BRIDGE_V1_ID = BRIDGE_V1.model_id
 
 # Lukemelas-style EfficientNet key names -> timm's, per block type. Block 0 is a
 # depthwise-separable block (no expansion); the rest are inverted residuals.

@@ -1,8 +1,9 @@
 """Auto-tagging over a library: vocabulary, scoring, feedback, keyword import and sidecars.
 
-:class:`Tagger` ties the pieces to the store for one model. Scoring every photo is one matrix
-product of the stored photo vectors with the cached tag vectors, then per-tag calibration and
-selection (:mod:`photosense.tagging.calibration`). What the user decided is never overwritten:
+:class:`Tagger` ties the pieces to the store for one model (:class:`TagVocabulary`, the part
+that lists and edits tags, needs none). Scoring every photo is one matrix product of the stored
+photo vectors with the cached tag vectors, then per-tag calibration and selection
+(:mod:`photosense.tagging.calibration`). What the user decided is never overwritten:
 re-tagging replaces only automatic suggestions, so a rejected tag stays rejected.
 
 A photo records the *tagging state* its suggestions were made under (model, enabled tags and
@@ -147,31 +148,23 @@ def _bucket(photos: int) -> int:
     return int(math.log(photos + 1) / math.log(CALIBRATION_GROWTH))
 
 
-class Tagger:
-    """Auto-tagging for one model over one store; the tag vectors live in ``cache``.
+class TagVocabulary:
+    """The tags of one store, their prompts, thresholds and counts: what needs no model.
 
-    ``vocabulary`` (default: the shipped list) is added to the store once; ``background``
-    (default: the shipped generic captions) calibrates tags while the library is small.
+    ``vocabulary`` (default: the shipped list) is added to the store once.
     """
 
     def __init__(
         self,
         store: Store,
-        encoder: Encoder,
-        cache: TagVectorCache,
         params: TaggingParams | None = None,
         *,
         vocabulary: Sequence[VocabularyEntry] | None = None,
-        background: Sequence[str] | None = None,
     ) -> None:
         self.store = store
-        self.encoder = encoder
-        self.cache = cache
         self.params = params or TaggingParams()
         self._vocabulary = vocabulary
-        self._background = tuple(background if background is not None else background_captions())
         self._seeded = False
-        self._scoring_cache: _Scoring | None = None
 
     # -- vocabulary -------------------------------------------------------------------------
 
@@ -250,6 +243,30 @@ class Tagger:
             )
             for t in tags
         ]
+
+
+class Tagger(TagVocabulary):
+    """Auto-tagging for one model over one store; the tag vectors live in ``cache``.
+
+    ``vocabulary`` (default: the shipped list) is added to the store once; ``background``
+    (default: the shipped generic captions) calibrates tags while the library is small.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        encoder: Encoder,
+        cache: TagVectorCache,
+        params: TaggingParams | None = None,
+        *,
+        vocabulary: Sequence[VocabularyEntry] | None = None,
+        background: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(store, params, vocabulary=vocabulary)
+        self.encoder = encoder
+        self.cache = cache
+        self._background = tuple(background if background is not None else background_captions())
+        self._scoring_cache: _Scoring | None = None
 
     # -- scoring ----------------------------------------------------------------------------
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from PIL import Image
+from pytestqt.qtbot import QtBot
 
 import photosense.gui.app as gui_app
 from photosense import cli
+from photosense.gui.jobs import Job, JobRunner
 from photosense.indexing import run_to_end
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
 from photosense.store.repository import Store
+from tests.gui.conftest import WAIT_MS
 
 
 def build_library(directory: Path, photos: Path) -> None:
@@ -115,3 +121,32 @@ def test_the_app_runs_models_on_the_saved_device(
     # A device given on the command line wins over the saved one.
     assert gui_app.run_app(tmp_path, "auto", "mps") == 0
     assert opened[-1] == "mps"
+
+
+def test_the_heap_is_frozen_again_once_the_model_code_has_loaded(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(gui_app, "freeze_long_lived_objects", lambda: frozen.append(True))
+    runner = JobRunner()
+    gui_app.freeze_once_the_model_is_loaded(runner, module="model_code_under_test")
+
+    def run(job: Job) -> None:
+        with qtbot.waitSignal(runner.job_done, timeout=WAIT_MS):
+            runner.start(job)
+
+    try:
+        run(Job.call(lambda: None))
+        assert frozen == []  # nothing loaded yet
+        monkeypatch.setitem(sys.modules, "model_code_under_test", ModuleType("model code"))
+        release = threading.Event()
+        slow = runner.start(Job.call(release.wait, WAIT_MS / 1000))
+        run(Job.call(lambda: None))
+        assert frozen == []  # another job is still running: it may be halfway through an import
+        with qtbot.waitSignal(slow.signals.done, timeout=WAIT_MS):
+            release.set()
+        assert frozen == [True]
+        run(Job.call(lambda: None))
+        assert frozen == [True]  # once
+    finally:
+        runner.close()
