@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from photosense import __version__
 from photosense.errors import PhotosenseError
-from photosense.gui.jobs import Job, JobRunner
+from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models_page import device_setting
 from photosense.gui.window import SETTINGS_APP, SETTINGS_ORG, MainWindow, default_settings
 from photosense.library import Library
@@ -79,6 +79,27 @@ def freeze_once_the_model_is_loaded(runner: JobRunner, module: str = "torch") ->
     runner.job_done.connect(check)
 
 
+WARM_UP_DELAY_MS = 1500
+"""How long after the window appears the model starts loading in the background."""
+
+
+def warm_up_model(runner: JobRunner, library: Library, delay_ms: int = WARM_UP_DELAY_MS) -> None:
+    """Load the model in the background shortly after the window is up, so that the first
+    search does not wait for it (seconds: torch, then the weights). The window's first
+    screen needs no model and is not held up; a model that fails to load is reported by the
+    search that needs it, as before."""
+
+    def load() -> str:
+        return library.encoder.model_id
+
+    def start() -> None:
+        job = Job.call(load, name="load model", lane=Lane.MODELS)
+        job.signals.failed.connect(lambda exc: log.info("model not loaded ahead: %s", exc))
+        runner.start(job)
+
+    QTimer.singleShot(delay_ms, runner, start)  # dropped with the runner; a closed one ignores it
+
+
 def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto") -> int:
     """Open the window over the library in ``library_dir`` (or the default) until it closes.
 
@@ -94,6 +115,7 @@ def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto")
         window.show()
         freeze_long_lived_objects()
         freeze_once_the_model_is_loaded(window.runner)
+        warm_up_model(window.runner, library)
         # Ctrl-C in the terminal closes the window properly (settings saved, jobs stopped);
         # the timer lets Python run its signal handler while Qt's loop is in C++.
         previous = signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -150,3 +150,40 @@ def test_the_heap_is_frozen_again_once_the_model_code_has_loaded(
         assert frozen == [True]  # once
     finally:
         runner.close()
+
+
+def test_the_model_loads_in_the_background_once_the_window_is_up(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    loads: list[str] = []
+
+    def factory(spec: str) -> FakeEncoder:
+        loads.append(spec)
+        return FakeEncoder()
+
+    library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", factory)
+    runner = JobRunner()
+    try:
+        with qtbot.waitSignal(runner.job_done, timeout=WAIT_MS) as loaded:
+            gui_app.warm_up_model(runner, library, delay_ms=10)
+            assert loads == []  # not while the window is being shown
+        assert loaded.args[0].name == "load model"
+        assert len(loads) == 1
+        assert library.encoder.encode_texts(["red"]).shape == (1, FakeEncoder().dim)
+        assert len(loads) == 1  # a search finds it loaded
+    finally:
+        runner.close()
+        library.close()
+
+
+def test_a_closed_window_loads_no_model(qtbot: QtBot, tmp_path: Path) -> None:
+    loads: list[str] = []
+    library = Library(
+        Store.open(tmp_path / "lib"), tmp_path / "lib", lambda s: loads.append(s) or FakeEncoder()
+    )
+    runner = JobRunner()
+    gui_app.warm_up_model(runner, library, delay_ms=10)
+    runner.close()
+    qtbot.wait(100)
+    library.close()
+    assert loads == []
