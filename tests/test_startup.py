@@ -16,8 +16,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from photosense.indexing import run_to_end
 from photosense.library import Library
+from photosense.models.catalogue import load_catalogue
 from photosense.models.fake import FakeEncoder
 from photosense.store.repository import Store
 
@@ -58,27 +61,38 @@ def test_importing_the_library_the_cli_and_the_app_loads_no_model_code() -> None
     assert report["loaded"] == []
 
 
-def test_commands_that_run_no_model_load_no_model_code() -> None:
-    """Against the empty library in the sandboxed ``PHOTOSENSE_HOME``."""
+def test_commands_that_run_no_model_load_no_model_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the empty library in the sandboxed ``PHOTOSENSE_HOME``, and an empty, offline
+    Hugging Face cache."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     commands = [["status", "--json"], ["status"], ["albums", "list"], ["captions", "list"]]
-    commands += [["tags", "list"], ["--help"]]
+    commands += [["tags", "list"], ["--help"], ["models", "list"], ["models", "list", "--json"]]
     report = run_fresh(
         """
         import contextlib, io
         from photosense.cli import main
 
-        report["codes"] = []
+        report["codes"], report["outputs"] = [], []
         for argv in json.loads(sys.argv[1]):
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()) as out:
                 try:
                     report["codes"].append(main(argv))
                 except SystemExit as exit:  # --help
                     report["codes"].append(exit.code)
+            report["outputs"].append(out.getvalue())
         """,
         json.dumps(commands),
     )
     assert report["codes"] == [0] * len(commands)
     assert report["loaded"] == []
+    listed = json.loads(report["outputs"][-1])["models"]
+    assert [(m["kind"], m["available"]) for m in listed] == [("starter", True)] + [
+        ("catalogue", False)
+    ] * len(load_catalogue().entries)
+    assert "not downloaded" in report["outputs"][-2]
 
 
 def test_the_window_shows_a_library_and_its_tags_without_loading_a_model(

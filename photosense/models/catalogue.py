@@ -2,8 +2,11 @@
 
 The catalogue is data: an entry names an open_clip architecture and pretrained tag plus what a
 user needs to choose (embedding size, image size, licence, download size, languages, a line on
-what it is good for). It is read on first use, never at import time, and validated so that a
-broken file fails with a message naming the entry and the field.
+what it is good for), and records where open_clip fetches it from (its ``hf_hub`` location and
+the ``transformers`` repositories its text tower reads), so that listing the catalogue and
+finding its files in the Hugging Face cache need no open_clip import; a test keeps these equal
+to open_clip's own tables. It is read on first use, never at import time, and validated so
+that a broken file fails with a message naming the entry and the field.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ class CatalogueEntry:
     download_mb: int
     good_for: str
     languages: tuple[str, ...]
+    hf_hub: str
+    """open_clip's ``hf_hub`` for the pair: ``ORG/REPO/`` or ``ORG/REPO/FILE``."""
+    hf_model_name: str | None = None
+    """The text tower's ``transformers`` model (open_clip's ``text_cfg``), if any."""
+    hf_tokenizer_name: str | None = None
+    """The ``transformers`` tokenizer (open_clip's ``text_cfg``), if any."""
 
     @property
     def spec(self) -> str:
@@ -78,7 +87,9 @@ _FIELDS: dict[str, type] = {
     "download_mb": int,
     "good_for": str,
     "languages": list,
+    "hf_hub": str,
 }
+_OPTIONAL_FIELDS: dict[str, type] = {"hf_model_name": str, "hf_tokenizer_name": str}
 
 
 def parse_catalogue(document: object, source: str = CATALOGUE_RESOURCE) -> Catalogue:
@@ -104,12 +115,14 @@ def _parse_entry(raw: object, index: int, source: str) -> CatalogueEntry:
     if not isinstance(raw, dict):
         raise CatalogueError(f"{where} is not an object")
     where = f"{source}: model {raw.get('id', f'#{index + 1}')!r}"
-    unknown = sorted(set(raw) - set(_FIELDS))
+    unknown = sorted(set(raw) - set(_FIELDS) - set(_OPTIONAL_FIELDS))
     if unknown:
         raise CatalogueError(f"{where} has unknown fields: {', '.join(unknown)}")
     values: dict[str, Any] = {}
-    for name, kind in _FIELDS.items():
+    for name, kind in (_FIELDS | _OPTIONAL_FIELDS).items():
         value = raw.get(name)
+        if value is None and name in _OPTIONAL_FIELDS:
+            continue
         if value is None:
             raise CatalogueError(f"{where} lacks the field {name!r}")
         # bool is an int subclass; a size of `true` is still a mistake.

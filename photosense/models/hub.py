@@ -4,7 +4,9 @@ The files are exactly those open_clip itself reads for ``create_model(arch, pret
 the checkpoint named by the tag's ``hf_hub`` entry (its ``.safetensors`` alternative first, as
 open_clip tries it) plus, for architectures whose text tower or tokenizer comes from
 ``transformers``, the config and tokenizer files of those repositories. Nothing is stored
-anywhere else, so a model downloaded by any open_clip program is found here too.
+anywhere else, so a model downloaded by any open_clip program is found here too. For catalogue
+models the catalogue records open_clip's entries, so nothing here imports open_clip (or torch)
+unless the pair is not in the catalogue.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosense.errors import ModelError
+from photosense.models.catalogue import find_entry, load_catalogue
 from photosense.progress import CancelToken, Progress
 
 if TYPE_CHECKING:
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 
 SUPPORT_PATTERNS = ["*.json", "*.model", "*.txt", "*.tiktoken"]
 """Config and tokenizer files of a ``transformers`` text tower (never its weights)."""
+
+HF_WEIGHTS_NAME = "open_clip_pytorch_model.bin"
+HF_SAFE_WEIGHTS_NAME = "open_clip_model.safetensors"
+"""open_clip.pretrained's default checkpoint names (a test keeps them equal)."""
 
 ProgressCallback = Callable[[Progress], object]
 
@@ -55,9 +62,20 @@ class HubSource:
 def hub_source(arch: str, pretrained: str) -> HubSource:
     """The hub files behind an open_clip (architecture, pretrained tag) pair.
 
-    Raises ``ModelError`` when open_clip knows no such pair, or fetches it from a plain URL
-    rather than the hub (no such model is in the catalogue).
+    A catalogue pair is read from the catalogue (no open_clip import), any other from
+    open_clip's tables. Raises ``ModelError`` when open_clip knows no such pair, or fetches it
+    from a plain URL rather than the hub (no such model is in the catalogue).
     """
+    tag = pretrained.lower().replace("-", "_")  # how open_clip normalises a tag
+    for entry in load_catalogue().entries:
+        if (entry.architecture, entry.pretrained) == (arch, tag):
+            names = (entry.hf_model_name, entry.hf_tokenizer_name)
+            return _hub_source(arch, pretrained, entry.hf_hub, *names)
+    return open_clip_hub_source(arch, pretrained)
+
+
+def open_clip_hub_source(arch: str, pretrained: str) -> HubSource:
+    """:func:`hub_source` from open_clip's own tables (imports open_clip, so torch)."""
     import open_clip
     from open_clip import pretrained as oc_pretrained
 
@@ -67,23 +85,34 @@ def hub_source(arch: str, pretrained: str) -> HubSource:
             f"open_clip has no pretrained weights {arch}/{pretrained}; see "
             "`photosense models list` for the supported ones"
         )
-    location = cfg.get("hf_hub", "")
+    text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg", {})
+    names = (text_cfg.get("hf_model_name"), text_cfg.get("hf_tokenizer_name"))
+    return _hub_source(arch, pretrained, cfg.get("hf_hub", ""), *names)
+
+
+def _hub_source(
+    arch: str,
+    pretrained: str,
+    location: str,
+    hf_model_name: str | None,
+    hf_tokenizer_name: str | None,
+) -> HubSource:
+    """What open_clip reads for an ``hf_hub`` location and a ``text_cfg``'s hf names."""
     if not location:
         raise ModelError(f"{arch}/{pretrained} is not on the Hugging Face hub; import its file")
     repo, filename = os.path.split(location)
     # Mirrors open_clip.pretrained.download_pretrained_from_hf.
-    filename = filename or oc_pretrained.HF_WEIGHTS_NAME
+    filename = filename or HF_WEIGHTS_NAME
     names = [filename]
-    if filename == oc_pretrained.HF_WEIGHTS_NAME:
-        names.insert(0, oc_pretrained.HF_SAFE_WEIGHTS_NAME)
+    if filename == HF_WEIGHTS_NAME:
+        names.insert(0, HF_SAFE_WEIGHTS_NAME)
     elif filename.endswith((".bin", ".pth")):
         names.insert(0, filename[:-4] + ".safetensors")
-    text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg", {})
     support: dict[str, str] = {}
-    if text_cfg.get("hf_model_name"):
-        support[text_cfg["hf_model_name"]] = "config.json"
-    if text_cfg.get("hf_tokenizer_name"):
-        support.setdefault(text_cfg["hf_tokenizer_name"], "tokenizer_config.json")
+    if hf_model_name:
+        support[hf_model_name] = "config.json"
+    if hf_tokenizer_name:
+        support.setdefault(hf_tokenizer_name, "tokenizer_config.json")
     return HubSource(arch, pretrained, repo, tuple(names), tuple(support.items()))
 
 
@@ -113,8 +142,6 @@ def is_downloaded(arch: str, pretrained: str) -> bool:
 
 def offline_hint(source: HubSource) -> str:
     """How to get the weights onto a machine that cannot reach the hub."""
-    from photosense.models.catalogue import find_entry
-
     entry = find_entry(source.label)
     name = entry.id if entry is not None else source.label
     hint = (

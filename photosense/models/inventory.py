@@ -14,6 +14,7 @@ from photosense.errors import ModelError
 from photosense.models import hub, local
 from photosense.models.catalogue import CatalogueEntry, load_catalogue
 from photosense.models.registry import STARTER_ID, parse_spec
+from photosense.models.starter_recipes import RECIPES, TEXT_DIM
 from photosense.progress import CancelToken
 
 STARTER_ALIAS = "starter"
@@ -42,16 +43,13 @@ class ModelInfo:
 
 
 def starter_info() -> ModelInfo:
-    """The offline starter, described by its encoder (which loads nothing until used)."""
-    from photosense.models.starter import StarterEncoder
-
-    encoder = StarterEncoder("cpu")
+    """The default offline starter, described by its recipe (no model code loads)."""
     return ModelInfo(
         id=STARTER_ALIAS,
         model_id=STARTER_ID,
         kind="starter",
-        embedding_size=encoder.dim,
-        image_size=encoder.image_size,
+        embedding_size=TEXT_DIM,
+        image_size=RECIPES[STARTER_ID].image_size,
         available=True,
         good_for="works offline out of the box; knows everyday objects and animals, little else",
         languages=("en",),

@@ -53,6 +53,7 @@ from photosense.models.starter_recipes import (
     RECIPES,
     STARTER_ID,
     STARTER_V2,
+    TEXT_DIM,
     StarterRecipe,
 )
 from photosense.models.starter_vocab import (
@@ -89,8 +90,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 224
 """EfficientNet-Lite0's input size (the bridge-v1 recipe); Lite2's is 260."""
-
-TEXT_DIM = 384
 
 TEXT_MAX_TOKENS = 256
 """all-MiniLM-L6-v2's ``max_seq_length`` (sentence_bert_config.json)."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TEXT_DIM = 384
+"""all-MiniLM-L6-v2's vector size, the embedding size of every starter recipe."""
+
 CLASS_PROMPTS: tuple[str, ...] = (
     "{}",
     "a photo of a {}.",

@@ -56,6 +56,32 @@ def test_each_entry_is_an_open_clip_pretrained_model(entry: Any) -> None:
     assert entry.model_id == f"open_clip/{entry.architecture}/{entry.pretrained}"
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_the_recorded_hub_files_are_open_clips(entry: Any) -> None:
+    """The listing reads where a model comes from in the catalogue, never importing open_clip;
+    here it must equal what open_clip itself would fetch."""
+    import open_clip
+    from open_clip import pretrained as oc_pretrained
+
+    cfg = oc_pretrained.get_pretrained_cfg(entry.architecture, entry.pretrained)
+    assert entry.hf_hub == cfg["hf_hub"]
+    text_cfg = open_clip.get_model_config(entry.architecture)["text_cfg"]
+    assert entry.hf_model_name == text_cfg.get("hf_model_name")
+    assert entry.hf_tokenizer_name == text_cfg.get("hf_tokenizer_name")
+    source = hub.hub_source(entry.architecture, entry.pretrained)
+    assert source == hub.open_clip_hub_source(entry.architecture, entry.pretrained)
+    # open_clip reads a tag in any case, with - for _; so does the catalogue lookup.
+    tag = entry.pretrained.upper().replace("_", "-")
+    assert hub.hub_source(entry.architecture, tag).repo == source.repo
+
+
+def test_the_checkpoint_names_are_open_clips() -> None:
+    from open_clip import pretrained as oc_pretrained
+
+    assert hub.HF_WEIGHTS_NAME == oc_pretrained.HF_WEIGHTS_NAME
+    assert hub.HF_SAFE_WEIGHTS_NAME == oc_pretrained.HF_SAFE_WEIGHTS_NAME
+
+
 @pytest.mark.parametrize(
     "entry",
     [e for e in ENTRIES if not e.architecture.startswith("xlm")],  # needs a transformers config
@@ -93,6 +119,9 @@ def _document() -> dict[str, Any]:
         (lambda d: d.update(format=2), '"format": 1'),
         (lambda d: d.update(models=[]), "non-empty list"),
         (lambda d: d["models"][0].pop("licence"), "'ViT-B-32' lacks the field 'licence'"),
+        (lambda d: d["models"][0].pop("hf_hub"), "'ViT-B-32' lacks the field 'hf_hub'"),
+        (lambda d: d["models"][0].update(hf_model_name=""), "'hf_model_name' is empty"),
+        (lambda d: d["models"][0].update(hf_tokenizer_name=1), "'hf_tokenizer_name' must be"),
         (lambda d: d["models"][0].update(download_mb="big"), "'download_mb' must be a int"),
         (lambda d: d["models"][0].update(image_size=True), "'image_size' must be a int"),
         (lambda d: d["models"][0].update(embedding_size=0), "must be positive"),
@@ -201,8 +230,12 @@ def test_removing_a_download_empties_the_cache(tiny_on_hub: OpenClipEncoder) -> 
 
 
 def test_the_listing_marks_what_is_on_this_machine(empty_hub: Path) -> None:
+    from photosense.models.starter import StarterEncoder
+
     models = inventory.list_models()
     assert models[0].model_id == STARTER_ID and models[0].available
+    starter = StarterEncoder("cpu")  # the listing describes it without building it
+    assert (models[0].embedding_size, models[0].image_size) == (starter.dim, starter.image_size)
     catalogue = [m for m in models if m.kind == "catalogue"]
     assert [m.id for m in catalogue] == [e.id for e in ENTRIES]
     assert not any(m.available for m in catalogue)
