@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,34 @@ _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def use_wal(cursor: Any, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Put the database in WAL mode, waiting out another process that is doing the same.
+
+    Two processes opening a new library at once race to switch it to WAL (the mode is stored
+    in the file, so this happens once per library). SQLite can then answer SQLITE_BUSY at
+    once, without its busy timeout, to the one that lost; it is tried again until
+    ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            log.debug("database busy while switching it to WAL; trying again")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def create_library_engine(database: Path | str) -> Engine:

@@ -126,3 +126,44 @@ def test_a_writer_holding_the_database_gets_a_clear_message(
     tally["database locked by another writer, then released"] += 1
     assert code == 0, err
     assert out.startswith("4 indexed")
+
+
+class _Cursor:
+    """A cursor whose first ``busy`` statements fail the way SQLite fails the loser of a race
+    to switch a new database to WAL: SQLITE_BUSY at once."""
+
+    def __init__(self, busy: int, code: int = 5) -> None:
+        self.busy, self.code = busy, code
+        self.statements: list[str] = []
+        self.mode = "delete"
+
+    def execute(self, sql: str) -> _Cursor:
+        self.statements.append(sql)
+        if self.busy:
+            self.busy -= 1
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+            raise error
+        if sql.endswith("=WAL"):
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_opening_a_new_library_waits_out_a_race_to_switch_it_to_wal() -> None:
+    cursor = _Cursor(busy=3)
+    db.use_wal(cursor, timeout_s=5)
+    assert cursor.mode == "wal"
+    assert cursor.statements[-2:] == ["PRAGMA journal_mode", "PRAGMA journal_mode=WAL"]
+
+    already = _Cursor(busy=0)
+    already.mode = "wal"
+    db.use_wal(already)
+    assert already.statements == ["PRAGMA journal_mode"]  # nothing to switch
+
+    with pytest.raises(sqlite3.OperationalError):
+        db.use_wal(_Cursor(busy=1_000_000), timeout_s=0.05)  # gives up after the timeout
+    with pytest.raises(sqlite3.OperationalError):
+        db.use_wal(_Cursor(busy=1, code=10), timeout_s=5)  # an I/O error is not waited out
