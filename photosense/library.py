@@ -581,6 +581,15 @@ class Library:
                 ) from None
             return self._search(path, query, limit, None, None, None, None, "score", record.id)
 
+    def prepare_search(self) -> str:
+        """Load the model and its vector index now (seconds on a large library), so that the
+        first search does not wait for them; returns the model id. The app calls this in the
+        background once its window is up."""
+        with self.lock:
+            model_id = self.encoder.model_id
+            self.indexes.get(model_id)
+            return model_id
+
     def _index(self) -> VectorIndex:
         model_id = self.encoder.model_id
         index = self.indexes.get(model_id)

@@ -84,16 +84,13 @@ WARM_UP_DELAY_MS = 1500
 
 
 def warm_up_model(runner: JobRunner, library: Library, delay_ms: int = WARM_UP_DELAY_MS) -> None:
-    """Load the model in the background shortly after the window is up, so that the first
-    search does not wait for it (seconds: torch, then the weights). The window's first
-    screen needs no model and is not held up; a model that fails to load is reported by the
-    search that needs it, as before."""
-
-    def load() -> str:
-        return library.encoder.model_id
+    """Load the model and its vector index in the background shortly after the window is up,
+    so that the first search does not wait for them (seconds: torch, the weights, the index).
+    The window's first screen needs neither and is not held up; a model that fails to load is
+    reported by the search that needs it, as before."""
 
     def start() -> None:
-        job = Job.call(load, name="load model", lane=Lane.MODELS)
+        job = Job.call(library.prepare_search, name="load model", lane=Lane.MODELS)
         job.signals.failed.connect(lambda exc: log.info("model not loaded ahead: %s", exc))
         runner.start(job)
 

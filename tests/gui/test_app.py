@@ -6,13 +6,14 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
 import photosense.gui.app as gui_app
-from photosense import cli
+from photosense import cli, indexing
 from photosense.gui.jobs import Job, JobRunner
 from photosense.indexing import run_to_end
 from photosense.library import Library
@@ -152,25 +153,33 @@ def test_the_heap_is_frozen_again_once_the_model_code_has_loaded(
         runner.close()
 
 
-def test_the_model_loads_in_the_background_once_the_window_is_up(
-    qtbot: QtBot, tmp_path: Path
+def test_the_model_and_index_load_in_the_background_once_the_window_is_up(
+    qtbot: QtBot, tmp_path: Path, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    build_library(tmp_path / "lib", photo_dir)
     loads: list[str] = []
+    index_loads: list[str] = []
+    load_index = indexing.load_index
 
     def factory(spec: str) -> FakeEncoder:
         loads.append(spec)
         return FakeEncoder()
 
+    def counted_load_index(*args: Any) -> Any:
+        index_loads.append(args[1])
+        return load_index(*args)
+
+    monkeypatch.setattr(indexing, "load_index", counted_load_index)
     library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", factory)
     runner = JobRunner()
     try:
         with qtbot.waitSignal(runner.job_done, timeout=WAIT_MS) as loaded:
             gui_app.warm_up_model(runner, library, delay_ms=10)
-            assert loads == []  # not while the window is being shown
+            assert loads == [] and index_loads == []  # not while the window is being shown
         assert loaded.args[0].name == "load model"
-        assert len(loads) == 1
-        assert library.encoder.encode_texts(["red"]).shape == (1, FakeEncoder().dim)
-        assert len(loads) == 1  # a search finds it loaded
+        assert len(loads) == 1 and index_loads == [FakeEncoder().model_id]
+        assert library.search("red").hits[0].photo.path.endswith("red.jpg")
+        assert len(loads) == 1 and len(index_loads) == 1  # the first search found both ready
     finally:
         runner.close()
         library.close()
