@@ -129,6 +129,16 @@ class SearchIndexes:
             index.add(ids, np.stack([v for _, v in upserted]))
         self._indexes[model_id] = (maybe_upgrade(index), generation)
 
+    def remove_photos(self, ids: Sequence[int]) -> None:
+        """Take photos the store no longer has out of the loaded indexes, in place (rebuilding
+        a large library's index takes minutes), and save them; indexes not loaded are stale
+        on disk and rebuilt from the store when next needed."""
+        for model_id, (index, _generation) in list(self._indexes.items()):
+            index.remove(ids)
+            generation = self.store.model_generation(model_id)
+            self._indexes[model_id] = (index, generation)
+            self._save(index, generation)
+
     def forget(self, keep: str | None = None) -> None:
         """Drop loaded indexes (but ``keep``'s): a deletion made them stale."""
         for other in [m for m in self._indexes if m != keep]:

@@ -529,8 +529,8 @@ class Library:
         """Forget a folder and what was indexed under it (the files are not touched)."""
         with self.lock:
             removed = self.store.remove_folder(normalise_root(path))
-            self.indexes.forget()
-            return removed
+            self.indexes.remove_photos(removed)
+            return len(removed)
 
     # -- search -----------------------------------------------------------------------------
 

@@ -312,3 +312,30 @@ def test_unlistable_subfolder_keeps_its_photos(
     assert report.removed == 0
     assert fake_library.status().photos == 4
     assert any(s.path == str(trips) for s in report.skipped)
+
+
+def test_removing_a_folder_updates_the_search_index_in_place(
+    fake_library: Library, photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "Other"
+    save_photo(other / "crimson.jpg", (200, 10, 10))
+    save_photo(other / "navy.jpg", (10, 10, 120))
+    run_to_end(fake_library.index([photo_dir, other]))
+    assert any(h.photo.path.endswith("crimson.jpg") for h in fake_library.search("red").hits)
+    builds: list[str] = []
+    build_index = indexing.build_index
+    monkeypatch.setattr(
+        indexing, "build_index", lambda *a, **k: builds.append(a[0]) or build_index(*a, **k)
+    )
+
+    assert fake_library.remove_folder(other) == 2
+
+    paths = [h.photo.path for h in fake_library.search("red", limit=50).hits]
+    assert paths and not any(p.startswith(str(other)) for p in paths)
+    assert builds == []  # no rebuild of the whole index
+    model_id = fake_library.encoder.model_id
+    assert fake_library.indexes.state(model_id) == "current"  # saved as it is now
+    again = Library(fake_library.store, fake_library.path, lambda _spec: fake_library.encoder)
+    assert [h.photo.path for h in again.search("red", limit=50).hits] == paths
+    assert builds == []  # and loaded from its file next time
+    assert fake_library.remove_folder(other) == 0  # already gone

@@ -286,18 +286,16 @@ class Store:
                     session.execute(delete(Folder).where(Folder.id.in_(inner)))
             return FolderRecord(folder.id, folder.path, folder.online, folder.last_scan_at)
 
-    def remove_folder(self, path: str) -> int:
+    def remove_folder(self, path: str) -> list[int]:
         """Forget a folder and everything indexed under it; returns the photo ids removed."""
         with self._session() as session:
             folder = session.scalar(select(Folder).where(Folder.path == path))
             if folder is None:
-                return 0
-            count = session.scalar(
-                select(func.count()).select_from(Photo).where(Photo.folder_id == folder.id)
-            )
+                return []
+            ids = session.scalars(select(Photo.id).where(Photo.folder_id == folder.id)).all()
             self._bump_all_models(session)
             session.delete(folder)
-            return int(count or 0)
+            return list(ids)
 
     def mark_folder(self, folder_id: int, *, online: bool, scanned: bool = False) -> None:
         values: dict[str, object] = {"online": online}
