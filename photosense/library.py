@@ -30,7 +30,7 @@ from photosense.learn.records import TrainingPair as FineTunePair
 from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
 from photosense.media.scan import is_supported
 from photosense.media.xmp import XmpError, write_description
-from photosense.models.device import batch_size_for
+from photosense.models.device import batch_size_for, select_device
 from photosense.models.encoder import Encoder
 from photosense.models.inventory import (
     ModelInfo,
@@ -257,11 +257,14 @@ class Library:
         library_dir: Path,
         encoder_factory: EncoderFactory,
         model: str = "auto",
+        *,
+        factory_for_device: Callable[[str], EncoderFactory] | None = None,
     ) -> None:
         self.store = store
         self.path = library_dir
         self.indexes = SearchIndexes(store, library_dir / INDEX_DIR_NAME)
         self._encoder_factory = _with_fine_tuned(encoder_factory)
+        self._factory_for_device = factory_for_device
         self._model_spec = model
         self._encoder: Encoder | None = None
         self.model_fallback: str | None = None
@@ -280,7 +283,11 @@ class Library:
         directory = library_dir or default_library_dir()
         _refuse_photo_folder(directory)
         store = Store.open(directory)
-        return cls(store, directory, lambda spec: load_encoder(spec, device=device), model)
+
+        def factory_for(chosen: str) -> EncoderFactory:
+            return lambda spec: load_encoder(spec, device=chosen)
+
+        return cls(store, directory, factory_for(device), model, factory_for_device=factory_for)
 
     def close(self) -> None:
         self.store.close()
@@ -327,6 +334,18 @@ class Library:
                     self._encoder = self._encoder_factory(STARTER_ID)
                 log.info("model %s loaded", self._encoder.model_id)
             return self._encoder
+
+    def set_device(self, device: str) -> None:
+        """Run models on ``device`` ("auto", "cpu", "cuda", "mps") from now on, without
+        reopening: the loaded model is let go and loads there when next needed (a job already
+        running finishes with the one it has). ``ModelError`` when the device is not there,
+        before anything changes."""
+        if self._factory_for_device is None:
+            raise ModelError("this library was given a fixed model loader; reopen it instead")
+        select_device(device)
+        with self.lock:
+            self._encoder_factory = _with_fine_tuned(self._factory_for_device(device))
+            self._encoder, self._tagger, self.model_fallback = None, None, None
 
     def use_model(
         self,

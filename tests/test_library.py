@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from photosense import indexing
-from photosense.errors import NotIndexedError, PhotosenseError
+from photosense import library as library_module
+from photosense.errors import ModelError, NotIndexedError, PhotosenseError
 from photosense.indexing import IndexReport, run_to_end
 from photosense.library import Library
+from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken
+from photosense.store.repository import Store
 from tests.conftest import save_photo
 
 
@@ -339,3 +343,39 @@ def test_removing_a_folder_updates_the_search_index_in_place(
     assert [h.photo.path for h in again.search("red", limit=50).hits] == paths
     assert builds == []  # and loaded from its file next time
     assert fake_library.remove_folder(other) == 0  # already gone
+
+
+def test_set_device_moves_the_model_without_reopening(
+    tmp_path: Path, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[str] = []
+
+    def factory_for(device: str) -> Callable[[str], FakeEncoder]:
+        def load(_spec: str) -> FakeEncoder:
+            loads.append(device)
+            return FakeEncoder()
+
+        return load
+
+    directory = tmp_path / "library"
+    library = Library(
+        Store.open(directory), directory, factory_for("cpu"), factory_for_device=factory_for
+    )
+    with library:
+        run_to_end(library.index([photo_dir]))
+        before = [h.photo.path for h in library.search("red").hits]
+        assert loads == ["cpu"]
+
+        with pytest.raises(ModelError):
+            library.set_device("tpu")  # not a device: refused, nothing changes
+        assert library.search("red").hits and loads == ["cpu"]
+
+        monkeypatch.setattr(library_module, "select_device", lambda device: device)
+        library.set_device("cuda")
+        assert loads == ["cpu"]  # nothing loads until a model is needed
+        assert [h.photo.path for h in library.search("red").hits] == before
+        assert loads == ["cpu", "cuda"]
+
+    fixed = Library(Store.open(directory), directory, factory_for("cpu"))
+    with fixed, pytest.raises(ModelError):
+        fixed.set_device("cpu")  # a ready-made loader cannot move

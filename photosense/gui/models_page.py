@@ -319,6 +319,7 @@ class ModelsDialog(QDialog):
 
     listing_loaded = Signal()
     device_checked = Signal(str)  # the note shown about the chosen device
+    device_applied = Signal(str)  # models now load on this device
 
     def __init__(
         self,
@@ -697,7 +698,7 @@ class ModelsDialog(QDialog):
         self.check_device()
 
     def check_device(self) -> Job:
-        """Say whether the chosen device is there, and when the choice takes effect."""
+        """Say whether the chosen device is there; move the models to it when it is."""
         choice, in_use = self.chosen_device, self.device_in_use
 
         def check() -> tuple[str, str]:
@@ -715,14 +716,28 @@ class ModelsDialog(QDialog):
             return  # the user has chosen again meanwhile
         chosen, running = found
         if problem:
-            text = problem
+            self._say_device(problem)
         elif chosen == running:
-            text = f"Models run on: {running}."
+            self._say_device(f"Models run on: {running}.")
         else:
-            text = (
-                f"Models run on {running} now; they will run on {chosen} the next time "
-                "photosense starts."
-            )
+            self.device_note.setText(f"Moving models to {chosen}…")
+            self.apply_device(choice)
+
+    def apply_device(self, choice: str) -> Job:
+        """Run models on ``choice`` from now on: the library lets its model go, and the next
+        search (or any model use) loads it there; a running job finishes where it is."""
+        job = Job.call(self.library.set_device, choice, name="move models", lane=Lane.MODELS)
+        job.signals.finished.connect(lambda _result: self._on_device_applied(choice))
+        job.signals.failed.connect(lambda exc: self._say_device(user_message(exc)))
+        return self.runner.start(job)
+
+    def _on_device_applied(self, choice: str) -> None:
+        self.device_in_use = choice
+        self.device_applied.emit(choice)
+        if choice == self.chosen_device:
+            self.check_device()  # says where models run now
+
+    def _say_device(self, text: str) -> None:
         self.device_note.setText(text)
         self.device_checked.emit(text)
 

@@ -991,6 +991,7 @@ class MainWindow(QMainWindow):
                 device=self.device,
                 parent=self,
             )
+            self.models_dialog.device_applied.connect(self._on_device_applied)
             if self.switch_job is not None and self.switch_job in self.runner.jobs:
                 self.models_dialog.track_switch(self.switch_job, self._switch_name)
         else:
@@ -1009,6 +1010,9 @@ class MainWindow(QMainWindow):
         dialog.show()
         dialog.raise_()
         return dialog
+
+    def _on_device_applied(self, device: str) -> None:
+        self.device = device
 
     def show_about(self) -> AboutDialog:
         overview = self.overview

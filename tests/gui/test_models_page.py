@@ -224,6 +224,46 @@ def test_the_device_choice_is_checked_and_kept(
     assert models_page.device_setting(settings) == "cuda"
 
 
+def test_choosing_another_device_moves_the_models_at_once(
+    window: MainWindow,
+    gui_library: Library,
+    settings: QSettings,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    moved: list[str] = []
+    monkeypatch.setattr(models_page, "select_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(gui_library, "set_device", moved.append)
+    dialog = open_models(qtbot, window)
+    qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
+
+    dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
+
+    qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cuda.", timeout=WAIT_MS)
+    assert moved == ["cuda"]
+    assert dialog.device_in_use == "cuda" and window.device == "cuda"
+    assert settings.value(DEVICE_SETTING) == "cuda"
+
+
+def test_a_device_that_cannot_be_used_leaves_the_models_where_they_are(
+    window: MainWindow, gui_library: Library, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(device: str) -> None:
+        raise ModelError(f"{device} went away")
+
+    monkeypatch.setattr(models_page, "select_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(gui_library, "set_device", refuse)
+    dialog = open_models(qtbot, window)
+    qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
+    before = window.device
+
+    with qtbot.waitSignal(dialog.device_checked, timeout=WAIT_MS) as blocker:
+        dialog.device.setCurrentIndex(dialog.device.findData("mps"))
+
+    assert "mps went away" in blocker.args[0]
+    assert dialog.device_in_use == before and window.device == before
+
+
 def test_the_starter_note_shows_while_the_starter_answers(
     window: MainWindow, gui_library: Library, qtbot: QtBot
 ) -> None:
