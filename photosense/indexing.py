@@ -130,19 +130,17 @@ class SearchIndexes:
         self._indexes[model_id] = (maybe_upgrade(index), generation)
 
     def remove_photos(self, ids: Sequence[int]) -> None:
-        """Take photos the store no longer has out of the loaded indexes, in place (rebuilding
-        a large library's index takes minutes), and save them; indexes not loaded are stale
-        on disk and rebuilt from the store when next needed."""
-        for model_id, (index, _generation) in list(self._indexes.items()):
-            index.remove(ids)
-            generation = self.store.model_generation(model_id)
-            self._indexes[model_id] = (index, generation)
-            self._save(index, generation)
-
-    def forget(self, keep: str | None = None) -> None:
-        """Drop loaded indexes (but ``keep``'s): a deletion made them stale."""
-        for other in [m for m in self._indexes if m != keep]:
-            del self._indexes[other]
+        """Take photos the store no longer has (a deletion bumps every model's generation) out
+        of every loaded index, in place: rebuilding a large library's index takes minutes.
+        Indexes not loaded are stale on disk and rebuilt from the store when next needed, and
+        so is a loaded one that another process wrote to meanwhile (more than this deletion's
+        one step of generation)."""
+        for model_id, (_index, generation) in list(self._indexes.items()):
+            current = self.store.model_generation(model_id)
+            if current == generation + 1:
+                self.apply(model_id, [], ids, current)
+            else:
+                del self._indexes[model_id]
 
     def drop(self, model_id: str) -> None:
         """Forget a model's index and delete its files (its vectors left the store)."""
@@ -562,8 +560,7 @@ class Indexer:
         result = self.store.commit_batch(
             self.encoder.model_id, Batch(plans[0].folder.id, removed=gone)
         )
-        self.indexes.apply(self.encoder.model_id, [], result.removed, result.generation)
-        self.indexes.forget(keep=self.encoder.model_id)
+        self.indexes.remove_photos(result.removed)
         run.counters.removed += len(gone)
 
     @staticmethod

@@ -549,6 +549,7 @@ class Library:
         with self.lock:
             removed = self.store.remove_folder(normalise_root(path))
             self.indexes.remove_photos(removed)
+            self.indexes.save_all()
             return len(removed)
 
     # -- search -----------------------------------------------------------------------------
