@@ -234,6 +234,7 @@ class _Run:
     vanished: dict[int, PhotoState]
     claimed: set[int] = field(default_factory=set)
     skipped: list[SkippedRecord] = field(default_factory=list)
+    model_ready: bool = False
 
 
 def normalise_root(path: str | os.PathLike[str]) -> str:
@@ -428,6 +429,13 @@ class Indexer:
     ) -> Generator[Progress, None, None]:
         model_id = self.encoder.model_id
         folder_id = plan.folder.id
+        load = getattr(self.encoder, "load", None)
+        if plan.work and not run.model_ready and callable(load):
+            # A model that loads lazily (the starter builds its class vectors on first use, for
+            # seconds) does it now, under its own name, rather than inside the first batch.
+            yield Progress(0, None, "preparing the model")
+            load()
+        run.model_ready = run.model_ready or bool(plan.work)
         if plan.fixed_skips:
             self.store.forget_skipped(plan.fixed_skips)
         batch = Batch(folder_id, skipped=list(plan.skipped))

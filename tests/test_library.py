@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from photosense.errors import ModelError, NotIndexedError, PhotosenseError
 from photosense.indexing import IndexReport, run_to_end
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
-from photosense.progress import CancelToken
+from photosense.progress import CancelToken, Progress
 from photosense.store.repository import Store
 from tests.conftest import save_photo
 
@@ -379,3 +379,34 @@ def test_set_device_moves_the_model_without_reopening(
     fixed = Library(Store.open(directory), directory, factory_for("cpu"))
     with fixed, pytest.raises(ModelError):
         fixed.set_device("cpu")  # a ready-made loader cannot move
+
+
+class _LazyEncoder(FakeEncoder):
+    """A fake that, like the starter, finishes loading on demand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+
+def messages_of(job: Generator[Progress, None, object]) -> list[str]:
+    return [progress.message for progress in job]
+
+
+def test_a_lazy_model_loads_before_the_first_batch_under_its_own_name(
+    tmp_path: Path, photo_dir: Path
+) -> None:
+    encoder = _LazyEncoder()
+    directory = tmp_path / "library"
+    with Library(Store.open(directory), directory, lambda _spec: encoder) as library:
+        messages = messages_of(library.index([photo_dir]))
+        first_batch = messages.index("indexing")
+        assert messages.index("preparing the model") < first_batch
+        assert encoder.loads == 1  # once per run, not per folder or batch
+
+        messages = messages_of(library.index())
+        assert "preparing the model" not in messages  # nothing to encode: nothing to load
+        assert encoder.loads == 1
