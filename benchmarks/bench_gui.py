@@ -6,7 +6,7 @@
 (``QT_QPA_PLATFORM=offscreen`` instead of ``xvfb-run`` works too.)
 
 The library is synthetic and cached in ~/.cache/photosense-bench/gui-N: N photo rows with
-metadata and a fake-encoder vector each, written through ``Store.commit_batch`` in large batches
+metadata and a fake-encoder vector each, written through ``store.vectors.commit_batch`` in large batches
 (decoding 100k images would measure indexing, not the GUI). Its photo paths do not exist, so the
 grid is shown with a record fetcher that points photo ``i`` at real file ``i mod K`` of K
 generated 1024x768 JPEGs (``--thumbnail-files``): every grid cell decodes a real thumbnail file
@@ -54,7 +54,8 @@ from PIL import Image
 from photosense.library import AUTO_TAG_KEY, Library
 from photosense.media.thumbnails import GRID_SIZE, ThumbnailCache
 from photosense.models.fake import FakeEncoder
-from photosense.store.repository import Batch, PhotoFields, PhotoRecord, Store
+from photosense.store.records import Batch, PhotoFields, PhotoRecord
+from photosense.store.repository import Store
 
 LIBRARY_BATCH = 5000
 PROBE_MS = 5
@@ -74,12 +75,12 @@ def build_library(directory: Path, count: int) -> None:
     started = time.perf_counter()
     store = Store.open(directory)
     encoder = FakeEncoder()
-    store.ensure_model(encoder.model_id, encoder.dim)
-    store.set_setting("active_model", encoder.model_id)
-    store.set_setting(AUTO_TAG_KEY, False)
+    store.vectors.ensure_model(encoder.model_id, encoder.dim)
+    store.settings.set("active_model", encoder.model_id)
+    store.settings.set(AUTO_TAG_KEY, False)
     root = directory / "photos"
     root.mkdir()
-    folder = store.add_folder(str(root))
+    folder = store.folders.add(str(root))
     rng = np.random.default_rng(0)
     colours = rng.random((count, 3))
     first = datetime(2015, 1, 1)
@@ -99,9 +100,9 @@ def build_library(directory: Path, count: int) -> None:
                 camera_model="Synthetic 1",
             )
             batch.new.append((fields, encoder.colour_vector(colours[i])[0]))
-        store.commit_batch(encoder.model_id, batch)
+        store.vectors.commit_batch(encoder.model_id, batch)
         print(f"  library: {min(count, start + LIBRARY_BATCH):,} of {count:,} rows", flush=True)
-    store.mark_folder(folder.id, online=True, scanned=True)
+    store.folders.mark(folder.id, online=True, scanned=True)
     # Build and save the search index once, so every run starts from a warm library.
     library = Library(store, directory, lambda _spec: encoder)
     library.search("red", limit=1)

@@ -58,7 +58,7 @@ def main() -> None:
     for auto_tag in (False, True):
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(Path(tmp))
-            store.set_setting(AUTO_TAG_KEY, auto_tag)
+            store.settings.set(AUTO_TAG_KEY, auto_tag)
             library = Library(store, Path(tmp), lambda _spec: encoder)
             started = time.perf_counter()
             report = run_to_end(library.index([root / "images"], batch_size=args.batch_size))

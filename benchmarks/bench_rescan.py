@@ -56,7 +56,7 @@ def main() -> None:
 
     store = Store.open(library_dir)
     library = Library(store, library_dir, lambda _spec: FakeEncoder())
-    if store.counts()[0] < args.files:
+    if store.photos.counts()[0] < args.files:
         started = time.perf_counter()
         report = run_to_end(library.index([photos], batch_size=256))
         elapsed = time.perf_counter() - started

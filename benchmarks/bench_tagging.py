@@ -46,7 +46,8 @@ from photosense.learn.metrics import class_text_vectors
 from photosense.models.encoder import Encoder, l2_normalise
 from photosense.models.fake import FakeEncoder
 from photosense.models.registry import load_encoder
-from photosense.store.repository import Batch, PhotoFields, Store
+from photosense.store.records import Batch, PhotoFields
+from photosense.store.repository import Store
 from photosense.tagging.calibration import (
     TaggingParams,
     calibrate,
@@ -179,14 +180,14 @@ def store_speed(photos: int, tags: int, dim: int) -> dict[str, float]:
     tag_vectors = l2_normalise(np.random.default_rng(2).standard_normal((tags, dim)))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp))
-        store.ensure_model(encoder.model_id, dim)
-        folder = store.add_folder(tmp)
+        store.vectors.ensure_model(encoder.model_id, dim)
+        folder = store.folders.add(tmp)
         for start in range(0, photos, 5000):
             batch = Batch(folder.id)
             for i in range(start, min(photos, start + 5000)):
                 fields = PhotoFields(f"{tmp}/p{i}.jpg", 1, 1, f"{i:064x}", taken_at=datetime.now())
                 batch.new.append((fields, vectors[i]))
-            store.commit_batch(encoder.model_id, batch)
+            store.vectors.commit_batch(encoder.model_id, batch)
 
         def embed(_encoder: Encoder, names: list[str], _templates: tuple[str, ...]) -> Array:
             if names and names[0].startswith("tag "):
@@ -197,7 +198,7 @@ def store_speed(photos: int, tags: int, dim: int) -> dict[str, float]:
         tagger = Tagger(store, encoder, cache, vocabulary=vocabulary)
         tagger.prepare()
         # Keywords are read once per file at index time; these files do not exist.
-        store.import_keywords({photo_id: [] for photo_id in store.photo_ids()})
+        store.tags.import_keywords({photo_id: [] for photo_id in store.photos.ids()})
         started = time.perf_counter()
         report = run_to_end(tagger.tag(retag=True))
         seconds = time.perf_counter() - started

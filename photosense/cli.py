@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from photosense import __version__
+from photosense.enums import TagState
 from photosense.errors import PhotosenseError
 from photosense.indexing import IndexReport, run_to_end
 from photosense.library import Library, LibraryModel, LibraryStatus, SearchResults
@@ -592,7 +593,7 @@ def _tags_show(library: Library, photo: Path, as_json: bool) -> int:
         ]
         print(json.dumps({"photo": str(photo), "tags": document}, indent=2, ensure_ascii=False))
         return 0
-    visible = [r for r in rows if r.shown or r.state == "rejected"]
+    visible = [r for r in rows if r.shown or r.state == TagState.REJECTED]
     if not visible:
         print("no tags")
     for r in visible:

@@ -45,3 +45,7 @@ class NotIndexedError(PhotosenseError):
 
 class IndexCorruptError(PhotosenseError):
     """A vector index file is unreadable or does not match the store."""
+
+
+class AlbumNotFoundError(PhotosenseError):
+    """An album name (or id) that is not in the library."""

@@ -31,15 +31,15 @@ from photosense.media.hashing import content_hash
 from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_folder
 from photosense.models.encoder import Encoder
 from photosense.progress import CancelToken, Progress
-from photosense.store.repository import (
+from photosense.store.records import (
     Batch,
     FolderRecord,
     Move,
     PhotoFields,
     PhotoState,
     SkippedRecord,
-    Store,
 )
+from photosense.store.repository import Store
 from photosense.vectors import (
     VectorIndex,
     build_index,
@@ -83,17 +83,17 @@ class SearchIndexes:
 
     def get(self, model_id: str) -> VectorIndex | None:
         """The index of ``model_id``, or None when the library has no vectors for it."""
-        dim = self.store.model_dim(model_id)
+        dim = self.store.vectors.dim(model_id)
         if dim is None:
             return None
-        generation = self.store.model_generation(model_id)
+        generation = self.store.vectors.generation(model_id)
         cached = self._indexes.get(model_id)
         if cached is not None and cached[1] == generation:
             return cached[0]
         index = load_index(self.index_dir, model_id, dim, generation)
         if index is None:
             log.info("rebuilding the %s index from the library database", model_id)
-            ids, vectors = self.store.load_vectors(model_id)
+            ids, vectors = self.store.vectors.load(model_id)
             index = build_index(model_id, dim, ids, vectors)
             self._save(index, generation)
         self._indexes[model_id] = (index, generation)
@@ -104,11 +104,11 @@ class SearchIndexes:
 
         Reads only the small meta file; a damaged data file is caught when it is loaded.
         """
-        dim = self.store.model_dim(model_id)
+        dim = self.store.vectors.dim(model_id)
         meta = read_meta(self.index_dir, model_id)
         if dim is None or meta is None:
             return "missing"
-        generation = self.store.model_generation(model_id)
+        generation = self.store.vectors.generation(model_id)
         if (meta.model_id, meta.dim, meta.generation) == (model_id, dim, generation):
             return "current"
         return "stale"
@@ -136,7 +136,7 @@ class SearchIndexes:
         so is a loaded one that another process wrote to meanwhile (more than this deletion's
         one step of generation)."""
         for model_id, (_index, generation) in list(self._indexes.items()):
-            current = self.store.model_generation(model_id)
+            current = self.store.vectors.generation(model_id)
             if current == generation + 1:
                 self.apply(model_id, [], ids, current)
             else:
@@ -288,21 +288,21 @@ class Indexer:
         self, roots: Iterable[str], cancel: CancelToken, started: float
     ) -> Generator[Progress, None, IndexReport]:
         model_id = self.encoder.model_id
-        self.store.ensure_model(model_id, self.encoder.dim)
+        self.store.vectors.ensure_model(model_id, self.encoder.dim)
         self.indexes.get(model_id)
         counters = _Counters()
         offline: list[str] = []
         plans: list[_Plan] = []
         run: _Run | None = None
         try:
-            folders = [self.store.add_folder(root) for root in roots]
-            known = self.store.photo_counts_by_folder()
+            folders = [self.store.folders.add(root) for root in roots]
+            known = self.store.photos.counts_by_folder()
 
             def went_offline(folder: FolderRecord) -> bool:
                 if _available(folder.path, known.get(folder.id, 0) > 0):
                     return False
                 log.warning("folder %s is not available; keeping its photos", folder.path)
-                self.store.mark_folder(folder.id, online=False)
+                self.store.folders.mark(folder.id, online=False)
                 offline.append(folder.path)
                 return True
 
@@ -319,9 +319,7 @@ class Indexer:
             vanished = {s.id: s for plan in plans for s in plan.vanished}
             reusable: dict[str, tuple[int, bool]] = {}
             if any(w.photo_id is None for plan in plans for w in plan.work):
-                reusable = {
-                    h: (i, True) for h, i in self.store.hashes_with_vectors(model_id).items()
-                }
+                reusable = {h: (i, True) for h, i in self.store.vectors.hashes(model_id).items()}
                 for state in vanished.values():
                     reusable.setdefault(state.content_hash, (state.id, False))
             run = _Run(counters, reusable, vanished)
@@ -332,7 +330,7 @@ class Indexer:
                 if went_offline(plan.folder):  # gone while its files were read
                     plan.vanished.clear()
                 elif not cancel.cancelled:
-                    self.store.mark_folder(plan.folder.id, online=True, scanned=True)
+                    self.store.folders.mark(plan.folder.id, online=True, scanned=True)
             if not cancel.cancelled:
                 self._remove_vanished(run, plans)
         finally:
@@ -355,8 +353,8 @@ class Indexer:
     def _plan(self, folder: FolderRecord, cancel: CancelToken) -> Generator[Progress, None, _Plan]:
         """Compare a scan with the store: what is unchanged, changed, new, gone, or bad."""
         plan = _Plan(folder)
-        known = self.store.photo_states(folder.id)
-        known_skips = self.store.skipped_states(folder.id)
+        known = self.store.photos.states(folder.id)
+        known_skips = self.store.photos.skipped_states(folder.id)
         seen: set[str] = set()
         for entry in scan_folder(Path(folder.path), cancel):
             path = str(entry.path)
@@ -390,7 +388,7 @@ class Indexer:
         # Known photos without a vector for this model: the library was made with another
         # model, or an earlier run stopped before encoding them.
         changed = {w.photo_id for w in plan.work}
-        for photo_id, path in self.store.ids_missing_vectors(folder.id, self.encoder.model_id):
+        for photo_id, path in self.store.vectors.missing(folder.id, self.encoder.model_id):
             if photo_id in changed or path not in seen:
                 continue
             state = known[path]
@@ -437,7 +435,7 @@ class Indexer:
             load()
         run.model_ready = run.model_ready or bool(plan.work)
         if plan.fixed_skips:
-            self.store.forget_skipped(plan.fixed_skips)
+            self.store.photos.forget_skipped(plan.fixed_skips)
         batch = Batch(folder_id, skipped=list(plan.skipped))
         pending: list[_Prepared] = []
 
@@ -447,7 +445,7 @@ class Indexer:
                 vectors = self.encoder.encode_prepared([p.tensor for p in pending])
                 for prepared, vector in zip(pending, vectors, strict=True):
                     self._record(prepared, vector, batch, run)
-            result = self.store.commit_batch(model_id, batch)
+            result = self.store.vectors.commit_batch(model_id, batch)
             self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
             if self.on_committed is not None and result.upserted:
                 ids = [photo_id for photo_id, _ in result.upserted]
@@ -565,7 +563,7 @@ class Indexer:
         gone = [i for i in run.vanished if i not in run.claimed and i in vanished]
         if not gone:
             return
-        result = self.store.commit_batch(
+        result = self.store.vectors.commit_batch(
             self.encoder.model_id, Batch(plans[0].folder.id, removed=gone)
         )
         self.indexes.remove_photos(result.removed)

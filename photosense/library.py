@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from photosense.errors import LibraryError, ModelError, NotIndexedError, PhotosenseError
+from photosense.enums import CaptionSource
+from photosense.errors import (
+    AlbumNotFoundError,
+    LibraryError,
+    ModelError,
+    NotIndexedError,
+    PhotosenseError,
+)
 from photosense.evaluation import ALL as ALL_SPLITS
 from photosense.evaluation import general_set, load_dataset
 from photosense.indexing import Indexer, IndexReport, SearchIndexes, check_roots, normalise_root
@@ -50,17 +57,15 @@ from photosense.models.local import (
 from photosense.models.registry import STARTER_ID, load_encoder
 from photosense.paths import DATABASE_NAME, INDEX_DIR_NAME, cache_dir, default_library_dir
 from photosense.progress import CancelToken, Progress
-from photosense.store.repository import (
-    USER_CAPTION,
+from photosense.store.records import AlbumInfo as AlbumInfo  # the GUI and CLI take them here
+from photosense.store.records import CaptionInfo as CaptionInfo
+from photosense.store.records import (
     FolderRecord,
     PhotoRecord,
     SkippedRecord,
-    Store,
     TagRecord,
 )
-from photosense.store.repository import AlbumInfo as AlbumInfo  # the GUI and CLI take them here
-from photosense.store.repository import AlbumNotFoundError as AlbumNotFoundError
-from photosense.store.repository import CaptionInfo as CaptionInfo
+from photosense.store.repository import Store
 from photosense.tagging.service import (
     ExportReport,
     PhotoTagInfo,
@@ -202,7 +207,7 @@ class TrainingPair:
     photo_id: int
     path: str
     text: str
-    source: str
+    source: CaptionSource
     group: str | None
 
 
@@ -305,7 +310,7 @@ class Library:
         """The model this library answers with: an explicit choice, else the active model."""
         if self._model_spec != "auto":
             return self._model_spec
-        active = self.store.get_setting(ACTIVE_MODEL_KEY)
+        active = self.store.settings.get(ACTIVE_MODEL_KEY)
         return str(active) if active else STARTER_ID
 
     @property
@@ -365,12 +370,12 @@ class Library:
         yield Progress(0, None, f"loading {spec}")
         encoder = self._encoder_factory(spec)  # seconds: searches go on meanwhile
         with self.lock:
-            self.store.ensure_model(encoder.model_id, encoder.dim)  # a dim clash fails here
-            active = self.store.get_setting(ACTIVE_MODEL_KEY)
+            self.store.vectors.ensure_model(encoder.model_id, encoder.dim)  # a dim clash fails here
+            active = self.store.settings.get(ACTIVE_MODEL_KEY)
             if active is None or active == encoder.model_id:
                 self._activate(encoder)
                 return SwitchReport(encoder.model_id, True, None)
-            self.store.set_setting(PENDING_MODEL_KEY, encoder.model_id)
+            self.store.settings.set(PENDING_MODEL_KEY, encoder.model_id)
         return (yield from self._switch(encoder, cancel, workers, batch_size))
 
     def _switch(
@@ -381,7 +386,7 @@ class Library:
         batch_size: int | None,
     ) -> Generator[Progress, None, SwitchReport]:
         """Embed every known folder with the pending ``encoder``; activate it once complete."""
-        roots = [folder.path for folder in self.store.folders()]
+        roots = [folder.path for folder in self.store.folders.all()]
         report = None
         if roots:
             size = batch_size or batch_size_for(encoder)
@@ -389,22 +394,22 @@ class Library:
             report = yield from self._stepwise_locked(indexer.run(roots, cancel))
             if report.cancelled:
                 return SwitchReport(encoder.model_id, False, report)
-        if self.store.get_setting(AUTO_TAG_KEY, True) is not False:
+        if self.store.settings.get(AUTO_TAG_KEY, True) is not False:
             # Suggestions are per model: make the new model's before it answers, so photos do
             # not show "no tags" after the switch (decided tags are the user's and stay).
             tagged = yield from self._stepwise_locked(self._tagger_for(encoder).tag(cancel=cancel))
             if tagged.cancelled:
                 return SwitchReport(encoder.model_id, False, report)
         with self.lock:
-            if self.store.get_setting(PENDING_MODEL_KEY) != encoder.model_id:
+            if self.store.settings.get(PENDING_MODEL_KEY) != encoder.model_id:
                 return SwitchReport(encoder.model_id, False, report)  # superseded meanwhile
             self._activate(encoder)
         log.info("switched the library to %s", encoder.model_id)
         return SwitchReport(encoder.model_id, True, report)
 
     def _activate(self, encoder: Encoder) -> None:
-        self.store.set_setting(ACTIVE_MODEL_KEY, encoder.model_id)
-        self.store.set_setting(PENDING_MODEL_KEY, None)
+        self.store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
+        self.store.settings.set(PENDING_MODEL_KEY, None)
         if self._model_spec == "auto":
             self._encoder, self.model_fallback = encoder, None
 
@@ -412,7 +417,7 @@ class Library:
         self, cancel: CancelToken | None, workers: int | None, batch_size: int | None
     ) -> Generator[Progress, None, None]:
         """After indexing: carry on a pending switch (new photos need its vectors too)."""
-        pending = self.store.get_setting(PENDING_MODEL_KEY)
+        pending = self.store.settings.get(PENDING_MODEL_KEY)
         if not pending or self._model_spec != "auto":
             return
         try:
@@ -424,17 +429,17 @@ class Library:
 
     def model_progress(self) -> ModelSwitch:
         """The active model, the pending one, and how far the pending one has got."""
-        active = str(self.store.get_setting(ACTIVE_MODEL_KEY) or STARTER_ID)
-        pending_setting = self.store.get_setting(PENDING_MODEL_KEY)
+        active = str(self.store.settings.get(ACTIVE_MODEL_KEY) or STARTER_ID)
+        pending_setting = self.store.settings.get(PENDING_MODEL_KEY)
         pending = str(pending_setting) if pending_setting else None
-        vectors = {m_id: count for m_id, _, _, count in self.store.model_counts()}
-        photos, _ = self.store.counts()
+        vectors = {m_id: count for m_id, _, _, count in self.store.vectors.models()}
+        photos, _ = self.store.photos.counts()
         return ModelSwitch(active, pending, vectors.get(pending or active, 0), photos)
 
     def models(self) -> list[LibraryModel]:
         """Every model on this machine plus any this library holds vectors of, marked."""
         state = self.model_progress()
-        counts = {m_id: (dim, count) for m_id, dim, _, count in self.store.model_counts()}
+        counts = {m_id: (dim, count) for m_id, dim, _, count in self.store.vectors.models()}
         infos = list_models()
         known = {info.model_id for info in infos}
         infos += [other_info(m_id, dim) for m_id, (dim, _) in counts.items() if m_id not in known]
@@ -455,7 +460,7 @@ class Library:
         ``vectors`` forgets its vectors and index here (a later switch re-embeds).
         """
         state = self.model_progress()
-        known = spec in (state.active, state.pending) or self.store.model_dim(spec) is not None
+        known = spec in (state.active, state.pending) or self.store.vectors.dim(spec) is not None
         model_id = spec if known else model_id_of(spec)
         if model_id in (state.active, state.pending):
             role = (
@@ -468,7 +473,7 @@ class Library:
             )
         freed = 0
         with self.lock:
-            known_here = self.store.model_dim(model_id) is not None
+            known_here = self.store.vectors.dim(model_id) is not None
             if files:
                 try:
                     freed = remove_files(spec)
@@ -477,7 +482,7 @@ class Library:
                         raise
             removed = 0
             if vectors and known_here:
-                removed = self.store.delete_model(model_id)
+                removed = self.store.vectors.delete_model(model_id)
                 self.indexes.drop(model_id)
         return RemovedModel(model_id, freed, removed)
 
@@ -497,14 +502,14 @@ class Library:
         carried on afterwards, so new photos get the pending model's vectors too. Captions in
         new or changed files are read at the end (:meth:`read_file_captions`).
         """
-        known = [f.path for f in self.store.folders()]
+        known = [f.path for f in self.store.folders.all()]
         roots = check_roots([os.fspath(p) for p in paths], known) if paths else known
         if not roots:
             raise PhotosenseError("no folders to index yet: give one or more folders")
         encoder = self.encoder
-        if self.store.get_setting(ACTIVE_MODEL_KEY) is None:
-            self.store.set_setting(ACTIVE_MODEL_KEY, encoder.model_id)
-        tagging = self.store.get_setting(AUTO_TAG_KEY, True) is not False
+        if self.store.settings.get(ACTIVE_MODEL_KEY) is None:
+            self.store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
+        tagging = self.store.settings.get(AUTO_TAG_KEY, True) is not False
         if tagging:
             yield Progress(0, None, "preparing tags")
             with self.lock:
@@ -524,7 +529,7 @@ class Library:
             yield from self._stepwise_locked(self.tagger.tag(cancel=cancel))
         if not report.cancelled:
             yield from self.read_file_captions(cancel)
-            active = self.store.get_setting(ACTIVE_MODEL_KEY)
+            active = self.store.settings.get(ACTIVE_MODEL_KEY)
             if encoder.model_id == STARTER_ID and _older_starter(str(active)):
                 state = self.model_progress()
                 if not paths or state.done >= state.total:  # every photo has a current vector
@@ -547,7 +552,7 @@ class Library:
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Forget a folder and what was indexed under it (the files are not touched)."""
         with self.lock:
-            removed = self.store.remove_folder(normalise_root(path))
+            removed = self.store.folders.remove(normalise_root(path))
             self.indexes.remove_photos(removed)
             self.indexes.save_all()
             return len(removed)
@@ -587,7 +592,7 @@ class Library:
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
         """Photos that look like ``photo`` (a path inside the library)."""
         path = normalise_root(photo)
-        record = self.store.photo_by_path(path)
+        record = self.store.photos.by_path(path)
         if record is None:
             raise NotIndexedError(f"{photo} is not in the library: index its folder first")
         with self.lock:
@@ -648,7 +653,7 @@ class Library:
         found = [(i, s) for i, s in found if i != exclude][:limit]
         if min_score is not None:
             found = [(i, s) for i, s in found if s >= min_score]
-        records = self.store.photos([i for i, _ in found])
+        records = self.store.photos.get([i for i, _ in found])
         hits = [Hit(records[i], s) for i, s in found if i in records]
         if sort == "date":
             hits.sort(key=lambda h: h.photo.taken_at, reverse=True)
@@ -658,16 +663,16 @@ class Library:
 
     def status(self) -> LibraryStatus:
         """Counts, folders, models and index state, without loading any model."""
-        photos, skipped = self.store.counts()
-        per_folder = self.store.photo_counts_by_folder()
+        photos, skipped = self.store.photos.counts()
+        per_folder = self.store.photos.counts_by_folder()
         folders = [
             FolderStatus(f.path, f.online, per_folder.get(f.id, 0), f.last_scan_at)
-            for f in self.store.folders()
+            for f in self.store.folders.all()
         ]
         active = self.model_spec
         models = [
             ModelStatus(m_id, dim, vectors, self.indexes.state(m_id), m_id == active)
-            for m_id, dim, _, vectors in self.store.model_counts()
+            for m_id, dim, _, vectors in self.store.vectors.models()
         ]
         return LibraryStatus(str(self.path), photos, skipped, folders, models, active)
 
@@ -681,7 +686,7 @@ class Library:
     ) -> list[int]:
         """Every photo (inside ``folder``, taken in [after, before), in ``album``), newest
         first."""
-        return self.store.photo_ids(
+        return self.store.photos.ids(
             folder=normalise_root(folder) if folder is not None else None,
             after=after,
             before=before,
@@ -690,13 +695,13 @@ class Library:
 
     def photos(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
         """Records of the given photo ids (unknown ids are left out)."""
-        return self.store.photos(ids)
+        return self.store.photos.get(ids)
 
     def folders(self) -> list[FolderRecord]:
-        return self.store.folders()
+        return self.store.folders.all()
 
     def skipped(self) -> list[SkippedRecord]:
-        return self.store.skipped()
+        return self.store.photos.skipped()
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -736,11 +741,11 @@ class Library:
     def _photo(self, photo: PhotoRef) -> PhotoRecord:
         """The record of a photo given by id or path; ``NotIndexedError`` when unknown."""
         if isinstance(photo, int):
-            record = self.store.photos([photo]).get(photo)
+            record = self.store.photos.get([photo]).get(photo)
             if record is None:
                 raise NotIndexedError(f"there is no photo {photo} in the library")
             return record
-        record = self.store.photo_by_path(normalise_root(photo))
+        record = self.store.photos.by_path(normalise_root(photo))
         if record is None:
             raise NotIndexedError(f"{photo} is not in the library: index its folder first")
         return record
@@ -748,10 +753,10 @@ class Library:
     def _photo_ids(self, photos: Sequence[PhotoRef]) -> list[int]:
         """Ids of photos given by id or path, in order; ``NotIndexedError`` (naming the first
         unknown one) when any is not in the library."""
-        by_path = self.store.photo_ids_for_paths(
+        by_path = self.store.photos.ids_for_paths(
             normalise_root(p) for p in photos if not isinstance(p, int)
         )
-        known = self.store.photos([p for p in photos if isinstance(p, int)])
+        known = self.store.photos.get([p for p in photos if isinstance(p, int)])
         ids: list[int] = []
         unknown: list[str] = []
         for photo in photos:
@@ -818,12 +823,12 @@ class Library:
 
     def albums(self) -> list[AlbumInfo]:
         """Every album with its photo count, by name."""
-        return self.store.albums()
+        return self.store.albums.all()
 
     def album(self, name: str) -> AlbumInfo:
         """The album called ``name`` (ignoring case when that is unambiguous), or
         ``AlbumNotFoundError``."""
-        album = self.store.album_named(" ".join(name.split()))
+        album = self.store.albums.named(" ".join(name.split()))
         if album is None:
             raise AlbumNotFoundError(
                 f"no album named {name!r}: see `photosense albums list`, or make it with "
@@ -834,47 +839,47 @@ class Library:
     def create_album(self, name: str, description: str | None = None) -> AlbumInfo:
         """A new, empty album; an empty name, or one taken (ignoring case), is refused."""
         text = " ".join((description or "").split()) or None
-        return self.store.create_album(_album_name(name), text)
+        return self.store.albums.create(_album_name(name), text)
 
     def rename_album(self, old: str, new: str) -> AlbumInfo:
         """Rename an album (changing only the case of its name is allowed)."""
-        return self.store.update_album(self.album(old).id, name=_album_name(new))
+        return self.store.albums.update(self.album(old).id, name=_album_name(new))
 
     def delete_album(self, name: str) -> int:
         """Delete an album; its photos stay in the library. Returns how many it held."""
-        return self.store.delete_album(self.album(name).id)
+        return self.store.albums.delete(self.album(name).id)
 
     def add_to_album(self, name: str, photos: Sequence[PhotoRef]) -> int:
         """Append photos (ids or paths) to an album in the given order; returns how many were
         new to it. When any photo is not in the library, nothing is added."""
         album = self.album(name)
-        return self.store.add_to_album(album.id, self._photo_ids(photos))
+        return self.store.albums.add_photos(album.id, self._photo_ids(photos))
 
     def remove_from_album(self, name: str, photos: Sequence[PhotoRef]) -> int:
         """Take photos out of an album (they stay in the library); returns how many were in
         it."""
         album = self.album(name)
-        return self.store.remove_from_album(album.id, self._photo_ids(photos))
+        return self.store.albums.remove_photos(album.id, self._photo_ids(photos))
 
     def album_photo_ids(self, name: str) -> list[int]:
         """An album's photos, in album order."""
-        return self.store.album_photo_ids(self.album(name).id)
+        return self.store.albums.photo_ids(self.album(name).id)
 
     def photo_albums(self, photo: PhotoRef) -> list[str]:
         """The names of the albums a photo is in."""
-        return self.store.photo_albums(self._photo(photo).id)
+        return self.store.albums.of_photo(self._photo(photo).id)
 
     # -- captions ---------------------------------------------------------------------------
 
     def caption(self, photo: PhotoRef) -> CaptionInfo | None:
         """A photo's caption, or None."""
         photo_id = self._photo(photo).id
-        return self.store.captions([photo_id]).get(photo_id)
+        return self.store.captions.get([photo_id]).get(photo_id)
 
     def captions(self, *, album: str | None = None) -> dict[int, CaptionInfo]:
         """Every caption (or those of an album's photos), by photo id."""
         album_id = self.album(album).id if album is not None else None
-        return self.store.captions(album_id=album_id)
+        return self.store.captions.get(album_id=album_id)
 
     def set_caption(
         self, photo: PhotoRef, text: str, *, sidecar: bool = False
@@ -886,9 +891,11 @@ class Library:
         record = self._photo(photo)
         cleaned = clean_caption(text)
         if cleaned:
-            info: CaptionInfo | None = self.store.set_caption(record.id, cleaned, USER_CAPTION)
+            info: CaptionInfo | None = self.store.captions.set(
+                record.id, cleaned, CaptionSource.USER
+            )
         else:
-            self.store.remove_caption(record.id)
+            self.store.captions.remove(record.id)
             info = None
         if sidecar:
             try:
@@ -903,7 +910,7 @@ class Library:
     def remove_caption(self, photo: PhotoRef) -> bool:
         """Delete a photo's caption; returns whether it had one. A caption read from the
         file does not come back until the file (or its sidecar) changes."""
-        return self.store.remove_caption(self._photo(photo).id)
+        return self.store.captions.remove(self._photo(photo).id)
 
     def import_captions(
         self, csv_path: str | os.PathLike[str], *, overwrite: bool = False
@@ -916,10 +923,12 @@ class Library:
         unless ``overwrite``.
         """
         parsed = read_caption_csv(Path(csv_path))
-        ids = self.store.photo_ids_for_paths(row.path for row in parsed.rows)
+        ids = self.store.photos.ids_for_paths(row.path for row in parsed.rows)
         unmatched = [row.path for row in parsed.rows if row.path not in ids]
         found = {ids[row.path]: row.text for row in parsed.rows if row.path in ids}
-        added, changed, kept = self.store.import_captions(found, source="csv", overwrite=overwrite)
+        added, changed, kept = self.store.captions.import_many(
+            found, source=CaptionSource.CSV, overwrite=overwrite
+        )
         log.info("imported %d captions from %s (%d updated)", added, csv_path, changed)
         return CaptionImport(added, changed, unmatched, parsed.problems, kept)
 
@@ -937,7 +946,7 @@ class Library:
         """
         cancel = cancel or CancelToken()
         yield Progress(0, None, "looking for captions")
-        states = self.store.caption_read_states()
+        states = self.store.captions.read_states()
         files = caption_files((i, path, size, mtime) for i, path, size, mtime, _ in states)
         todo = [
             (i, path)
@@ -949,12 +958,12 @@ class Library:
             if cancel.cancelled:
                 break
             chunk = todo[start : start + CAPTION_BATCH]
-            found: dict[int, tuple[str, str] | None] = {}
+            found: dict[int, tuple[str, CaptionSource] | None] = {}
             for photo_id, path in chunk:
                 caption = read_caption(Path(path), files[photo_id].sidecars)
                 found[photo_id] = None if caption is None else (caption.text, caption.source)
             marks = {photo_id: files[photo_id].fingerprint for photo_id, _ in chunk}
-            changed += self.store.record_file_captions(found, marks)
+            changed += self.store.captions.record_from_files(found, marks)
             yield Progress(start + len(chunk), len(todo), "reading captions")
         if todo:
             log.info("read the captions of %d photos: %d changed", len(todo), changed)
@@ -974,15 +983,15 @@ class Library:
         """
         chosen: dict[int, str | None] = {}
         if albums is None:
-            captions = self.store.captions()
+            captions = self.store.captions.get()
             chosen = dict.fromkeys(sorted(captions))
         else:
             for album in [self.album(name) for name in albums]:
-                for photo_id in self.store.album_photo_ids(album.id):
+                for photo_id in self.store.albums.photo_ids(album.id):
                     chosen.setdefault(photo_id, album.name)
-            captions = self.store.captions(list(chosen))
-        online = {folder.id for folder in self.store.folders() if folder.online}
-        records = self.store.photos(list(chosen))
+            captions = self.store.captions.get(list(chosen))
+        online = {folder.id for folder in self.store.folders.all() if folder.online}
+        records = self.store.photos.get(list(chosen))
         pairs: list[TrainingPair] = []
         for photo_id, group in chosen.items():
             record = records.get(photo_id)
@@ -994,7 +1003,7 @@ class Library:
                     TrainingPair(photo_id, record.path, caption.text, caption.source, group)
                 )
             elif group is not None and album_titles:
-                pairs.append(TrainingPair(photo_id, record.path, group, "album", group))
+                pairs.append(TrainingPair(photo_id, record.path, group, CaptionSource.ALBUM, group))
         return pairs
 
     # -- fine-tuning ------------------------------------------------------------------------
@@ -1130,7 +1139,7 @@ def _file_pairs(path: Path, split: str | None) -> list[FineTunePair]:
     if path.is_dir():
         dataset = load_dataset(path, split or ALL_SPLITS)
         return [
-            FineTunePair(str(dataset.folder / p), dataset.folder / p, text, "dataset")
+            FineTunePair(str(dataset.folder / p), dataset.folder / p, text, CaptionSource.DATASET)
             for p, text in dataset.captions
         ]
     if split is not None:
@@ -1138,7 +1147,9 @@ def _file_pairs(path: Path, split: str | None) -> list[FineTunePair]:
     parsed = read_caption_csv(path)
     for problem in parsed.problems:
         log.warning("%s: %s", path, problem)
-    return [FineTunePair(row.path, Path(row.path), row.text, "csv") for row in parsed.rows]
+    return [
+        FineTunePair(row.path, Path(row.path), row.text, CaptionSource.CSV) for row in parsed.rows
+    ]
 
 
 def _fine_tuned_id(name: str | None, base: str, fingerprint: str) -> str:

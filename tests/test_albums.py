@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from photosense.errors import NotIndexedError, PhotosenseError
+from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
 from photosense.indexing import run_to_end
-from photosense.library import AUTO_TAG_KEY, AlbumNotFoundError, Library
+from photosense.library import AUTO_TAG_KEY, Library
 from photosense.models.fake import FakeEncoder
 from photosense.store.repository import Store
 from tests.cli_run import run, run_json
@@ -17,7 +17,7 @@ from tests.test_captions import cli_library
 
 @pytest.fixture
 def lib(fake_library: Library, photo_dir: Path) -> Library:
-    fake_library.store.set_setting(AUTO_TAG_KEY, False)
+    fake_library.store.settings.set(AUTO_TAG_KEY, False)
     run_to_end(fake_library.index([photo_dir]))
     return fake_library
 
@@ -154,7 +154,7 @@ def test_a_photo_deleted_from_disk_leaves_its_albums(lib: Library, photo_dir: Pa
 def test_albums_survive_reopening(tmp_path: Path, photo_dir: Path) -> None:
     folder = tmp_path / "lib"
     with Library(Store.open(folder), folder, lambda _spec: FakeEncoder()) as first:
-        first.store.set_setting(AUTO_TAG_KEY, False)
+        first.store.settings.set(AUTO_TAG_KEY, False)
         run_to_end(first.index([photo_dir]))
         first.create_album("Kept", "on disk")
         first.add_to_album("Kept", [photo_dir / "green.jpg"])

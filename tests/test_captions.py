@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from PIL import Image
 
 from photosense import library as library_module
-from photosense.errors import NotIndexedError, PhotosenseError
+from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
 from photosense.indexing import run_to_end
-from photosense.library import AUTO_TAG_KEY, AlbumNotFoundError, Library, TrainingPair
+from photosense.library import AUTO_TAG_KEY, Library, TrainingPair
 from photosense.media.xmp import description_from_xmp
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken
@@ -47,13 +47,13 @@ def captioned_dir(tmp_path: Path) -> Path:
 def without_auto_tags(library_dir: Path) -> Path:
     """Turn off tagging at index time in a library (it has nothing to do with captions)."""
     with Store.open(library_dir) as store:
-        store.set_setting(AUTO_TAG_KEY, False)
+        store.settings.set(AUTO_TAG_KEY, False)
     return library_dir
 
 
 @pytest.fixture
 def quick_library(fake_library: Library) -> Library:
-    fake_library.store.set_setting(AUTO_TAG_KEY, False)
+    fake_library.store.settings.set(AUTO_TAG_KEY, False)
     return fake_library
 
 

@@ -84,7 +84,7 @@ def test_renamed_file_keeps_its_row_and_vector(
     fake_library: Library, photo_dir: Path, decode_calls: list[Path]
 ) -> None:
     index(fake_library, photo_dir)
-    before = fake_library.store.photo_by_path(str(photo_dir / "red.jpg"))
+    before = fake_library.store.photos.by_path(str(photo_dir / "red.jpg"))
     assert before is not None
     decode_calls.clear()
 
@@ -94,7 +94,7 @@ def test_renamed_file_keeps_its_row_and_vector(
 
     assert (report.moved, report.indexed, report.removed) == (1, 0, 0)
     assert decode_calls == []
-    after = fake_library.store.photo_by_path(str(photo_dir / "albums" / "scarlet.jpg"))
+    after = fake_library.store.photos.by_path(str(photo_dir / "albums" / "scarlet.jpg"))
     assert after is not None and after.id == before.id
     assert top(fake_library, "red")[0] == "scarlet.jpg"
 
@@ -288,8 +288,8 @@ def test_exif_date_and_file_date(fake_library: Library, photo_dir: Path) -> None
 
     Image.new("RGB", (50, 50), (10, 10, 10)).save(photo_dir / "plain.png")
     index(fake_library, photo_dir)
-    red = fake_library.store.photo_by_path(str(photo_dir / "red.jpg"))
-    plain = fake_library.store.photo_by_path(str(photo_dir / "plain.png"))
+    red = fake_library.store.photos.by_path(str(photo_dir / "red.jpg"))
+    plain = fake_library.store.photos.by_path(str(photo_dir / "plain.png"))
     assert red is not None and red.taken_at == datetime(2021, 6, 1, 12, 0) and red.taken_at_exif
     assert plain is not None and not plain.taken_at_exif
     assert abs(plain.taken_at.timestamp() - (photo_dir / "plain.png").stat().st_mtime) < 2

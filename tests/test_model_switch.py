@@ -135,7 +135,7 @@ def test_a_switch_to_a_model_of_another_size_under_the_same_id_is_refused(
 ) -> None:
     with pytest.raises(ModelMismatchError, match="made 9-d vectors"):
         run_to_end(library.use_model("clash"))
-    assert library.store.get_setting(PENDING_MODEL_KEY) is None
+    assert library.store.settings.get(PENDING_MODEL_KEY) is None
     assert library.search("red").model_id == FAKE_MODEL_ID
 
 
@@ -159,7 +159,7 @@ def test_a_missing_active_model_falls_back_to_the_starter_without_mixing(
         results = again.search("red")
         assert results.model_id == STARTER_ID  # answered with the starter's own vectors
         assert again.model_fallback is not None and OTHER in again.model_fallback
-        assert again.store.get_setting(ACTIVE_MODEL_KEY) == OTHER  # the choice is kept
+        assert again.store.settings.get(ACTIVE_MODEL_KEY) == OTHER  # the choice is kept
     finally:
         again.close()
 
@@ -210,7 +210,7 @@ def test_removing_models_never_touches_the_active_one(library: Library, empty_hu
 
     removed = library.remove_model(FAKE_MODEL_ID, vectors=True)
     assert (removed.vectors_removed, removed.bytes_freed) == (PHOTOS + 1, 0)
-    assert library.store.model_dim(FAKE_MODEL_ID) is None
+    assert library.store.vectors.dim(FAKE_MODEL_ID) is None
     assert library.indexes.state(FAKE_MODEL_ID) == "missing"
     assert library.search("red").model_id == OTHER
 
@@ -223,7 +223,7 @@ def test_an_older_starter_version_is_re_embedded_by_index(
 
     older = f"{STARTER_ID.split('/')[0]}/older-v0"
     models.gone.add(older)
-    library.store.set_setting(ACTIVE_MODEL_KEY, older)  # as an older release left it
+    library.store.settings.set(ACTIVE_MODEL_KEY, older)  # as an older release left it
 
     again = open_library(library.path, models)
     try:

@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosense.enums import CaptionSource, TagSource, TagState
 from photosense.tagging.service import PhotoTagInfo
-
-ACCEPTED, REJECTED, SUGGESTED = "accepted", "rejected", "suggested"
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,16 @@ class PhotoNotes:
 
 def visible_tags(rows: Sequence[PhotoTagInfo]) -> list[PhotoTagInfo]:
     """The tags worth showing: those that count, and those the user rejected (to undo)."""
-    return [r for r in rows if r.shown or r.state in (ACCEPTED, REJECTED)]
+    return [r for r in rows if r.shown or r.state in (TagState.ACCEPTED, TagState.REJECTED)]
 
 
 def describe_caption_source(source: str, updated_at: datetime | None) -> str:
     """ "Written here, 3 May 2024" / "From the photo's XMP sidecar, …"."""
     words = {
-        "user": "Written here",
-        "sidecar": "From a sidecar file next to the photo",
-        "file": "From the photo's own metadata",
-        "csv": "Imported from a CSV file",
+        CaptionSource.USER: "Written here",
+        CaptionSource.SIDECAR: "From a sidecar file next to the photo",
+        CaptionSource.FILE: "From the photo's own metadata",
+        CaptionSource.CSV: "Imported from a CSV file",
     }
     text = words.get(source, f"From {source}")
     if updated_at is not None:
@@ -114,14 +113,18 @@ class TagEditor(QWidget):
             name = QLabel(info.tag)
             name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             font = QFont(name.font())
-            font.setBold(info.state == ACCEPTED)
-            font.setStrikeOut(info.state == REJECTED)
+            font.setBold(info.state == TagState.ACCEPTED)
+            font.setStrikeOut(info.state == TagState.REJECTED)
             name.setFont(font)
-            name.setEnabled(info.state != REJECTED)
+            name.setEnabled(info.state != TagState.REJECTED)
             name.setToolTip(self._explain(info))
-            accept = self._button("✓", f"Yes, this photo shows {info.tag}", info.state == ACCEPTED)
+            accept = self._button(
+                "✓", f"Yes, this photo shows {info.tag}", info.state == TagState.ACCEPTED
+            )
             accept.clicked.connect(lambda _c=False, t=info.tag: self.accept_requested.emit(t))
-            reject = self._button("✕", f"No, this photo is not {info.tag}", info.state == REJECTED)
+            reject = self._button(
+                "✕", f"No, this photo is not {info.tag}", info.state == TagState.REJECTED
+            )
             reject.clicked.connect(lambda _c=False, t=info.tag: self.reject_requested.emit(t))
             self.rows.addWidget(name, row, 0)
             self.rows.addWidget(accept, row, 1)
@@ -131,11 +134,11 @@ class TagEditor(QWidget):
 
     @staticmethod
     def _explain(info: PhotoTagInfo) -> str:
-        if info.state == ACCEPTED:
+        if info.state == TagState.ACCEPTED:
             return "You confirmed this tag"
-        if info.state == REJECTED:
+        if info.state == TagState.REJECTED:
             return "You said this tag is wrong; it is not suggested here again (✓ undoes it)"
-        if info.source == "imported":
+        if info.source == TagSource.IMPORTED:
             return "From the photo's keywords"
         strength = f" (match strength {info.score:.1f})" if info.score is not None else ""
         return f"Suggested by the model{strength}: confirm it (✓) or reject it (✕)"

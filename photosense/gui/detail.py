@@ -33,7 +33,7 @@ from photosense.gui.thumbnail_loader import load_thumbnail_image
 from photosense.gui.words import user_message
 from photosense.library import Library
 from photosense.media.thumbnails import PREVIEW_SIZE, ThumbnailCache
-from photosense.store.repository import PhotoRecord
+from photosense.store.records import PhotoRecord
 from photosense.tagging.service import TagNotFoundError
 
 log = logging.getLogger(__name__)

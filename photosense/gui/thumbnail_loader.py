@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.media.thumbnails import GRID_SIZE, ThumbnailCache
-from photosense.store.repository import PhotoRecord
+from photosense.store.records import PhotoRecord
 
 log = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ from photosense.indexing import IndexReport
 from photosense.library import AlbumInfo, Library, LibraryStatus, SearchResults, SwitchReport
 from photosense.media.thumbnails import ThumbnailCache
 from photosense.progress import CancelToken, Progress
-from photosense.store.repository import PhotoRecord
+from photosense.store.records import PhotoRecord
 from photosense.tagging.service import TagInfo
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from PIL import Image, ImageFile
 
+from photosense.enums import CaptionSource
 from photosense.errors import ImageSkipped, PhotosenseError
 from photosense.media._files import open_regular
 from photosense.media.decode import _opened
@@ -60,8 +61,6 @@ SHORT_TEXT_CHARS = 500
 MAX_TEXT_SIDECAR_BYTES = 64 * 1024
 IPTC_CAPTION = (2, 120)
 EXIF_IMAGE_DESCRIPTION = 0x010E
-
-CaptionSource = Literal["file", "sidecar"]
 
 # Descriptions cameras and phones fill in by themselves (compared case-insensitively, with
 # runs of spaces collapsed).
@@ -110,7 +109,7 @@ _PLACEHOLDER_PATTERNS = (
 
 @dataclass(frozen=True)
 class FileCaption:
-    """A caption found in a photo's file (``source="file"``) or beside it (``"sidecar"``);
+    """A caption found in a photo's file (source ``FILE``) or beside it (``SIDECAR``);
     ``origin`` names the place: a sidecar's file name, ``xmp``, ``iptc`` or ``exif``."""
 
     text: str
@@ -218,7 +217,7 @@ def _embedded(photo: Path) -> FileCaption | None:
                     log.info("could not read the %s caption of %s: %s", origin, photo, exc)
                     continue
                 if text is not None:
-                    return FileCaption(text, "file", origin)
+                    return FileCaption(text, CaptionSource.FILE, origin)
     except ImageSkipped as exc:
         log.info("could not open %s for its caption: %s", photo, exc.reason)
     return None
@@ -250,7 +249,7 @@ def read_caption(photo: Path, sidecars: Sequence[Path] | None = None) -> FileCap
     for sidecar in sidecars:
         text = _from_sidecar(sidecar)
         if text is not None:
-            return FileCaption(text, "sidecar", sidecar.name)
+            return FileCaption(text, CaptionSource.SIDECAR, sidecar.name)
     return _embedded(photo)
 
 

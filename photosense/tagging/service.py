@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from photosense.enums import TagOrigin, TagSource, TagState
 from photosense.errors import PhotosenseError
 from photosense.models.encoder import Encoder, Vectors
 from photosense.progress import CancelToken, Progress
-from photosense.store.repository import PhotoTagRecord, Store, TagRecord
+from photosense.store.records import PhotoTagRecord, TagRecord
+from photosense.store.repository import Store
 from photosense.tagging.calibration import (
     Calibration,
     TaggingParams,
@@ -57,9 +59,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-AUTO, USER, IMPORTED, VOCABULARY = "auto", "user", "imported", "vocabulary"
-SUGGESTED, ACCEPTED, REJECTED = "suggested", "accepted", "rejected"
 
 SEEDED_KEY = "tagging.seeded_vocabulary"
 """Setting: case-folded names of default tags already added once (a removed one stays out)."""
@@ -97,7 +96,7 @@ class TagInfo:
     """A tag with its current threshold and how many photos have it in each state."""
 
     name: str
-    origin: str
+    origin: TagOrigin
     enabled: bool
     prompts: tuple[str, ...] | None
     offset: float
@@ -113,8 +112,8 @@ class PhotoTagInfo:
     clears the tag's current threshold under the current model)."""
 
     tag: str
-    source: str
-    state: str
+    source: TagSource
+    state: TagState
     score: float | None
     model_id: str | None
     shown: bool
@@ -172,21 +171,21 @@ class TagVocabulary:
         """Add the default vocabulary's tags that were never added (once per library)."""
         if self._seeded:
             return
-        stored = self.store.get_setting(SEEDED_KEY)
+        stored = self.store.settings.get(SEEDED_KEY)
         seeded = {str(n) for n in stored} if isinstance(stored, list) else set()
         vocabulary = self._vocabulary if self._vocabulary is not None else default_vocabulary()
         entries = [e for e in vocabulary if e.name.casefold() not in seeded]
         if entries:
-            self.store.add_tags(((e.name, e.prompts) for e in entries), origin=VOCABULARY)
+            self.store.tags.add(((e.name, e.prompts) for e in entries), origin=TagOrigin.VOCABULARY)
             seeded.update(e.name.casefold() for e in entries)
-            self.store.set_setting(SEEDED_KEY, sorted(seeded))
+            self.store.settings.set(SEEDED_KEY, sorted(seeded))
             log.info("added %d default tags", len(entries))
         self._seeded = True
 
     def find(self, name: str) -> TagRecord:
         """The tag called ``name`` (case-insensitively), or ``TagNotFoundError``."""
         self.ensure_vocabulary()
-        tag = self.store.tag_named(" ".join(name.split()))
+        tag = self.store.tags.named(" ".join(name.split()))
         if tag is None:
             raise TagNotFoundError(
                 f"no tag named {name!r}: see `photosense tags list`, or add it with "
@@ -202,32 +201,32 @@ class TagVocabulary:
         self.ensure_vocabulary()
         cleaned = clean_name(name)
         own = [" ".join(p.split()) for p in prompts if p.strip()]
-        existing = self.store.tag_named(cleaned)
+        existing = self.store.tags.named(cleaned)
         if existing is None:
-            self.store.add_tags([(cleaned, own or None)], origin=USER)
+            self.store.tags.add([(cleaned, own or None)], origin=TagOrigin.USER)
             return self.find(cleaned)
-        return self.store.update_tag(existing.id, prompts=own or None, enabled=True)
+        return self.store.tags.update(existing.id, prompts=own or None, enabled=True)
 
     def rename(self, old: str, new: str) -> TagRecord:
         """Rename a tag; a tag without its own prompts is then prompted by its new name."""
         tag = self.find(old)
         cleaned = clean_name(new)
-        other = self.store.tag_named(cleaned)
+        other = self.store.tags.named(cleaned)
         if other is not None and other.id != tag.id:
             raise PhotosenseError(f"a tag named {other.name!r} already exists")
-        return self.store.update_tag(tag.id, name=cleaned)
+        return self.store.tags.update(tag.id, name=cleaned)
 
     def remove(self, name: str) -> TagRecord:
         """Delete a tag and its photo rows; a default tag removed is not added back later."""
         tag = self.find(name)
-        self.store.remove_tag(tag.id)
+        self.store.tags.remove(tag.id)
         return tag
 
     def tags(self) -> list[TagInfo]:
         """Every tag with its threshold and photo counts, by name."""
         self.ensure_vocabulary()
-        tags = self.store.tags()
-        counts = self.store.tag_counts()
+        tags = self.store.tags.all()
+        counts = self.store.tags.counts()
         base = self.params.cutoff(sum(t.enabled for t in tags))
         return [
             TagInfo(
@@ -237,9 +236,9 @@ class TagVocabulary:
                 prompts=t.prompts,
                 offset=t.threshold_offset,
                 threshold=base + t.threshold_offset,
-                accepted=counts.get(t.id, {}).get(ACCEPTED, 0),
-                suggested=counts.get(t.id, {}).get(SUGGESTED, 0),
-                rejected=counts.get(t.id, {}).get(REJECTED, 0),
+                accepted=counts.get(t.id, {}).get(TagState.ACCEPTED, 0),
+                suggested=counts.get(t.id, {}).get(TagState.SUGGESTED, 0),
+                rejected=counts.get(t.id, {}).get(TagState.REJECTED, 0),
             )
             for t in tags
         ]
@@ -282,7 +281,7 @@ class Tagger(TagVocabulary):
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def _vector_count(self) -> int:
-        for model_id, _dim, _generation, count in self.store.model_counts():
+        for model_id, _dim, _generation, count in self.store.vectors.models():
             if model_id == self.encoder.model_id:
                 return count
         return 0
@@ -290,7 +289,7 @@ class Tagger(TagVocabulary):
     def prepare(self) -> None:
         """Embed the vocabulary now if it is not cached (the first time takes a while)."""
         self.ensure_vocabulary()
-        self._tag_vectors(self.store.tags(enabled_only=True))
+        self._tag_vectors(self.store.tags.all(enabled_only=True))
 
     def _tag_vectors(self, tags: Sequence[TagRecord]) -> tuple[Vectors, Vectors]:
         """The tags' vectors and the background captions' vectors, from the cache."""
@@ -302,7 +301,7 @@ class Tagger(TagVocabulary):
     def _scoring(self, library: tuple[npt.NDArray[np.int64], Vectors] | None = None) -> _Scoring:
         """The current tag vectors and calibration, recomputed only when out of date."""
         self.ensure_vocabulary()
-        tags = self.store.tags(enabled_only=True)
+        tags = self.store.tags.all(enabled_only=True)
         signature = self._signature(tags)
         bucket = _bucket(self._vector_count())
         cached = self._scoring_cache
@@ -311,7 +310,7 @@ class Tagger(TagVocabulary):
             return replace(cached, tags=tags)
         vectors, background = self._tag_vectors(tags)
         _, photos = (
-            library if library is not None else self.store.load_vectors(self.encoder.model_id)
+            library if library is not None else self.store.vectors.load(self.encoder.model_id)
         )
         if photos.size == 0:
             photos = np.zeros((0, self.encoder.dim), dtype=np.float32)
@@ -352,13 +351,13 @@ class Tagger(TagVocabulary):
         started = time.perf_counter()
         keywords = yield from self._import_keywords(cancel)
         yield Progress(0, None, "preparing tags")
-        library = self.store.load_vectors(self.encoder.model_id)
+        library = self.store.vectors.load(self.encoder.model_id)
         scoring = self._scoring(library)
         all_ids, all_vectors = library
         if retag:
             todo = np.arange(len(all_ids))
         else:
-            wanted = np.array(self.store.photos_to_tag(self.encoder.model_id, scoring.key))
+            wanted = np.array(self.store.tags.photos_to_tag(self.encoder.model_id, scoring.key))
             todo = np.flatnonzero(np.isin(all_ids, wanted))
         written = done = 0
         for start in range(0, len(todo), BLOCK):
@@ -367,7 +366,7 @@ class Tagger(TagVocabulary):
             rows = todo[start : start + BLOCK]
             ids = [int(i) for i in all_ids[rows]]
             suggestions = self._suggest(scoring, ids, all_vectors[rows])
-            written += self.store.replace_suggestions(
+            written += self.store.tags.replace_suggestions(
                 self.encoder.model_id, scoring.key, ids, suggestions
             )
             done += len(ids)
@@ -379,34 +378,34 @@ class Tagger(TagVocabulary):
         self._read_keywords(photo_ids)
         scoring = self._scoring()
         suggestions = self._suggest(scoring, photo_ids, vectors)
-        return self.store.replace_suggestions(
+        return self.store.tags.replace_suggestions(
             self.encoder.model_id, scoring.key, photo_ids, suggestions
         )
 
     # -- keywords ---------------------------------------------------------------------------
 
     def _read_keywords(self, photo_ids: Sequence[int]) -> int:
-        records = self.store.photos(photo_ids)
+        records = self.store.photos.get(photo_ids)
         found = {i: read_keywords(Path(r.path)) for i, r in records.items()}
-        return self.store.import_keywords(found)
+        return self.store.tags.import_keywords(found)
 
     def _import_keywords(self, cancel: CancelToken) -> Generator[Progress, None, int]:
         self.ensure_vocabulary()
-        todo = self.store.photos_keywords_unread()
+        todo = self.store.tags.photos_keywords_unread()
         imported = 0
         for start in range(0, len(todo), 256):
             if cancel.cancelled:
                 break
             chunk = todo[start : start + 256]
             found = {photo_id: read_keywords(Path(path)) for photo_id, path in chunk}
-            imported += self.store.import_keywords(found)
+            imported += self.store.tags.import_keywords(found)
             yield Progress(start + len(chunk), len(todo), "reading keywords")
         return imported
 
     # -- feedback ---------------------------------------------------------------------------
 
     def _cutoff(self, tag: TagRecord) -> float:
-        enabled = len(self.store.tags(enabled_only=True))
+        enabled = len(self.store.tags.all(enabled_only=True))
         return self.params.cutoff(enabled) + tag.threshold_offset
 
     def _photo_score(self, tag: TagRecord, vector: Vectors | None) -> float | None:
@@ -423,7 +422,7 @@ class Tagger(TagVocabulary):
     def _was_shown(self, before: PhotoTagRecord | None, tag: TagRecord) -> bool:
         return (
             before is not None
-            and before.state == SUGGESTED
+            and before.state == TagState.SUGGESTED
             and before.model_id == self.encoder.model_id
             and before.score is not None
             and before.score >= self._cutoff(tag)
@@ -437,32 +436,39 @@ class Tagger(TagVocabulary):
         tag = self.find(name)
         score = self._photo_score(tag, vector)
         model_id = self.encoder.model_id if score is not None else None
-        before = self.store.put_photo_tag(
-            photo_id, tag.id, state=ACCEPTED, source=USER, score=score, model_id=model_id
+        before = self.store.tags.put_photo_tag(
+            photo_id,
+            tag.id,
+            state=TagState.ACCEPTED,
+            source=TagSource.USER,
+            score=score,
+            model_id=model_id,
         )
-        if tag.enabled and (before is None or before.state != ACCEPTED):
-            self.store.shift_tag_offset(tag.id, -ACCEPT_STEP, *OFFSET_RANGE)
+        if tag.enabled and (before is None or before.state != TagState.ACCEPTED):
+            self.store.tags.shift_offset(tag.id, -ACCEPT_STEP, *OFFSET_RANGE)
         return tag
 
     def reject(self, photo_id: int, name: str) -> TagRecord:
         """The user says ``name`` is wrong on the photo: it never comes back there, and if it
         had been suggested the tag's threshold rises for the whole library."""
         tag = self.find(name)
-        before = self.store.put_photo_tag(photo_id, tag.id, state=REJECTED, source=USER)
+        before = self.store.tags.put_photo_tag(
+            photo_id, tag.id, state=TagState.REJECTED, source=TagSource.USER
+        )
         if self._was_shown(before, tag):
-            self.store.shift_tag_offset(tag.id, REJECT_STEP, *OFFSET_RANGE)
+            self.store.tags.shift_offset(tag.id, REJECT_STEP, *OFFSET_RANGE)
         return tag
 
     def photo_tags(self, photo_ids: Sequence[int]) -> dict[int, list[PhotoTagInfo]]:
         """Photos' tag rows, best first, each marked whether it currently counts."""
         self.ensure_vocabulary()
-        tags = {t.id: t for t in self.store.tags()}
+        tags = {t.id: t for t in self.store.tags.all()}
         base = self.params.cutoff(sum(t.enabled for t in tags.values()))
         out: dict[int, list[PhotoTagInfo]] = {photo_id: [] for photo_id in photo_ids}
-        for row in self.store.photo_tags(photo_ids):
+        for row in self.store.tags.photo_tags(photo_ids):
             cutoff = base + tags[row.tag_id].threshold_offset
-            shown = row.state == ACCEPTED or (
-                row.state == SUGGESTED
+            shown = row.state == TagState.ACCEPTED or (
+                row.state == TagState.SUGGESTED
                 and row.model_id == self.encoder.model_id
                 and row.score is not None
                 and row.score >= cutoff
@@ -474,7 +480,7 @@ class Tagger(TagVocabulary):
     def photos_with(self, name: str) -> set[int]:
         """Photos that carry the tag: accepted, or suggested above its current threshold."""
         tag = self.find(name)
-        return self.store.photos_with_tag(
+        return self.store.tags.photos_with_tag(
             tag.id, model_id=self.encoder.model_id, min_score=self._cutoff(tag)
         )
 
@@ -489,19 +495,21 @@ class Tagger(TagVocabulary):
         suggestions that clear their thresholds are added too.
         """
         cancel = cancel or CancelToken()
-        ids = sorted(self.store.photo_ids())
+        ids = sorted(self.store.photos.ids())
         written: list[str] = []
         failed: list[tuple[str, str]] = []
         for start in range(0, len(ids), 256):
             if cancel.cancelled:
                 break
             chunk = ids[start : start + 256]
-            records = self.store.photos(chunk)
+            records = self.store.photos.get(chunk)
             for photo_id, rows in self.photo_tags(chunk).items():
                 add = [
-                    r.tag for r in rows if r.shown and (include_suggested or r.state == ACCEPTED)
+                    r.tag
+                    for r in rows
+                    if r.shown and (include_suggested or r.state == TagState.ACCEPTED)
                 ]
-                remove = [r.tag for r in rows if r.state == REJECTED]
+                remove = [r.tag for r in rows if r.state == TagState.REJECTED]
                 if not add and not remove:
                     continue
                 path = Path(records[photo_id].path)

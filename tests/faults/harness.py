@@ -162,7 +162,7 @@ def open_library(library: Path, *, tagging: bool = True) -> Library:
     False turns auto-tagging off in it (tests that need no tags run faster)."""
     opened = Library(Store.open(library), library, fake_models)
     if not tagging:
-        opened.store.set_setting(AUTO_TAG_KEY, False)
+        opened.store.settings.set(AUTO_TAG_KEY, False)
     return opened
 
 

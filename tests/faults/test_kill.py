@@ -50,7 +50,7 @@ def index_args(library: Path, root: Path) -> tuple[str | Path, ...]:
     return ("--library", library, "index", root, "--batch-size", "8")
 
 
-TRANSACTION = "photosense.store.repository:Store._session"
+TRANSACTION = "photosense.store.base:Part._session"
 """Every read or write of the database opens one: counting them places a kill in a run."""
 
 
@@ -250,7 +250,7 @@ def kill_during_switch(tmp: Path, monkeypatch: pytest.MonkeyPatch, batch: int) -
         "--batch-size",
         "4",
         env={
-            "FAULT_KILL_CALL": "photosense.store.repository:Store.commit_batch",
+            "FAULT_KILL_CALL": "photosense.store.vectors:Vectors.commit_batch",
             "FAULT_KILL_CALL_N": str(batch),
             "FAULT_KILL_CALL_WHEN": "after",
         },

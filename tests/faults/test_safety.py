@@ -397,7 +397,7 @@ def test_the_library_is_private_to_its_user(
     assert stat.S_IMODE(library.stat().st_mode) == 0o700
     with open_library(library) as lib:  # open: the write-ahead log files exist now
         lib.search("red")
-        lib.store.set_setting("probe", 1)
+        lib.store.settings.set("probe", 1)
         files = [p for p in library.rglob("*") if p.is_file()]
         assert {p.name for p in files} >= {"library.sqlite3", "library.sqlite3-wal"}
         exposed = {

@@ -20,7 +20,8 @@ from photosense.gui.window import MainWindow
 from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
-from photosense.store.repository import PhotoRecord, Store
+from photosense.store.records import PhotoRecord
+from photosense.store.repository import Store
 from tests.conftest import save_photo
 from tests.tagging.conftest import colour_vocabulary  # noqa: F401  (a shared fixture)
 

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from photosense.gui.sidebar import TAG, Scope
 from photosense.gui.window import MainWindow
 from photosense.library import Library
-from photosense.store.repository import PhotoRecord
+from photosense.store.records import PhotoRecord
 from tests.gui.conftest import WAIT_MS, grid_names, select_row, wait_for_grid
 
 

@@ -16,7 +16,7 @@ from photosense.gui.jobs import JobRunner
 from photosense.gui.models import PAGE_SIZE, GridRole, PhotoGridModel, PhotoRole, format_size
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.media.thumbnails import ThumbnailCache
-from photosense.store.repository import PhotoRecord
+from photosense.store.records import PhotoRecord
 from tests.conftest import save_photo
 from tests.gui.conftest import WAIT_MS, assert_runner_idle
 
@@ -42,7 +42,7 @@ def record(photo_id: int, path: str, taken: datetime | None = None) -> PhotoReco
 
 
 class FakeRecords:
-    """Stands in for ``library.store.photos``: records by id, counting calls."""
+    """Stands in for ``library.photos``: records by id, counting calls."""
 
     def __init__(self, records: Sequence[PhotoRecord]) -> None:
         self.records = {r.id: r for r in records}

@@ -43,7 +43,7 @@ def switchable_library(tmp_path: Path) -> Iterator[Library]:
 
     directory = tmp_path / "switchable"
     library = Library(Store.open(directory), directory, encoder)
-    library.store.set_setting(ACTIVE_MODEL_KEY, FAKE_MODEL_ID)
+    library.store.settings.set(ACTIVE_MODEL_KEY, FAKE_MODEL_ID)
     yield library
     library.close()
 
@@ -267,7 +267,7 @@ def test_a_device_that_cannot_be_used_leaves_the_models_where_they_are(
 def test_the_starter_note_shows_while_the_starter_answers(
     window: MainWindow, gui_library: Library, qtbot: QtBot
 ) -> None:
-    gui_library.store.set_setting(ACTIVE_MODEL_KEY, STARTER_ID)
+    gui_library.store.settings.set(ACTIVE_MODEL_KEY, STARTER_ID)
     dialog = open_models(qtbot, window)
     assert dialog.starter_note.isVisibleTo(dialog)
     note = dialog.starter_note.text()
@@ -321,7 +321,7 @@ def imported_library(tmp_path: Path, photo_dir: Path, empty_hub: Path) -> Iterat
 
     directory = tmp_path / "imported"
     library = Library(Store.open(directory), directory, encoder)
-    library.store.set_setting(ACTIVE_MODEL_KEY, IMPORTED)
+    library.store.settings.set(ACTIVE_MODEL_KEY, IMPORTED)
     run_to_end(library.index([photo_dir]))
     run_to_end(library.use_model(FAKE_MODEL_ID))
     yield library
@@ -390,7 +390,7 @@ def test_remove_is_offered_only_for_a_model_with_something_to_remove(
         assert (why or "Delete this model's files") in dialog.remove_button.toolTip()
 
     # A model being switched to is not removed from under the switch.
-    imported_library.store.set_setting(PENDING_MODEL_KEY, IMPORTED)
+    imported_library.store.settings.set(PENDING_MODEL_KEY, IMPORTED)
     with qtbot.waitSignal(dialog.listing_loaded, timeout=WAIT_MS):
         dialog.refresh()
     assert dialog.select(IMPORTED)
@@ -418,7 +418,7 @@ def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
     assert "This library holds 4 photo vectors made with it." in question.details
     assert question.checkbox == models_page.FORGET_VECTORS and not question.checked
     assert not folder.exists()
-    assert imported_library.store.model_dim(IMPORTED) == MIN_DIM  # the vectors stay
+    assert imported_library.store.vectors.dim(IMPORTED) == MIN_DIM  # the vectors stay
     freed = models_page.format_size(size)
     assert dialog.message.text() == f"Removed imported/holiday: {freed} freed."
     assert rows(dialog)[IMPORTED][:2] == ["other", "missing"]
@@ -433,7 +433,7 @@ def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
     assert question.checkbox is None
     assert question.text == "Forget this library's vectors of imported/holiday?"
     assert "No files are deleted" in question.details
-    assert imported_library.store.model_dim(IMPORTED) is None
+    assert imported_library.store.vectors.dim(IMPORTED) is None
     assert dialog.message.text() == "Removed imported/holiday: 4 photo vectors forgotten."
     assert IMPORTED not in rows(dialog)
     assert imported_library.search("red").model_id == FAKE_MODEL_ID  # searches go on
@@ -449,7 +449,7 @@ def test_ticking_the_box_removes_files_and_vectors_at_once(
     remove_and_wait(qtbot, dialog)
     assert len(seen) == 1
     assert not local.model_folder(IMPORTED).exists()
-    assert imported_library.store.model_dim(IMPORTED) is None
+    assert imported_library.store.vectors.dim(IMPORTED) is None
     assert dialog.message.text().endswith("freed and 4 photo vectors forgotten.")
     assert IMPORTED not in rows(dialog)
 
@@ -517,7 +517,7 @@ def test_a_failed_removal_is_shown_and_loses_nothing(
     dialog = open_models(qtbot, make_window(imported_library))
     assert dialog.select(IMPORTED)
     # Meanwhile a switch to it starts elsewhere (say from the command line).
-    imported_library.store.set_setting(PENDING_MODEL_KEY, IMPORTED)
+    imported_library.store.settings.set(PENDING_MODEL_KEY, IMPORTED)
     job = dialog.remove_selected()
     assert job is not None
     with qtbot.waitSignal(job.signals.failed, timeout=WAIT_MS):
@@ -528,5 +528,5 @@ def test_a_failed_removal_is_shown_and_loses_nothing(
         dialog.message.text()
     )
     assert local.model_folder(IMPORTED).is_dir()
-    assert imported_library.store.model_dim(IMPORTED) == MIN_DIM
+    assert imported_library.store.vectors.dim(IMPORTED) == MIN_DIM
     qtbot.waitUntil(lambda: not dialog.runner.busy(), timeout=WAIT_MS)

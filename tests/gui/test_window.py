@@ -216,9 +216,9 @@ def test_cancel_indexing_leaves_a_consistent_library(
     assert "Indexing stopped" in window.statusBar().currentMessage()
     assert not window.indexing_status.isVisible()
 
-    photos, _skipped = gui_library.store.counts()
+    photos, _skipped = gui_library.store.photos.counts()
     assert 0 < photos < 120
-    vectors = {m: n for m, _dim, _gen, n in gui_library.store.model_counts()}
+    vectors = {m: n for m, _dim, _gen, n in gui_library.store.vectors.models()}
     assert sum(vectors.values()) == photos  # every stored photo has its vector
     assert window.model.rowCount() == photos
 

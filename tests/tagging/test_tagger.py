@@ -100,14 +100,14 @@ def test_a_raised_threshold_hides_weak_suggestions_on_other_photos(
     tagged_library: Library, colour_photos: Path
 ) -> None:
     store = tagged_library.store
-    red = store.tag_named("red")
-    grey_photo = store.photo_by_path(str(colour_photos / "grey.jpg"))
+    red = store.tags.named("red")
+    grey_photo = store.photos.by_path(str(colour_photos / "grey.jpg"))
     assert red is not None and grey_photo is not None
     # A weak "red" suggestion on the grey photo, just over the current cutoff (as a photo
     # that is only a little red would get).
     key = tagged_library.tagger._scoring().key
     weak = threshold(tagged_library, "red") + 0.1
-    store.replace_suggestions(
+    store.tags.replace_suggestions(
         FakeEncoder().model_id, key, [grey_photo.id], [(grey_photo.id, red.id, weak)]
     )
     assert "red" in names(tagged_library, colour_photos / "grey.jpg")
@@ -141,14 +141,14 @@ def test_accepting_adds_a_user_tag_and_eases_the_threshold(
 
 def test_feedback_moves_thresholds_within_bounds(tagged_library: Library) -> None:
     store = tagged_library.store
-    red = store.tag_named("red")
+    red = store.tags.named("red")
     assert red is not None
     for _ in range(100):
-        store.shift_tag_offset(red.id, REJECT_STEP, *OFFSET_RANGE)
-    assert store.tag_named("red").threshold_offset == pytest.approx(OFFSET_RANGE[1])  # type: ignore[union-attr]
+        store.tags.shift_offset(red.id, REJECT_STEP, *OFFSET_RANGE)
+    assert store.tags.named("red").threshold_offset == pytest.approx(OFFSET_RANGE[1])  # type: ignore[union-attr]
     for _ in range(100):
-        store.shift_tag_offset(red.id, -ACCEPT_STEP, *OFFSET_RANGE)
-    assert store.tag_named("red").threshold_offset == pytest.approx(OFFSET_RANGE[0])  # type: ignore[union-attr]
+        store.tags.shift_offset(red.id, -ACCEPT_STEP, *OFFSET_RANGE)
+    assert store.tags.named("red").threshold_offset == pytest.approx(OFFSET_RANGE[0])  # type: ignore[union-attr]
 
 
 def test_cap_on_tags_per_photo(
@@ -255,7 +255,7 @@ def test_index_time_tagging_can_be_switched_off(
     tmp_path: Path, colour_vocabulary: tuple[str, ...], colour_photos: Path
 ) -> None:
     library = open_library(tmp_path / "library")
-    library.store.set_setting("tagging.auto", False)
+    library.store.settings.set("tagging.auto", False)
     run_to_end(library.index([colour_photos]))
     assert names(library, colour_photos / "red.jpg") == []
 
@@ -275,10 +275,10 @@ def test_new_suggestions_use_the_latest_thresholds(
     tagged_library: Library, colour_photos: Path
 ) -> None:
     store = tagged_library.store
-    red = store.tag_named("red")
+    red = store.tags.named("red")
     assert red is not None
     # Feedback from elsewhere (another window, another process) raised the threshold a lot.
-    store.shift_tag_offset(red.id, OFFSET_RANGE[1], *OFFSET_RANGE)
+    store.tags.shift_offset(red.id, OFFSET_RANGE[1], *OFFSET_RANGE)
     cutoff = threshold(tagged_library, "red")
 
     tag(tagged_library, retag=True)

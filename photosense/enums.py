@@ -1,0 +1,54 @@
+"""Named values that cross layers: stored in the database, shown by the GUI, printed by the CLI.
+
+Each is a ``StrEnum``, so a member is its stored string: rows, JSON output and comparisons with
+plain strings stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TagState(StrEnum):
+    """Where a tag on a photo stands: suggested by the model, or decided by the user."""
+
+    SUGGESTED = "suggested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class TagSource(StrEnum):
+    """Who put a tag on a photo: the model, the user, or a keyword in the photo's file."""
+
+    AUTO = "auto"
+    USER = "user"
+    IMPORTED = "imported"
+
+
+class TagOrigin(StrEnum):
+    """Where a tag of the vocabulary came from: the shipped list, the user, or a keyword read
+    from a file (not suggested until given prompts)."""
+
+    VOCABULARY = "vocabulary"
+    USER = "user"
+    IMPORTED = "imported"
+
+
+class CaptionSource(StrEnum):
+    """Where a caption (or a fine-tuning text) came from.
+
+    ``USER``, ``FILE``, ``SIDECAR`` and ``CSV`` are stored with captions; ``ALBUM`` (an album's
+    title standing in for a caption) and ``DATASET`` only name fine-tuning pairs.
+    """
+
+    USER = "user"
+    FILE = "file"
+    SIDECAR = "sidecar"
+    CSV = "csv"
+    ALBUM = "album"
+    DATASET = "dataset"
+
+
+FILE_CAPTION_SOURCES = frozenset({CaptionSource.FILE, CaptionSource.SIDECAR})
+"""Sources of captions read from the photos' files, which follow the files when they change;
+nothing automatic ever replaces a ``USER`` caption."""

@@ -1,0 +1,170 @@
+"""The plain frozen records the store takes and hands out, never live ORM objects.
+
+Callers on other threads (the GUI, the indexing pipeline) can keep and pass them freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from photosense.enums import CaptionSource, TagOrigin, TagSource, TagState
+
+
+@dataclass(frozen=True)
+class FolderRecord:
+    id: int
+    path: str
+    online: bool
+    last_scan_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int | None
+    height: int | None
+    format: str | None
+    taken_at: datetime
+    taken_at_exif: bool
+    camera_make: str | None
+    camera_model: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class PhotoState:
+    """What a rescan compares against: enough to tell unchanged from changed files."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    path: str
+    kind: str
+    reason: str
+    size: int | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class PhotoFields:
+    """Everything known about a file once it has been read: identity plus metadata."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    taken_at: datetime | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A known photo found under a new path (same content): it keeps its id and vectors."""
+
+    photo_id: int
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Batch:
+    """One transaction's worth of indexing results for one model."""
+
+    folder_id: int
+    new: list[tuple[PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
+    changed: list[tuple[int, PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
+    embedded: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)
+    touched: list[tuple[int, int, int]] = field(default_factory=list)  # id, size, mtime_ns
+    moves: list[Move] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        parts: tuple[list[Any], ...] = (
+            self.new,
+            self.changed,
+            self.embedded,
+            self.touched,
+            self.moves,
+            self.removed,
+            self.skipped,
+        )
+        return sum(len(part) for part in parts)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Ids whose vectors changed (to add to the index) and ids removed, after the commit."""
+
+    upserted: list[tuple[int, npt.NDArray[np.float32]]]
+    removed: list[int]
+    generation: int
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag of the vocabulary (see :class:`photosense.store.schema.Tag`)."""
+
+    id: int
+    name: str
+    prompts: tuple[str, ...] | None
+    threshold_offset: float
+    enabled: bool
+    origin: TagOrigin
+
+
+@dataclass(frozen=True)
+class PhotoTagRecord:
+    """One tag on one photo: who put it there and where it stands."""
+
+    photo_id: int
+    tag_id: int
+    tag: str
+    source: TagSource
+    state: TagState
+    score: float | None
+    model_id: str | None
+
+
+@dataclass(frozen=True)
+class AlbumInfo:
+    """An album: its name, description, how many photos it holds, and when it was made."""
+
+    id: int
+    name: str
+    description: str | None
+    count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaptionInfo:
+    """A photo's caption and where it came from."""
+
+    text: str
+    source: CaptionSource
+    updated_at: datetime
