@@ -6,9 +6,9 @@
 (``QT_QPA_PLATFORM=offscreen`` instead of ``xvfb-run`` works too.)
 
 The library is synthetic and cached in ~/.cache/photosense-bench/gui-N: N photo rows with
-metadata and a fake-encoder vector each, written through ``store.vectors.commit_batch`` in large batches
-(decoding 100k images would measure indexing, not the GUI). Its photo paths do not exist, so the
-grid is shown with a record fetcher that points photo ``i`` at real file ``i mod K`` of K
+metadata and a fake-encoder vector each, written through ``store.vectors.commit_batch`` in large
+batches (decoding 100k images would measure indexing, not the GUI). Its photo paths do not exist,
+so the grid is shown with a record fetcher that points photo ``i`` at real file ``i mod K`` of K
 generated 1024x768 JPEGs (``--thumbnail-files``): every grid cell decodes a real thumbnail file
 from the on-disk cache and holds its own pixmap, but only K thumbnail files have to be made
 (they are made before measuring, so the figures are for a warm thumbnail cache).
