@@ -25,12 +25,12 @@ from typing import Any
 from _common import CACHE, dataset, machine
 
 from photosense.evaluation import evaluate, general_set, load_dataset
-from photosense.indexing import run_to_end
 from photosense.learn.finetune import FineTuneResult, FineTuneSettings, TrainingPair, fine_tune
 from photosense.models.adapted import AdaptedEncoder
 from photosense.models.device import configure_cpu_threads
 from photosense.models.encoder import Encoder
 from photosense.models.registry import load_encoder
+from photosense.progress import run_to_end
 
 PIP_CATEGORY = "town/houses"
 ABLATION: dict[str, dict[str, Any]] = {

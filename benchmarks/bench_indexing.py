@@ -19,11 +19,11 @@ from pathlib import Path
 
 from _common import dataset, machine
 
-from photosense.indexing import run_to_end
 from photosense.library import AUTO_TAG_KEY, Library
 from photosense.media.decode import decode_photo, full_decode
 from photosense.media.scan import ScannedFile, scan_folder
 from photosense.models.registry import load_encoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 
 

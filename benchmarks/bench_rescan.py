@@ -17,10 +17,10 @@ from pathlib import Path
 from _common import CACHE, machine, peak_rss_mib
 from PIL import Image
 
-from photosense.indexing import run_to_end
 from photosense.library import Library
 from photosense.media.scan import scan_folder
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 
 

@@ -38,6 +38,7 @@ from _common import CACHE, DATASETS, machine, peak_rss_mib
 from PIL import Image, ImageDraw
 
 from photosense.models.encoder import Vectors
+from photosense.progress import run_to_end
 
 DEFAULT_MODELS = "photosense-starter/v2,photosense-starter/bridge-v1"
 
@@ -200,12 +201,7 @@ def cached_logits(view: View, name: str, dataset: Any) -> Vectors:
     wrapper = _FlippedLogitsEncoder if view.flipped else _LogitsEncoder
     encoder = wrapper(StarterEncoder("cpu", recipe=recipe))
     job = evaluation.encode_images(encoder, [dataset.folder / p for p in dataset.images])
-    while True:
-        try:
-            next(job)
-        except StopIteration as done:
-            rows: dict[int, Vectors] = done.value
-            break
+    rows: dict[int, Vectors] = run_to_end(job)
     logits = np.stack([rows[i] for i in range(len(dataset.images))]).astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, logits, allow_pickle=False)

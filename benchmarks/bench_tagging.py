@@ -41,11 +41,11 @@ import numpy.typing as npt
 from _common import CACHE, dataset, machine, peak_rss_mib
 
 from photosense import evaluation
-from photosense.indexing import run_to_end
 from photosense.learn.metrics import class_text_vectors
 from photosense.models.encoder import Encoder, l2_normalise
 from photosense.models.fake import FakeEncoder
 from photosense.models.registry import load_encoder
+from photosense.progress import run_to_end
 from photosense.store.records import Batch, PhotoFields
 from photosense.store.repository import Store
 from photosense.tagging.calibration import (

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 from photosense import __version__
 from photosense.enums import TagState
 from photosense.errors import PhotosenseError
-from photosense.indexing import IndexReport, run_to_end
+from photosense.indexing import IndexReport
 from photosense.library import Library, LibraryModel, LibraryStatus, SearchResults
 from photosense.models.device import batch_size_for, configure_cpu_threads
 from photosense.models.registry import is_starter
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.tagging.service import ExportReport, TagReport
 
 log = logging.getLogger(__name__)
@@ -407,7 +407,6 @@ def _eval(_library: None, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from photosense import evaluation
-    from photosense.indexing import run_to_end
     from photosense.models import registry
 
     encoder = registry.load_encoder(args.model, device=args.device)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +66,6 @@ The slowest real photo measured (a 33-megapixel 10-bit HEIF) takes a few seconds
 decoder or a stalled drive comes near this.
 """
 SCAN_PROGRESS_EVERY = 2000
-T = TypeVar("T")
 
 
 class SearchIndexes:
@@ -631,20 +630,6 @@ def _acquire(lock: FileLock, cancel: CancelToken) -> Generator[Progress, None, b
         except Timeout:
             continue
     return False
-
-
-def run_to_end(
-    job: Generator[Progress, None, T], on_progress: Callable[[Progress], object] | None = None
-) -> T:
-    """Drive a progress generator to its end and return its result."""
-    while True:
-        try:
-            progress = next(job)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        if on_progress is not None:
-            on_progress(progress)
 
 
 def check_roots(paths: Iterable[str], known: Iterable[str]) -> list[str]:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from photosense.errors import Cancelled
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,3 +38,35 @@ class CancelToken:
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
             raise Cancelled("cancelled")
+
+
+def run_to_end(
+    job: Generator[Progress, None, T], on_progress: Callable[[Progress], object] | None = None
+) -> T:
+    """Drive a progress generator to its end and return its result.
+
+    ``on_progress`` sees each record as it comes (a tqdm bar, a Qt signal, a rescaled report).
+    """
+    while True:
+        try:
+            progress = next(job)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        if on_progress is not None:
+            on_progress(progress)
+
+
+def locked_steps(
+    job: Generator[Progress, None, T], lock: AbstractContextManager[Any]
+) -> Generator[Progress, None, T]:
+    """The steps of ``job``, each taken while holding ``lock`` and released between steps, so
+    other work gets the lock between batches; returns ``job``'s result."""
+    while True:
+        with lock:
+            try:
+                progress = next(job)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+        yield progress

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
-from photosense.indexing import run_to_end
 from photosense.library import AUTO_TAG_KEY, Library
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 from tests.cli_run import run, run_json
 from tests.test_captions import cli_library

@@ -13,11 +13,10 @@ from PIL import Image
 
 from photosense import library as library_module
 from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
-from photosense.indexing import run_to_end
 from photosense.library import AUTO_TAG_KEY, Library, TrainingPair
 from photosense.media.xmp import description_from_xmp
 from photosense.models.fake import FakeEncoder
-from photosense.progress import CancelToken
+from photosense.progress import CancelToken, run_to_end
 from photosense.store.repository import Store
 from photosense.store.schema import Base
 from tests.cli_run import run, run_json

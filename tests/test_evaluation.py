@@ -13,10 +13,9 @@ from PIL import Image
 from photosense import cli
 from photosense.errors import Cancelled
 from photosense.evaluation import DatasetError, EvalResult, evaluate, load_dataset, prompt_name
-from photosense.indexing import run_to_end
 from photosense.models import registry
 from photosense.models.fake import FakeEncoder
-from photosense.progress import CancelToken
+from photosense.progress import CancelToken, run_to_end
 from tests.conftest import dataset
 
 PURE = {

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from photosense.indexing import run_to_end
 from photosense.learn.finetune import FineTuneSettings, NotEnoughDataError
 from photosense.models.local import read_local
+from photosense.progress import run_to_end
 from tests.cli_run import run, run_json
 from tests.conftest import save_photo
 

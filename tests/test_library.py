@@ -12,10 +12,10 @@ import pytest
 from photosense import indexing
 from photosense import library as library_module
 from photosense.errors import ModelError, NotIndexedError, PhotosenseError
-from photosense.indexing import IndexReport, run_to_end
+from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.store.repository import Store
 from tests.conftest import save_photo
 

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from photosense.errors import ModelError, ModelMismatchError
-from photosense.indexing import run_to_end
 from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Library, SwitchReport
 from photosense.models.encoder import Encoder
 from photosense.models.fake import FAKE_MODEL_ID, FakeEncoder
 from photosense.models.registry import STARTER_ID, load_encoder
-from photosense.progress import CancelToken
+from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.store.repository import Store
 from tests.conftest import save_photo
 
@@ -70,14 +69,13 @@ def switch_partly(library: Library, spec: str, stop_at: int) -> SwitchReport:
     """Start switching to ``spec`` and cancel once ``stop_at`` photos are done."""
     cancel = CancelToken()
     job = library.use_model(spec, cancel, batch_size=4, workers=2)
-    while True:
-        try:
-            progress = next(job)
-        except StopIteration as stop:
-            report: SwitchReport = stop.value
-            return report
+
+    def stop_there(progress: Progress) -> None:
         if progress.total and progress.done >= stop_at:
             cancel.cancel()
+
+    report: SwitchReport = run_to_end(job, stop_there)
+    return report
 
 
 def test_search_answers_with_the_old_model_until_the_new_one_is_complete(

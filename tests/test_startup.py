@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from photosense.indexing import run_to_end
 from photosense.library import Library
 from photosense.models.catalogue import load_catalogue
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 
 MODEL_CODE = ("torch", "open_clip", "torchvision", "transformers")

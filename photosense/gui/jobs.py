@@ -20,13 +20,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from photosense.errors import Cancelled
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, Progress, locked_steps, run_to_end
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +141,6 @@ class Job(QRunnable):
     def cancelled(self) -> bool:
         return self.cancel_token.cancelled
 
-    def _guard(self) -> AbstractContextManager[Any]:
-        return self.lock if self.lock is not None else nullcontext()
-
     def run(self) -> None:
         """Pool thread: step the generator, emitting progress; exactly one outcome signal."""
         signals = self.signals
@@ -153,15 +149,10 @@ class Job(QRunnable):
                 signals.cancelled.emit()
                 return
             signals.started.emit()
-            generator = self.work(self.cancel_token)
-            while True:
-                with self._guard():
-                    try:
-                        progress = next(generator)
-                    except StopIteration as stop:
-                        result = stop.value
-                        break
-                signals.progressed.emit(progress)
+            steps = self.work(self.cancel_token)
+            if self.lock is not None:
+                steps = locked_steps(steps, self.lock)
+            result = run_to_end(steps, signals.progressed.emit)
             if self.cancel_token.cancelled or getattr(result, "cancelled", False) is True:
                 signals.cancelled.emit()
             else:

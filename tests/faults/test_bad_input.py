@@ -21,8 +21,8 @@ import pytest
 
 from photosense import cli
 from photosense import library as library_module
-from photosense.indexing import run_to_end
 from photosense.media import _files, scan
+from photosense.progress import run_to_end
 from tests.conftest import save_photo
 from tests.faults.child import fake_models
 from tests.faults.harness import open_library

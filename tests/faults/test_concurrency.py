@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from photosense import library as library_module
-from photosense.indexing import run_to_end
+from photosense.progress import run_to_end
 from photosense.store import db
 from tests.cli_run import run
 from tests.faults.child import fake_models

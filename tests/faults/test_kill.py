@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from photosense import paths
-from photosense.indexing import run_to_end
 from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
 from photosense.models.fake import FAKE_MODEL_ID
+from photosense.progress import run_to_end
 from photosense.vectors import store as vector_files
 from tests.faults.harness import (
     LibraryState,

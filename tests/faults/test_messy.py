@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from photosense import indexing
-from photosense.indexing import IndexReport, run_to_end
+from photosense.indexing import IndexReport
 from photosense.media.scan import is_supported
+from photosense.progress import run_to_end
 from tests.conftest import dataset, save_photo
 from tests.faults.harness import open_library, run_child, tree_snapshot
 from tests.fuzz.targets import KINDS

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from photosense import indexing
-from photosense.indexing import IndexReport, run_to_end
+from photosense.indexing import IndexReport
 from photosense.library import Library
+from photosense.progress import run_to_end
 from tests.faults.harness import check_library, make_photos, open_library, photo_files
 
 ALL_PHOTOS: dict[Path, set[str]] = {}

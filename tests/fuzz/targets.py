@@ -249,9 +249,9 @@ def caption_csv(data: bytes) -> None:
 @cache
 def _library() -> Library:
     """A library in memory over two photos in the scratch folder (paths the CSVs name)."""
-    from photosense.indexing import run_to_end
     from photosense.library import Library
     from photosense.models.fake import FakeEncoder
+    from photosense.progress import run_to_end
     from photosense.store.repository import Store
 
     folder = scratch() / "library-photos"

@@ -15,9 +15,9 @@ from pytestqt.qtbot import QtBot
 import photosense.gui.app as gui_app
 from photosense import cli, indexing
 from photosense.gui.jobs import Job, JobRunner
-from photosense.indexing import run_to_end
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 from tests.gui.conftest import WAIT_MS
 

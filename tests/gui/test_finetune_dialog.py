@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 from photosense.gui.finetune_dialog import FineTuneDialog, Source, Stage
 from photosense.gui.jobs import Job
 from photosense.gui.window import MainWindow
-from photosense.indexing import run_to_end
 from photosense.learn.finetune import FineTuneSettings, TrainingProgress
 from photosense.library import Library
+from photosense.progress import run_to_end
 from tests.conftest import save_photo
 from tests.gui.conftest import WAIT_MS
 

@@ -20,12 +20,11 @@ from photosense.gui.dialogs import AboutDialog
 from photosense.gui.jobs import Job
 from photosense.gui.models_page import DEVICE_SETTING, ModelListModel, ModelsDialog
 from photosense.gui.window import MainWindow
-from photosense.indexing import run_to_end
 from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Library, LibraryModel
 from photosense.models import hub, local
 from photosense.models.fake import FAKE_MODEL_ID, MIN_DIM, FakeEncoder
 from photosense.models.registry import STARTER_ID
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.store.repository import Store
 from tests.gui.conftest import WAIT_MS, index_and_wait
 from tests.hub_cache import lay_out_hub_file

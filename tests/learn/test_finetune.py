@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from photosense.errors import Cancelled
-from photosense.indexing import run_to_end
 from photosense.learn.finetune import (
     MIN_PAIRS,
     FineTuneSettings,
@@ -27,7 +26,7 @@ from photosense.learn.metrics import class_text_vectors, zero_shot_accuracy
 from photosense.models.adapted import AdaptedEncoder, AdapterHeads
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.fake import FakeEncoder
-from photosense.progress import CancelToken
+from photosense.progress import CancelToken, run_to_end
 from tests.conftest import save_photo
 
 COLOURS = {

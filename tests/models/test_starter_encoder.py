@@ -40,6 +40,7 @@ from photosense.models.starter_vocab import (
     class_definitions,
     class_hypernyms,
 )
+from photosense.progress import run_to_end
 from tests.conftest import dataset
 
 
@@ -297,12 +298,7 @@ def test_foolbox_photos_land_nearest_their_class(starter: StarterEncoder) -> Non
 def _evaluate(name: str, encoder: StarterEncoder) -> dict[str, float]:
     """The same code path as ``photosense eval``."""
     job = evaluation.evaluate(evaluation.load_dataset(dataset(name)), encoder, workers=2)
-    while True:
-        try:
-            next(job)
-        except StopIteration as done:
-            result: evaluation.EvalResult = done.value
-            return result.metrics
+    return run_to_end(job).metrics
 
 
 @pytest.mark.starter

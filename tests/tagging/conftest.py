@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from photosense.indexing import run_to_end
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.store.repository import Store
 from photosense.tagging import service
 from photosense.tagging.vocabulary import VocabularyEntry

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosense.indexing import run_to_end
 from photosense.learn.metrics import class_text_vectors
 from photosense.models.encoder import Encoder, Vectors
 from photosense.models.fake import FakeEncoder
+from photosense.progress import run_to_end
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
 from photosense.tagging.vocabulary import TAG_TEMPLATES
 from tests.tagging.conftest import BACKGROUND, COLOUR_TAGS, open_library

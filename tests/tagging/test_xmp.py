@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from photosense.indexing import run_to_end
+from photosense.progress import run_to_end
 from photosense.tagging.xmp import (
     XmpError,
     keywords_from_xmp,
