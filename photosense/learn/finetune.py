@@ -7,14 +7,15 @@ each part):
 2. **Features once**: the frozen base model encodes every training photo in ``views``
    augmented versions (random crop, flip, colour jitter) and every held-out photo once; each
    caption once. This is the expensive step, and the only one that runs the big model, in
-   chunks that are saved, so a killed run resumes where it stopped.
+   chunks that are saved, so a killed run resumes where it stopped
+   (:mod:`photosense.learn.features`).
 3. **Train only small adapters** (:class:`photosense.models.adapted.AdapterHeads`: low-rank
    corrections on each side that start at zero) with symmetric InfoNCE
    (:func:`photosense.learn.loss.info_nce`) over batches of 32 (more negatives than a batch
    holds are available, measured and off: see :class:`FineTuneSettings`),
    AdamW at a small learning rate, a learnable temperature, one random view per photo per
-   epoch. Each epoch is checkpointed; the best epoch on the held-out split is kept and training
-   stops early when it stops improving.
+   epoch (:mod:`photosense.learn.trainer`). Each epoch is checkpointed; the best epoch on the
+   held-out split is kept and training stops early when it stops improving.
 4. **WiSE-FT**: blend the learned weights with the base's (``alpha`` from 0 to 1) and keep the
    blend that scores best on the held-out split (ties go to the smaller blend: less change
    for the same gain). A general-knowledge check (zero-shot on labelled photos the run did not
@@ -31,10 +32,8 @@ import copy
 import hashlib
 import json
 import logging
-import math
-import shutil
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,9 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from photosense.fileio import atomic_write
-from photosense.learn.encoding import decode_for, encode_paths
-from photosense.learn.loss import FeatureQueue, LogitScale, info_nce
+from photosense.learn.features import Features, RunFolder, extract_features
 from photosense.learn.metrics import DEFAULT_TEMPLATES, retrieval_recall, zero_shot_accuracy
 from photosense.learn.records import (
     MIN_HELDOUT,
@@ -54,9 +51,9 @@ from photosense.learn.records import (
     NotEnoughDataError,
     TrainingPair,
     TrainingProgress,
-    storage_error,
 )
-from photosense.models.adapted import AdapterHeads, image_vectors_and_features
+from photosense.learn.trainer import Trainer
+from photosense.models.adapted import AdapterHeads
 from photosense.models.encoder import Encoder
 from photosense.progress import CancelToken, Progress
 
@@ -75,8 +72,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FEATURE_CHUNK = 64
-"""Photos per saved chunk of features: what a killed run loses at most."""
 ALPHAS = tuple(round(0.1 * i, 1) for i in range(11))
 _FORMAT = 1
 
@@ -172,211 +167,6 @@ def split_pairs(
     return train, heldout
 
 
-def augment_views(views: int, seed: int) -> Callable[[Any], list[Any]]:
-    """A function from a decoded image to ``views`` images: the original, then augmented ones.
-
-    Random resized crop (60-100% of the area), horizontal flip and mild colour jitter: photos
-    stay recognisable, and the adapters cannot memorise one exact crop. Seeded per image, so
-    a resumed run sees the same views.
-    """
-    from torchvision import transforms
-
-    def make(image: Any) -> list[Any]:
-        out = [image]
-        if views > 1:
-            size = image.size[::-1]
-            augment = transforms.Compose(
-                [
-                    transforms.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
-                    transforms.RandomHorizontalFlip(),
-                    transforms.ColorJitter(0.3, 0.3, 0.3, 0.03),
-                ]
-            )
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                out.extend(augment(image) for _ in range(views - 1))
-        return out
-
-    return make
-
-
-# -- the run folder: features and checkpoints that let a killed run resume -------------------
-
-
-class RunFolder:
-    """Files of one run, named by everything that decides its result."""
-
-    def __init__(self, root: Path, key: str) -> None:
-        self.path = root / key
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise storage_error("fine-tuning's work files", self.path, exc) from exc
-
-    def chunk_path(self, index: int) -> Path:
-        return self.path / f"features-{index:05d}.safetensors"
-
-    def save_chunk(self, index: int, tensors: dict[str, torch.Tensor]) -> None:
-        from safetensors.torch import save
-
-        try:
-            with atomic_write(self.chunk_path(index)) as handle:
-                handle.write(save({k: v.contiguous() for k, v in tensors.items()}))
-        except OSError as exc:
-            raise storage_error("the encoded photos", self.path, exc) from exc
-
-    def load_chunk(self, index: int) -> dict[str, torch.Tensor] | None:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path = self.chunk_path(index)
-        if not path.is_file():
-            return None
-        try:
-            return load_file(str(path))
-        except (SafetensorError, OSError) as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
-            return None
-
-    def save_checkpoint(self, state: dict[str, Any], progress: dict[str, Any]) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        try:
-            with atomic_write(self.path / "checkpoint.pt") as handle:
-                handle.write(buffer.getvalue())
-            with atomic_write(self.path / "progress.json") as handle:
-                handle.write(json.dumps(progress).encode("utf-8"))
-        except OSError as exc:
-            raise storage_error("a training checkpoint", self.path, exc) from exc
-
-    def load_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The last checkpoint (tensors only: ``weights_only`` loading), or None."""
-        try:
-            progress = json.loads((self.path / "progress.json").read_text(encoding="utf-8"))
-            state = torch.load(self.path / "checkpoint.pt", map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, RuntimeError, EOFError) as exc:
-            log.warning("ignoring a damaged checkpoint in %s: %s", self.path, exc)
-            return None
-        if not isinstance(state, dict) or state.get("epoch") != progress.get("epoch"):
-            return None
-        return state, progress
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-# -- features -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Features:
-    """Cached base-model outputs: per photo ``views`` image vectors and features; per text."""
-
-    vectors: torch.Tensor  # photos x views x dim
-    features: torch.Tensor  # photos x views x feature dim
-    readable: torch.Tensor  # photos (bool)
-
-
-def _extract(
-    encoder: Encoder,
-    paths: Sequence[Path],
-    views: int,
-    seed: int,
-    run: RunFolder | None,
-    cancel: CancelToken,
-    *,
-    batch_size: int,
-    workers: int | None,
-    label: str,
-    done_before: int,
-    total: int,
-    started: float,
-) -> Generator[Progress, None, _Features]:
-    """Encode ``paths`` in ``views`` views each, chunk by chunk (chunks already saved are read)."""
-    chunks: list[dict[str, torch.Tensor]] = []
-    for index, start in enumerate(range(0, len(paths), FEATURE_CHUNK)):
-        chunk_paths = paths[start : start + FEATURE_CHUNK]
-        saved = run.load_chunk(index) if run else None
-        if saved is not None and saved["vectors"].shape[:2] == (len(chunk_paths), views):
-            chunks.append(saved)
-            continue
-        steps = _encode_chunk(
-            encoder, chunk_paths, views, seed, cancel, batch_size=batch_size, workers=workers
-        )
-        while True:
-            try:
-                step = next(steps)
-            except StopIteration as stop:
-                chunks.append(stop.value)
-                break
-            done = done_before + start + step.done
-            elapsed = time.monotonic() - started
-            rate = (done - done_before) / elapsed if elapsed > 0 else 0.0
-            eta = (total - done) / rate if rate > 0 else None
-            yield TrainingProgress(done, total, label, phase="features", eta_seconds=eta)
-        if run is not None:
-            run.save_chunk(index, chunks[-1])
-    width = max((c["features"].shape[2] for c in chunks if c["readable"].any()), default=1)
-    for chunk in chunks:
-        if chunk["features"].shape[2] != width:  # a chunk with no readable photo at all
-            chunk["features"] = torch.zeros((len(chunk["readable"]), views, width))
-    return _Features(
-        torch.cat([c["vectors"] for c in chunks]) if chunks else torch.zeros((0, views, 1)),
-        torch.cat([c["features"] for c in chunks]) if chunks else torch.zeros((0, views, 1)),
-        torch.cat([c["readable"].bool() for c in chunks]) if chunks else torch.zeros(0).bool(),
-    )
-
-
-def _encode_chunk(
-    encoder: Encoder,
-    paths: Sequence[Path],
-    views: int,
-    seed: int,
-    cancel: CancelToken,
-    *,
-    batch_size: int,
-    workers: int | None,
-) -> Generator[Progress, None, dict[str, torch.Tensor]]:
-    """One chunk of photos as tensors; unreadable photos are zero rows marked in ``readable``."""
-    vectors = torch.zeros((len(paths), views, encoder.dim))
-    features: torch.Tensor | None = None
-    readable = torch.zeros(len(paths), dtype=torch.uint8)
-
-    def prepare(path: Path) -> list[Any]:
-        image = decode_for(encoder, path)
-        key = int(hashlib.sha256(f"{seed}:{path}".encode()).hexdigest()[:8], 16)
-        return [encoder.prepare_image(v) for v in augment_views(views, key)(image)]
-
-    def encode(items: list[Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        return image_vectors_and_features(encoder, items)
-
-    def keep(
-        positions: list[int],
-        counts: list[int],
-        encoded: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]],
-    ) -> None:
-        nonlocal features
-        if features is None:
-            features = torch.zeros((len(paths), views, encoded[1].shape[1]))
-        offset = 0
-        for position, count in zip(positions, counts, strict=True):
-            vectors[position] = torch.from_numpy(encoded[0][offset : offset + count])
-            features[position] = torch.from_numpy(encoded[1][offset : offset + count])
-            readable[position] = 1
-            offset += count
-
-    yield from encode_paths(
-        paths, prepare, encode, keep, cancel, batch_size=batch_size, workers=workers
-    )
-    if features is None:
-        features = torch.zeros((len(paths), views, 1))
-    return {"vectors": vectors, "features": features, "readable": readable}
-
-
 # -- scoring ------------------------------------------------------------------------------
 
 
@@ -415,105 +205,6 @@ def _general_top1(heads: AdapterHeads, general: _GeneralFeatures) -> float:
         texts = heads.embed_texts(general.prompts.reshape(-1, dim))
         mean = torch.nn.functional.normalize(texts.reshape(classes, templates, dim).mean(1), dim=1)
     return round(zero_shot_accuracy(images, mean.numpy(), general.labels)["zs_top1"], 6)
-
-
-# -- training ---------------------------------------------------------------------------
-
-
-class _Trainer:
-    """Adapters, temperature, optimiser and sampling state over cached features."""
-
-    def __init__(
-        self,
-        settings: FineTuneSettings,
-        dim: int,
-        device: torch.device,
-        photos: _Features,
-        texts: torch.Tensor,
-        image_ids: torch.Tensor,
-        text_ids: torch.Tensor,
-    ) -> None:
-        self.settings = settings
-        self.device = device
-        torch.manual_seed(settings.seed)
-        self.heads = AdapterHeads(photos.features.shape[2], dim, settings.rank)
-        self.scale = LogitScale()
-        for module, on in (
-            (self.heads.image, settings.train_image),
-            (self.heads.text, settings.train_text),
-        ):
-            module.requires_grad_(on)
-        parameters = [p for p in self.heads.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            parameters + list(self.scale.parameters()),
-            lr=settings.learning_rate,
-            weight_decay=settings.weight_decay,
-        )
-        self.queue = FeatureQueue(settings.queue_size, dim)
-        self.generator = torch.Generator().manual_seed(settings.seed)
-        self.heads.to(device)
-        self.scale.to(device)
-        self.vectors = photos.vectors.to(device)
-        self.features = photos.features.to(device)
-        self.texts = texts.to(device)
-        self.image_ids, self.text_ids = image_ids, text_ids
-
-    def epoch(self) -> float:
-        """One pass over the pairs in random order, one random view per photo; mean loss."""
-        settings, heads, device = self.settings, self.heads, self.device
-        heads.train()
-        order = torch.randperm(len(self.image_ids), generator=self.generator)
-        view = torch.randint(settings.views, (len(order),), generator=self.generator)
-        losses = []
-        for start in range(0, len(order), settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            if len(batch) < 2:
-                continue
-            if settings.extra_negatives:
-                # Other pairs join the batch as full members (queries and candidates): a
-                # candidate that is only pushed away, never pulled to its own caption,
-                # measured worse (docs/finetuning.md).
-                rest = order[torch.randperm(len(order), generator=self.generator)]
-                batch = torch.cat(
-                    [batch, rest[~torch.isin(rest, batch)][: settings.extra_negatives]]
-                )
-            photo, caption = self.image_ids[batch], self.text_ids[batch]
-            with _autocast(device):
-                image = heads.embed_images(
-                    self.vectors[photo, view[batch]], self.features[photo, view[batch]]
-                )
-                text = heads.embed_texts(self.texts[caption])
-                loss = info_nce(
-                    image.float(),
-                    text.float(),
-                    self.scale(),
-                    image_keys=photo.to(device),
-                    text_keys=caption.to(device),
-                    queue=self.queue.snapshot(),
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            self.optimizer.step()
-            self.queue.push(image, text, photo, caption)
-            losses.append(float(loss.detach()))
-        heads.eval()
-        return float(np.mean(losses)) if losses else math.nan
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "heads": {k: v.detach().cpu() for k, v in self.heads.state_dict().items()},
-            "scale": self.scale.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "queue": self.queue.state(),
-            "generator": self.generator.get_state(),
-        }
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.heads.load_state_dict(state["heads"])
-        self.scale.load_state_dict(state["scale"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.queue.load_state(state["queue"])
-        self.generator.set_state(state["generator"])
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -569,8 +260,8 @@ def fine_tune(
 
     def extract(
         paths: Sequence[Path], views: int, label: str, done_before: int
-    ) -> Generator[Progress, None, _Features]:
-        return _extract(
+    ) -> Generator[Progress, None, Features]:
+        return extract_features(
             encoder,
             paths,
             views,
@@ -635,7 +326,7 @@ def fine_tune(
     held_groups = np.unique([p.text for p in heldout], return_inverse=True)[1]
 
     # 2. training
-    trainer = _Trainer(
+    trainer = Trainer(
         settings,
         encoder.dim,
         target,
@@ -720,11 +411,11 @@ def fine_tune(
         cancel.raise_if_cancelled()
         yield TrainingProgress(epoch, settings.epochs, "training on every pair", phase="refit")
         offset = len(train_paths)
-        everything = _Trainer(
+        everything = Trainer(
             settings,
             encoder.dim,
             target,
-            _Features(
+            Features(
                 torch.cat([train_features.vectors, heldout_features.vectors]),
                 torch.cat([train_features.features, heldout_features.features]),
                 torch.cat([train_features.readable, heldout_features.readable]),
@@ -778,15 +469,6 @@ def _key(payload: dict[str, Any]) -> str:
 def _device_of(encoder: Encoder) -> torch.device:
     device = getattr(encoder, "device", None)
     return device if isinstance(device, torch.device) else torch.device("cpu")
-
-
-def _autocast(device: torch.device) -> Any:
-    """bfloat16 autocast on CUDA (the adapters are tiny; the win is on big feature dims)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def with_settings(settings: FineTuneSettings, **changes: Any) -> FineTuneSettings:

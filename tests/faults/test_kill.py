@@ -310,7 +310,7 @@ def test_kill_during_fine_tuning_keeps_the_base_and_resumes(
     root = tmp_path / "photos"
     csv = captions_csv(root)
     before = check_library(library, photo_files(root))
-    checkpoint = "photosense.learn.finetune:RunFolder.save_checkpoint"
+    checkpoint = "photosense.learn.features:RunFolder.save_checkpoint"
     child = run_child(
         "--library",
         library,
