@@ -1,4 +1,4 @@
-"""GUI fixtures: a window over a fake-encoder library, and a check that no thread is left.
+"""GUI fixtures: a window over a fake-encoder library, and a check that no job thread is left.
 
 Libraries here tag with the colour vocabulary the fake encoder understands (``red``, ``green``…),
 so a red photo is tagged "red" and nothing else, as predictably as search.
@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QThreadPool
+import shiboken6
+from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
 from photosense.gui.jobs import JobRunner
@@ -26,6 +28,8 @@ from tests.conftest import save_photo
 from tests.tagging.conftest import colour_vocabulary  # noqa: F401  (a shared fixture)
 
 WAIT_MS = 30_000
+LEAK_GRACE_MS = 2_000
+"""How long a job that has reported may take to return from ``run`` before it counts as left."""
 
 
 def assert_runner_idle(runner: JobRunner) -> None:
@@ -77,11 +81,47 @@ def select_row(window: MainWindow, row: int) -> PhotoRecord:
     return record
 
 
+class RunnerWatch:
+    """Every :class:`JobRunner` made during a test, to check that none is left running a job."""
+
+    def __init__(self) -> None:
+        self.runners: list[JobRunner] = []
+
+    def running(self, grace_ms: int) -> list[str]:
+        """The pools of live runners with a job thread still running after ``grace_ms`` (a job
+        that has just reported may still be returning from ``run``)."""
+        left = []
+        for runner in self.runners:
+            for lane, pool in runner.pools.items() if shiboken6.isValid(runner) else ():
+                if shiboken6.isValid(pool) and not pool.waitForDone(grace_ms):
+                    jobs = sorted(job.name for job in runner.jobs if job.lane is lane)
+                    left.append(f"{lane.value} pool: {pool.activeThreadCount()} running {jobs}")
+        return left
+
+    def stop_all(self) -> None:
+        """Cancel and wait for whatever is left, so that one leak does not spill into the next
+        test."""
+        for runner in self.runners:
+            if shiboken6.isValid(runner):
+                runner.close()
+
+
 @pytest.fixture(autouse=True)
-def no_threads_left(qapp: object) -> Iterator[None]:
-    """Fail any test that leaves work running on Qt's global pool."""
-    yield
-    assert QThreadPool.globalInstance().activeThreadCount() == 0
+def no_job_threads_left(qapp: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunnerWatch]:
+    """Fail any test that leaves a job thread running on a runner it made (a window's or its
+    own): whatever starts a thread also stops it (``runner.close()``, closing the window)."""
+    watch = RunnerWatch()
+    made = JobRunner.__init__
+
+    def init(runner: JobRunner, *args: Any, **kwargs: Any) -> None:
+        made(runner, *args, **kwargs)
+        watch.runners.append(runner)
+
+    monkeypatch.setattr(JobRunner, "__init__", init)
+    yield watch
+    left = watch.running(grace_ms=LEAK_GRACE_MS)
+    watch.stop_all()
+    assert not left, f"job threads left running: {left}"
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from photosense.errors import Cancelled, PhotosenseError
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.progress import CancelToken, Progress
-from tests.gui.conftest import WAIT_MS, assert_runner_idle
+from tests.gui.conftest import WAIT_MS, RunnerWatch, assert_runner_idle
 
 
 def counting(n: int, cancel: CancelToken) -> Generator[Progress, None, str]:
@@ -245,3 +245,17 @@ def test_finished_jobs_are_freed(qtbot: QtBot) -> None:
     finally:
         runner.close()
     assert_runner_idle(runner)
+
+
+def test_a_job_left_running_is_caught(qtbot: QtBot, no_job_threads_left: RunnerWatch) -> None:
+    """The check after each GUI test sees a runner it made with a job thread still running."""
+    release = threading.Event()
+    runner = JobRunner()
+    assert any(made is runner for made in no_job_threads_left.runners)
+    job = Job.call(release.wait, WAIT_MS / 1000, name="left behind", lane=Lane.WRITE)
+    with qtbot.waitSignal(job.signals.started, timeout=WAIT_MS):
+        runner.start(job)
+    assert no_job_threads_left.running(grace_ms=50) == ["write pool: 1 running ['left behind']"]
+    release.set()
+    runner.close()
+    assert no_job_threads_left.running(grace_ms=50) == []
