@@ -213,8 +213,16 @@ def test_the_network_is_off_during_tests() -> None:
 
 @pytest.mark.enable_socket
 def test_a_test_can_opt_in_to_the_network() -> None:
+    """With the mark, an internet socket opens and carries data (over the loopback only:
+    nothing leaves the machine)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-        server.bind(("127.0.0.1", 0))  # local only: nothing leaves the machine
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=5) as client:
+            accepted, _ = server.accept()
+            with accepted:
+                client.sendall(b"ping")
+                assert accepted.recv(4) == b"ping"
 
 
 def test_the_command_line_runs_with_the_network_off(
