@@ -62,6 +62,7 @@ def test_too_few_pairs_is_a_clear_error(fake_library, tmp_path: Path) -> None:
         run_to_end(fake_library.finetune(captions=tmp_path / "c.csv"))
 
 
+@pytest.mark.slow
 def test_cli_finetune_json_activate_eval_and_revert(capsys, tmp_path: Path, captioned) -> None:
     library = tmp_path / "lib"
     base = "open_clip/photosense-tiny/random-seed0"

@@ -128,6 +128,7 @@ def test_index_carries_on_a_pending_switch(library: Library, tmp_path: Path) -> 
     assert library.search("blue").hits[0].photo.path.endswith("new.jpg")
 
 
+@pytest.mark.slow
 def test_a_switch_to_a_model_of_another_size_under_the_same_id_is_refused(
     library: Library,
 ) -> None:
@@ -145,6 +146,7 @@ def test_choosing_the_active_model_again_drops_the_pending_switch(library: Libra
     assert library.search("red").model_id == FAKE_MODEL_ID
 
 
+@pytest.mark.slow
 def test_a_missing_active_model_falls_back_to_the_starter_without_mixing(
     library: Library, models: Models
 ) -> None:
@@ -170,6 +172,7 @@ def test_a_missing_active_model_falls_back_to_the_starter_without_mixing(
         explicit.close()
 
 
+@pytest.mark.slow
 def test_switching_to_the_tiny_open_clip_model(library: Library) -> None:
     report = switch_partly(library, "photosense-tiny", stop_at=4)
     assert not report.activated
@@ -193,6 +196,7 @@ def test_a_library_with_no_photos_switches_at_once(tmp_path: Path, models: Model
         lib.close()
 
 
+@pytest.mark.slow
 def test_removing_models_never_touches_the_active_one(library: Library, empty_hub: Path) -> None:
     run_to_end(library.use_model(OTHER))
     with pytest.raises(ModelError, match="this library's active model"):
@@ -213,6 +217,7 @@ def test_removing_models_never_touches_the_active_one(library: Library, empty_hu
     assert library.search("red").model_id == OTHER
 
 
+@pytest.mark.slow
 def test_an_older_starter_version_is_re_embedded_by_index(
     library: Library, tmp_path: Path, models: Models
 ) -> None:

@@ -88,6 +88,7 @@ def test_pull_finds_a_model_already_in_the_hub_cache(
     assert "open_clip/photosense-tiny/testtag is downloaded" in out
 
 
+@pytest.mark.slow
 def test_import_use_search_and_remove(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path, tiny_file: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_plain_search_names_the_model_and_the_starter_says_how_to_do_better(
     assert "model:" not in out
 
 
+@pytest.mark.slow
 def test_device_reaches_every_model_load(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,

@@ -61,6 +61,7 @@ def test_importing_the_library_the_cli_and_the_app_loads_no_model_code() -> None
     assert report["loaded"] == []
 
 
+@pytest.mark.slow
 def test_commands_that_run_no_model_load_no_model_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,6 +96,7 @@ def test_commands_that_run_no_model_load_no_model_code(
     assert "not downloaded" in report["outputs"][-2]
 
 
+@pytest.mark.slow
 def test_the_window_shows_a_library_and_its_tags_without_loading_a_model(
     photo_dir: Path, tmp_path: Path
 ) -> None:
@@ -144,6 +146,7 @@ def test_the_window_shows_a_library_and_its_tags_without_loading_a_model(
     assert report["models"] == [FakeEncoder().model_id]
 
 
+@pytest.mark.slow
 def test_the_cpu_thread_count_is_set_when_the_first_model_picks_its_device() -> None:
     report = run_fresh(
         """

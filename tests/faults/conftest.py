@@ -24,12 +24,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long variants run only when asked for (``pytest -m slow tests/faults``): the suite
-    runs the short ones. Elsewhere ``slow`` tests run by default, so only ours are held back."""
+    """The long variants (``@pytest.mark.slow(long_variant=True)``) run only when asked for
+    (``pytest -m slow tests/faults``): the suite runs the short ones. A plain ``slow`` mark, as
+    everywhere else, runs with the suite and only keeps a test out of the fast lane."""
     if "slow" in (config.option.markexpr or ""):
         return
     here = Path(__file__).parent
     later = pytest.mark.skip(reason="a long variant: run it with `pytest -m slow tests/faults`")
     for item in items:
-        if item.get_closest_marker("slow") and item.path.is_relative_to(here):
+        slow = item.get_closest_marker("slow")
+        if slow and slow.kwargs.get("long_variant") and item.path.is_relative_to(here):
             item.add_marker(later)

@@ -29,6 +29,7 @@ from tests.faults.harness import (
 )
 
 
+@pytest.mark.slow
 def test_searches_go_on_while_another_process_indexes(tmp_path: Path, tally: Counter[str]) -> None:
     root = tmp_path / "photos"
     make_photos(root, 100, seed=21)
@@ -65,6 +66,7 @@ def test_searches_go_on_while_another_process_indexes(tmp_path: Path, tally: Cou
     assert_complete(library, tmp_path)
 
 
+@pytest.mark.slow
 def test_two_indexing_runs_take_turns(tmp_path: Path, tally: Counter[str]) -> None:
     make_photos(tmp_path / "a", 24, seed=31)
     make_photos(tmp_path / "b", 24, seed=32)
@@ -94,6 +96,7 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(library_module, "load_encoder", fake_models)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fake_cli")
 def test_a_writer_holding_the_database_gets_a_clear_message(
     tmp_path: Path,

@@ -70,7 +70,7 @@ def tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", str(mount_point)], check=True)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(long_variant=True)
 @pytest.mark.parametrize("size", ["320k", "700k", "1100k"])
 def test_disk_full_during_indexing(tmp_path: Path, size: str, tally: Counter[str]) -> None:
     photos = tmp_path / "photos"
@@ -99,6 +99,7 @@ def test_disk_full_during_indexing(tmp_path: Path, size: str, tally: Counter[str
         assert_kept(before, assert_complete(saved, photos), photo_files(photos))
 
 
+@pytest.mark.slow
 def test_disk_full_while_fine_tuning_saves_its_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
 ) -> None:

@@ -148,13 +148,14 @@ def kill_trial(tmp: Path, seed: int, length: RunLength, tally: Counter[str]) -> 
             assert final.photos[new] == before_tidy.photos[old]
 
 
+@pytest.mark.slow
 def test_random_kills_lose_nothing(
     tmp_path: Path, run_length: RunLength, tally: Counter[str]
 ) -> None:
     kill_trial(tmp_path, seed=7, length=run_length, tally=tally)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(long_variant=True)
 def test_random_kills_lose_nothing_many_trials(
     tmp_path: Path, run_length: RunLength, tally: Counter[str]
 ) -> None:
@@ -221,7 +222,7 @@ def test_kill_between_the_index_file_renames(
     kill_during_save(tmp_path, monkeypatch, "data renamed", hnsw=True, tally=tally)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(long_variant=True)
 @pytest.mark.parametrize("hnsw", [False, True], ids=["exact", "hnsw"])
 @pytest.mark.parametrize("window", list(SAVE_WINDOWS))
 def test_kill_anywhere_in_an_index_save(
@@ -270,6 +271,7 @@ def kill_during_switch(tmp: Path, monkeypatch: pytest.MonkeyPatch, batch: int) -
     assert final.vectors[FAKE_MODEL_ID] == before.vectors[FAKE_MODEL_ID]  # kept, reusable
 
 
+@pytest.mark.slow
 def test_kill_during_a_model_switch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
 ) -> None:
@@ -277,7 +279,7 @@ def test_kill_during_a_model_switch(
     tally["kill -9 during a model switch"] += 1
 
 
-@pytest.mark.slow
+@pytest.mark.slow(long_variant=True)
 @pytest.mark.parametrize("batch", [1, 4, 7, 9])  # of the switch's 10
 def test_kill_at_any_batch_of_a_model_switch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int, tally: Counter[str]
@@ -303,6 +305,7 @@ def captions_csv(root: Path) -> Path:
 FINETUNE = ("finetune", "--epochs", "5", "--views", "1", "--activate", "no", "--json")
 
 
+@pytest.mark.slow
 def test_kill_during_fine_tuning_keeps_the_base_and_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
 ) -> None:

@@ -150,7 +150,7 @@ def test_messy_library_sample(tmp_path: Path, tally: Counter[str]) -> None:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(long_variant=True)
 @pytest.mark.datasets
 def test_messy_library_whole(tmp_path: Path, tally: Counter[str]) -> None:
     messy = dataset("messy-library")

@@ -154,6 +154,7 @@ def fake_hub_download(cache: Path, content: bytes, claimed: bytes) -> Any:
     return download
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("empty_hub")
 def test_a_download_is_verified_against_its_hash(
     empty_hub: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]

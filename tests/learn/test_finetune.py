@@ -162,6 +162,7 @@ def test_cancelled_run_resumes_from_its_checkpoint(
     assert result.epochs_run == 6 and len(result.history) == 6
 
 
+@pytest.mark.slow
 def test_blend_zero_is_the_base_and_general_check_is_scored(
     colour_pairs: list[TrainingPair], tmp_path: Path
 ) -> None:
@@ -206,6 +207,7 @@ def test_settings_are_checked() -> None:
         FineTuneSettings(train_image=False, train_text=False)
 
 
+@pytest.mark.slow
 def test_refit_trains_again_on_every_pair(colour_pairs: list[TrainingPair]) -> None:
     plain = run_to_end(fine_tune(WordEncoder(), colour_pairs, FAST))
     refit = run_to_end(fine_tune(WordEncoder(), colour_pairs, replace(FAST, refit=True)))

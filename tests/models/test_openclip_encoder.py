@@ -119,6 +119,7 @@ np.save(__import__("sys").argv[1], np.concatenate([image, text]))
 """
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_model_in_another_process(tmp_path: Path) -> None:
     """Stored vectors name a random model by seed; another process must rebuild it exactly."""
     out = tmp_path / "vectors.npy"

@@ -240,6 +240,7 @@ def test_class_matrix_is_cached(starter: StarterEncoder) -> None:
 
 
 @pytest.mark.starter
+@pytest.mark.slow
 def test_vectors_are_the_same_after_a_second_load(
     starter: StarterEncoder, starter_cache: Path
 ) -> None:
@@ -260,6 +261,7 @@ def test_a_fresh_build_is_deterministic(starter: StarterEncoder, tmp_path: Path)
 
 
 @pytest.mark.starter
+@pytest.mark.slow
 def test_text_vectors_match_sentence_transformers(starter: StarterEncoder) -> None:
     sentence_transformers = pytest.importorskip("sentence_transformers")
     texts = [
@@ -330,6 +332,7 @@ def test_a_second_encoder_reads_the_cached_class_vectors(
 
 
 @pytest.mark.starter
+@pytest.mark.slow
 def test_encoding_from_several_threads(starter: StarterEncoder) -> None:
     texts = [f"photo number {n} of a {name}" for n, name in enumerate(["cat", "dog", "boat"] * 4)]
     images = [scene(), Image.new("RGB", (300, 200), (200, 30, 30))] * 3
