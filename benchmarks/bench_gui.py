@@ -51,7 +51,8 @@ import numpy as np
 from _common import CACHE, dataset, machine, peak_rss_mib
 from PIL import Image
 
-from photosense.library import AUTO_TAG_KEY, Library
+from photosense.library import Library
+from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.media.thumbnails import GRID_SIZE, ThumbnailCache
 from photosense.models.fake import FakeEncoder
 from photosense.store.records import Batch, PhotoFields, PhotoRecord
@@ -105,7 +106,7 @@ def build_library(directory: Path, count: int) -> None:
     store.folders.mark(folder.id, online=True, scanned=True)
     # Build and save the search index once, so every run starts from a warm library.
     library = Library(store, directory, lambda _spec: encoder)
-    library.search("red", limit=1)
+    library.search.text("red", limit=1)
     library.close()
     marker.touch()
     print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
@@ -146,7 +147,7 @@ def cycling_fetcher(
     """Records of the library with photo ``i``'s path pointing at real file ``i mod K``."""
 
     def fetch(ids: Sequence[int]) -> dict[int, PhotoRecord]:
-        records = library.photos(ids)
+        records = library.photos.get(ids)
         return {i: replace(r, path=files[i % len(files)]) for i, r in records.items()}
 
     return fetch

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from _common import dataset, machine
 
-from photosense.library import AUTO_TAG_KEY, Library
+from photosense.library import Library
+from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.media.decode import decode_photo, full_decode
 from photosense.media.scan import ScannedFile, scan_folder
 from photosense.models.registry import load_encoder
@@ -61,7 +62,9 @@ def main() -> None:
             store.settings.set(AUTO_TAG_KEY, auto_tag)
             library = Library(store, Path(tmp), lambda _spec: encoder)
             started = time.perf_counter()
-            report = run_to_end(library.index([root / "images"], batch_size=args.batch_size))
+            report = run_to_end(
+                library.folders.index([root / "images"], batch_size=args.batch_size)
+            )
             timings[auto_tag] = time.perf_counter() - started
             library.close()
     pipeline_s = timings[False]

@@ -58,7 +58,7 @@ def main() -> None:
     library = Library(store, library_dir, lambda _spec: FakeEncoder())
     if store.photos.counts()[0] < args.files:
         started = time.perf_counter()
-        report = run_to_end(library.index([photos], batch_size=256))
+        report = run_to_end(library.folders.index([photos], batch_size=256))
         elapsed = time.perf_counter() - started
         print(
             f"first index: {report.indexed} photos in {elapsed:.1f} s "
@@ -70,7 +70,7 @@ def main() -> None:
     walk_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    report = run_to_end(library.index())
+    report = run_to_end(library.folders.index())
     rescan_s = time.perf_counter() - started
     library.close()
     assert report.indexed == 0 and report.unchanged == args.files, report

@@ -23,12 +23,20 @@ from typing import Any, TypeVar
 from photosense import __version__
 from photosense.enums import TagState
 from photosense.errors import PhotosenseError
-from photosense.indexing import IndexReport
-from photosense.library import Library, LibraryModel, LibraryStatus, SearchResults
-from photosense.models.device import batch_size_for, configure_cpu_threads
-from photosense.models.registry import is_starter
+from photosense.library import (
+    ExportReport,
+    FineTuneSettings,
+    IndexReport,
+    Library,
+    LibraryModel,
+    LibraryStatus,
+    SearchResults,
+    TagReport,
+)
+from photosense.library.evaluation import evaluate_folders
+from photosense.library.models import catalogue, configure_cpu_threads, import_file, is_starter
+from photosense.library.models import pull as pull_model
 from photosense.progress import CancelToken, Progress, run_to_end
-from photosense.tagging.service import ExportReport, TagReport
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +232,9 @@ def _desktop(args: argparse.Namespace) -> int:
 
 def _index(library: Library, args: argparse.Namespace) -> int:
     with _cancel_on_ctrl_c() as cancel:
-        job = library.index(args.paths, cancel, workers=args.workers, batch_size=args.batch_size)
+        job = library.folders.index(
+            args.paths, cancel, workers=args.workers, batch_size=args.batch_size
+        )
         report: IndexReport = _drive(job, args.json, "photo")
     if args.json:
         print(json.dumps(_report_json(report), indent=2))
@@ -256,6 +266,39 @@ def _cancel_on_ctrl_c() -> Iterator[CancelToken]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextmanager
+def _bar_per_message(
+    unit: str, *, scale: bool = False, quiet: bool = False, leave: bool = True
+) -> Iterator[Callable[[Progress], None]]:
+    """A progress callback that shows one tqdm bar per message (a file, a data set), each
+    closed when the next one starts; ``quiet`` shows none."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(progress: Progress) -> None:
+        if quiet or progress.total is None:
+            return
+        bar = bars.get(progress.message)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[progress.message] = tqdm(
+                desc=progress.message,
+                total=progress.total,
+                unit=unit,
+                unit_scale=scale,
+                leave=leave,
+            )
+        bar.update(progress.done - bar.n)
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
 def _report_json(report: IndexReport) -> dict[str, Any]:
     return {
         "indexed": report.indexed,
@@ -274,7 +317,7 @@ def _print_report(report: IndexReport, library: Library) -> None:
     print(
         f"{report.indexed} indexed, {report.unchanged} unchanged, {report.moved} moved, "
         f"{report.removed} removed, {len(report.skipped)} skipped "
-        f"in {report.seconds:.1f} s ({rate:.1f} photos/s) with {library.encoder.model_id}"
+        f"in {report.seconds:.1f} s ({rate:.1f} photos/s) with {library.models.current().model_id}"
     )
     for folder in report.offline:
         print(f"offline: {folder} is not available; its photos are kept")
@@ -284,14 +327,12 @@ def _print_report(report: IndexReport, library: Library) -> None:
         print(f"… and {len(report.skipped) - 50} more skipped (see `photosense status --json`)")
     if report.cancelled:
         print("stopped early; run the same command again to finish")
-    _starter_hint(library.encoder.model_id)
+    _starter_hint(library.models.current().model_id)
 
 
 def _starter_hint(model_id: str) -> None:
     if is_starter(model_id):
-        from photosense.models.catalogue import load_catalogue
-
-        better = load_catalogue().recommended
+        better = catalogue().recommended
         print(
             "note: answered by the offline starter model; a full CLIP model searches much "
             f"better: `photosense models pull {better}` then `photosense models use {better}` "
@@ -304,7 +345,7 @@ def _starter_hint(model_id: str) -> None:
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
-    results = library.search(
+    results = library.search.text(
         args.text,
         limit=args.limit,
         min_score=args.min_score,
@@ -320,7 +361,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
 
 
 def _similar(library: Library, args: argparse.Namespace) -> int:
-    results = library.similar(args.photo, limit=args.limit)
+    results = library.search.similar(args.photo, limit=args.limit)
     _fallback_warning(library)
     return _print_results(results, args.json)
 
@@ -392,7 +433,7 @@ def _status_json(status: LibraryStatus, library: Library) -> dict[str, Any]:
             for m in status.models
         ],
         "skipped_files": [
-            {"path": s.path, "kind": s.kind, "reason": s.reason} for s in library.skipped()
+            {"path": s.path, "kind": s.kind, "reason": s.reason} for s in library.folders.skipped()
         ],
     }
 
@@ -404,29 +445,25 @@ _EVAL_COLUMNS = ("t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10", "
 
 def _eval(_library: None, args: argparse.Namespace) -> int:
     """Score a model on data set folders; needs no library ("auto" means the starter)."""
-    from tqdm import tqdm
-
-    from photosense import evaluation
-    from photosense.models import registry
-
-    encoder = registry.load_encoder(args.model, device=args.device)
-    batch_size = args.batch_size or batch_size_for(encoder)
-    results = {}
-    for folder in args.datasets:
-        dataset = evaluation.load_dataset(folder, args.split)
-        job = evaluation.evaluate(dataset, encoder, batch_size=batch_size)
-        total, quiet = len(dataset.images), args.json or None
-        with tqdm(desc=dataset.name, total=total, unit="image", disable=quiet, leave=False) as bar:
-            result = run_to_end(job, lambda p: bar.update(p.done - bar.n))
-        results[dataset.name if dataset.name not in results else str(folder)] = result.as_dict()
+    job = evaluate_folders(
+        args.datasets,
+        model=args.model,
+        device=args.device,
+        split=args.split,
+        batch_size=args.batch_size,
+    )
+    with _bar_per_message("image", quiet=args.json, leave=False) as update:
+        evaluation = run_to_end(job, update)
+    model_id = evaluation.model_id
+    results = {name: result.as_dict() for name, result in evaluation.results.items()}
     if args.json:
-        print(json.dumps({"model": encoder.model_id, "datasets": results}, indent=2))
+        print(json.dumps({"model": model_id, "datasets": results}, indent=2))
         return 0
     print(f"{'dataset':<20} {'split':<5} {'n':>6} " + " ".join(f"{c:>7}" for c in _EVAL_COLUMNS))
     for name, row in results.items():
         cells = " ".join(f"{row[c]:7.3f}" if c in row else f"{'-':>7}" for c in _EVAL_COLUMNS)
         print(f"{name:<20} {row['split']:<5} {row['n']:>6} {cells}  skipped {row['skipped']}")
-    _starter_hint(encoder.model_id)
+    _starter_hint(model_id)
     return 0
 
 
@@ -498,12 +535,12 @@ def _drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
 
 def _tag(library: Library, args: argparse.Namespace) -> int:
     with _cancel_on_ctrl_c() as cancel:
-        job = library.tag(retag=args.retag, cancel=cancel)
+        job = library.tags.suggest(retag=args.retag, cancel=cancel)
         report: TagReport = _drive(job, args.json, "photo")
     status = EXIT_INTERRUPTED if report.cancelled else 0
     if args.json:
         document = {
-            "model": library.encoder.model_id,
+            "model": library.models.current().model_id,
             "photos": report.photos,
             "suggestions": report.suggestions,
             "keywords": report.keywords,
@@ -515,11 +552,11 @@ def _tag(library: Library, args: argparse.Namespace) -> int:
     print(
         f"{report.photos} photos tagged, {report.suggestions} suggestions, "
         f"{report.keywords} keywords imported in {report.seconds:.1f} s "
-        f"with {library.encoder.model_id}"
+        f"with {library.models.current().model_id}"
     )
     if report.cancelled:
         print("stopped early; run the same command again to finish")
-    _starter_hint(library.encoder.model_id)
+    _starter_hint(library.models.current().model_id)
     return status
 
 
@@ -532,26 +569,26 @@ def _tags(library: Library, args: argparse.Namespace) -> int:
     if action == "export-xmp":
         return _tags_export(library, args.suggested, args.json)
     if action == "accept":
-        library.accept_tag(args.photo, args.tag)
+        library.tags.accept(args.photo, args.tag)
         print(f"accepted {args.tag!r} on {args.photo}")
     elif action == "reject":
-        library.reject_tag(args.photo, args.tag)
+        library.tags.reject(args.photo, args.tag)
         print(f"rejected {args.tag!r} on {args.photo}; it will not be suggested there again")
     elif action == "add":
-        record = library.add_tag(args.name, args.prompt)
+        record = library.tags.add(args.name, args.prompt)
         own = f" with {len(record.prompts)} prompts" if record.prompts else ""
         print(f"tag {record.name!r}{own}; run `photosense tag` to suggest it")
     elif action == "rename":
-        record = library.rename_tag(args.old, args.new)
+        record = library.tags.rename(args.old, args.new)
         print(f"renamed {args.old!r} to {record.name!r}")
     elif action == "remove":
-        record = library.remove_tag(args.name)
+        record = library.tags.remove(args.name)
         print(f"removed tag {record.name!r}")
     return 0
 
 
 def _tags_list(library: Library, as_json: bool) -> int:
-    tags = library.tags()
+    tags = library.tags.list()
     if as_json:
         document = [
             {
@@ -577,7 +614,7 @@ def _tags_list(library: Library, as_json: bool) -> int:
 
 
 def _tags_show(library: Library, photo: Path, as_json: bool) -> int:
-    rows = library.photo_tags(photo)
+    rows = library.tags.of_photo(photo)
     if as_json:
         document = [
             {
@@ -603,7 +640,7 @@ def _tags_show(library: Library, photo: Path, as_json: bool) -> int:
 
 def _tags_export(library: Library, suggested: bool, as_json: bool) -> int:
     with _cancel_on_ctrl_c() as cancel:
-        job = library.export_xmp(include_suggested=suggested, cancel=cancel)
+        job = library.tags.export_xmp(include_suggested=suggested, cancel=cancel)
         report: ExportReport = _drive(job, as_json, "photo")
     if as_json:
         failed = [{"path": p, "reason": r} for p, r in report.failed]
@@ -687,29 +724,29 @@ def _albums(library: Library, args: argparse.Namespace) -> int:
     if action == "show":
         return _albums_show(library, args.name, args.json)
     if action == "create":
-        album = library.create_album(args.name, args.description)
+        album = library.albums.create(args.name, args.description)
         print(f"album {album.name!r} created; add photos with `photosense albums add`")
     elif action == "rename":
-        old = library.album(args.old).name
-        album = library.rename_album(old, args.new)
+        old = library.albums.get(args.old).name
+        album = library.albums.rename(old, args.new)
         print(f"renamed album {old!r} to {album.name!r}")
     elif action == "delete":
-        name = library.album(args.name).name
-        count = library.delete_album(name)
+        name = library.albums.get(args.name).name
+        count = library.albums.delete(name)
         print(f"deleted album {name!r}; its {count} photos stay in the library")
     elif action == "add":
-        added = library.add_to_album(args.name, args.photos)
+        added = library.albums.add(args.name, args.photos)
         already = len(set(args.photos)) - added
         note = f" ({already} already in it)" if already > 0 else ""
         print(f"added {added} photos to {args.name!r}{note}")
     elif action == "remove":
-        removed = library.remove_from_album(args.name, args.photos)
+        removed = library.albums.remove(args.name, args.photos)
         print(f"took {removed} photos out of {args.name!r}")
     return 0
 
 
 def _albums_list(library: Library, as_json: bool) -> int:
-    albums = library.albums()
+    albums = library.albums.list()
     if as_json:
         document = [
             {
@@ -731,10 +768,10 @@ def _albums_list(library: Library, as_json: bool) -> int:
 
 
 def _albums_show(library: Library, name: str, as_json: bool) -> int:
-    album = library.album(name)
-    ids = library.album_photo_ids(album.name)
-    records = library.photos(ids)
-    captions = library.captions(album=album.name)
+    album = library.albums.get(name)
+    ids = library.albums.photo_ids(album.name)
+    records = library.photos.get(ids)
+    captions = library.captions.list(album=album.name)
     photos = [(records[i].path, captions.get(i)) for i in ids if i in records]
     if as_json:
         document = {
@@ -762,20 +799,20 @@ def _albums_show(library: Library, name: str, as_json: bool) -> int:
 def _captions(library: Library, args: argparse.Namespace) -> int:
     action: str = args.captions_command
     if action == "set":
-        info = library.set_caption(args.photo, args.text, sidecar=args.sidecar)
+        info = library.captions.set(args.photo, args.text, sidecar=args.sidecar)
         where = " and its XMP sidecar" if args.sidecar else ""
         done = "caption saved" if info is not None else "caption removed"
         print(f"{done} for {args.photo}{where}")
     elif action == "show":
         return _captions_show(library, args.photo, args.json)
     elif action == "remove":
-        had = library.remove_caption(args.photo)
+        had = library.captions.remove(args.photo)
         print(f"caption removed from {args.photo}" if had else f"{args.photo} had no caption")
     elif action == "import":
         return _captions_import(library, args.file, args.overwrite, args.json)
     elif action == "read":
         with _cancel_on_ctrl_c() as cancel:
-            changed = _drive(library.read_file_captions(cancel), args.json, "photo")
+            changed = _drive(library.captions.read_files(cancel), args.json, "photo")
         if args.json:
             print(json.dumps({"changed": changed, "cancelled": cancel.cancelled}, indent=2))
         else:
@@ -787,14 +824,14 @@ def _captions(library: Library, args: argparse.Namespace) -> int:
 
 
 def _captions_show(library: Library, photo: Path, as_json: bool) -> int:
-    info = library.caption(photo)
+    info = library.captions.get(photo)
     if as_json:
         document = {
             "photo": str(photo),
             "caption": info.text if info else None,
             "source": info.source if info else None,
             "updated_at": info.updated_at.isoformat() if info else None,
-            "albums": library.photo_albums(photo),
+            "albums": library.albums.of_photo(photo),
         }
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
@@ -807,7 +844,7 @@ def _captions_show(library: Library, photo: Path, as_json: bool) -> int:
 
 
 def _captions_import(library: Library, file: Path, overwrite: bool, as_json: bool) -> int:
-    report = library.import_captions(file, overwrite=overwrite)
+    report = library.captions.import_csv(file, overwrite=overwrite)
     if as_json:
         print(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
         return 0
@@ -831,8 +868,8 @@ def _captions_import(library: Library, file: Path, overwrite: bool, as_json: boo
 
 
 def _captions_list(library: Library, album: str | None, as_json: bool) -> int:
-    captions = library.captions(album=album)
-    records = library.photos(list(captions))
+    captions = library.captions.list(album=album)
+    records = library.photos.get(list(captions))
     rows = sorted(
         ((records[i].path, c) for i, c in captions.items() if i in records), key=lambda r: r[0]
     )
@@ -908,8 +945,8 @@ def _mb(size: int | None) -> str:
 
 
 def _models_list(library: Library, as_json: bool) -> int:
-    models = library.models()
-    state = library.model_progress()
+    models = library.models.list()
+    state = library.models.progress()
     if as_json:
         document = {
             "active": state.active,
@@ -957,35 +994,14 @@ def _model_json(model: LibraryModel) -> dict[str, Any]:
 
 
 def _models_pull(spec: str) -> int:
-    from tqdm import tqdm
-
-    from photosense.models import inventory
-
-    bars: dict[str, Any] = {}  # one per file, made when its download starts
-
-    def update(progress: Progress) -> None:
-        bar = bars.get(progress.message)
-        if bar is None:
-            for other in bars.values():
-                other.close()
-            bar = bars[progress.message] = tqdm(
-                desc=progress.message, total=progress.total, unit="B", unit_scale=True
-            )
-        bar.update(progress.done - bar.n)
-
-    try:
-        model_id = inventory.pull(spec, update)
-    finally:
-        for bar in bars.values():
-            bar.close()
+    with _bar_per_message("B", scale=True) as update:  # one bar per file
+        model_id = pull_model(spec, update)
     print(f"{model_id} is downloaded; switch to it with `photosense models use {spec}`")
     return 0
 
 
 def _models_import(file: Path, arch: str | None, name: str | None) -> int:
-    from photosense.models import local
-
-    model = local.import_checkpoint(file, arch, name)
+    model = import_file(file, arch, name)
     print(
         f"imported {model.id} ({model.architecture}, {model.embedding_size}-d, "
         f"{_mb(model.size_bytes)}); switch to it with `photosense models use {model.id}`"
@@ -995,9 +1011,9 @@ def _models_import(file: Path, arch: str | None, name: str | None) -> int:
 
 def _models_use(library: Library, args: argparse.Namespace) -> int:
     with _cancel_on_ctrl_c() as cancel:
-        job = library.use_model(args.id, cancel, batch_size=args.batch_size)
+        job = library.models.use(args.id, cancel, batch_size=args.batch_size)
         report = _drive(job, args.json, "photo")
-    state = library.model_progress()
+    state = library.models.progress()
     if args.json:
         document = {
             "model": report.model_id,
@@ -1028,7 +1044,7 @@ def _models_remove(library: Library, spec: str, vectors: bool, yes: bool) -> int
         if input(f"Delete {what}? [y/N] ").strip().lower() not in ("y", "yes"):
             print("nothing removed")
             return EXIT_ERROR
-    removed = library.remove_model(spec, vectors=vectors)
+    removed = library.models.remove(spec, vectors=vectors)
     print(
         f"removed {removed.model_id}: {_mb(removed.bytes_freed)} freed, "
         f"{removed.vectors_removed} vectors forgotten"
@@ -1037,13 +1053,11 @@ def _models_remove(library: Library, spec: str, vectors: bool, yes: bool) -> int
 
 
 def _fallback_warning(library: Library) -> None:
-    if library.model_fallback:
-        print(f"photosense: warning: {library.model_fallback}", file=sys.stderr)
+    if library.models.fallback:
+        print(f"photosense: warning: {library.models.fallback}", file=sys.stderr)
 
 
 def _add_finetune_command(commands: Any) -> None:
-    from photosense.learn.records import FineTuneSettings
-
     defaults = FineTuneSettings()
     finetune = commands.add_parser(
         "finetune",
@@ -1110,8 +1124,6 @@ def _add_finetune_command(commands: Any) -> None:
 
 
 def _finetune(library: Library, args: argparse.Namespace) -> int:
-    from photosense.learn.records import FineTuneSettings
-
     try:
         settings = FineTuneSettings(
             epochs=args.epochs,
@@ -1127,7 +1139,7 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
         print(f"photosense: {exc}", file=sys.stderr)
         return EXIT_USAGE
     with _cancel_on_ctrl_c() as cancel:
-        job = library.finetune(
+        job = library.finetune.run(
             albums=args.albums,
             captions=args.captions,
             split=args.split,
@@ -1141,7 +1153,7 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
     activated = False
     if activate:
         with _cancel_on_ctrl_c() as cancel:
-            switch = _drive(library.use_model(report.model_id, cancel), args.json, "photo")
+            switch = _drive(library.models.use(report.model_id, cancel), args.json, "photo")
         activated = switch.activated
     document = report.as_dict(activated)
     if args.json:

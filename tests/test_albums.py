@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
-from photosense.library import AUTO_TAG_KEY, Library
+from photosense.library import Library
+from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.models.fake import FakeEncoder
 from photosense.progress import run_to_end
 from photosense.store.repository import Store
@@ -18,66 +19,66 @@ from tests.test_captions import cli_library
 @pytest.fixture
 def lib(fake_library: Library, photo_dir: Path) -> Library:
     fake_library.store.settings.set(AUTO_TAG_KEY, False)
-    run_to_end(fake_library.index([photo_dir]))
+    run_to_end(fake_library.folders.index([photo_dir]))
     return fake_library
 
 
 def names(library: Library, ids: list[int]) -> list[str]:
-    records = library.photos(ids)
+    records = library.photos.get(ids)
     return [Path(records[i].path).name for i in ids]
 
 
 def ids_by_name(library: Library) -> dict[str, int]:
-    return {Path(r.path).name: i for i, r in library.photos(library.photo_ids()).items()}
+    return {Path(r.path).name: i for i, r in library.photos.get(library.photos.ids()).items()}
 
 
 # -- making and naming albums -----------------------------------------------------------------
 
 
 def test_create_list_rename_delete(lib: Library) -> None:
-    zoo = lib.create_album("  Zoo   trip ", "  lions and   tigers ")
-    lib.create_album("beach")
-    lib.create_album("Attic", "")
+    zoo = lib.albums.create("  Zoo   trip ", "  lions and   tigers ")
+    lib.albums.create("beach")
+    lib.albums.create("Attic", "")
 
     assert (zoo.name, zoo.description, zoo.count) == ("Zoo trip", "lions and tigers", 0)
-    assert [a.name for a in lib.albums()] == ["Attic", "beach", "Zoo trip"]
-    assert lib.albums()[0].description is None
+    assert [a.name for a in lib.albums.list()] == ["Attic", "beach", "Zoo trip"]
+    assert lib.albums.list()[0].description is None
 
-    renamed = lib.rename_album("zoo TRIP", "Safari")  # found ignoring case
+    renamed = lib.albums.rename("zoo TRIP", "Safari")  # found ignoring case
     assert (renamed.id, renamed.name, renamed.description) == (zoo.id, "Safari", "lions and tigers")
-    assert lib.rename_album("beach", "Beach").name == "Beach"  # only the case changes
+    assert lib.albums.rename("beach", "Beach").name == "Beach"  # only the case changes
 
-    assert lib.delete_album("safari") == 0
-    assert [a.name for a in lib.albums()] == ["Attic", "Beach"]
+    assert lib.albums.delete("safari") == 0
+    assert [a.name for a in lib.albums.list()] == ["Attic", "Beach"]
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda lib: lib.create_album("beach"), "already exists"),
-        (lambda lib: lib.create_album("   "), "needs a name"),
-        (lambda lib: lib.rename_album("Beach", "ATTIC"), "already exists"),
-        (lambda lib: lib.rename_album("Beach", ""), "needs a name"),
+        (lambda lib: lib.albums.create("beach"), "already exists"),
+        (lambda lib: lib.albums.create("   "), "needs a name"),
+        (lambda lib: lib.albums.rename("Beach", "ATTIC"), "already exists"),
+        (lambda lib: lib.albums.rename("Beach", ""), "needs a name"),
     ],
 )
 def test_names_must_be_given_and_unique_ignoring_case(
     lib: Library, make: object, message: str
 ) -> None:
-    lib.create_album("Beach")
-    lib.create_album("Attic")
+    lib.albums.create("Beach")
+    lib.albums.create("Attic")
 
     with pytest.raises(PhotosenseError, match=message):
         make(lib)  # type: ignore[operator]
-    assert [a.name for a in lib.albums()] == ["Attic", "Beach"]
+    assert [a.name for a in lib.albums.list()] == ["Attic", "Beach"]
 
 
 def test_unknown_albums_are_a_clear_error(lib: Library) -> None:
     for call in (
-        lambda: lib.rename_album("Nope", "Yes"),
-        lambda: lib.delete_album("Nope"),
-        lambda: lib.add_to_album("Nope", []),
-        lambda: lib.album_photo_ids("Nope"),
-        lambda: lib.photo_ids(album="Nope"),
+        lambda: lib.albums.rename("Nope", "Yes"),
+        lambda: lib.albums.delete("Nope"),
+        lambda: lib.albums.add("Nope", []),
+        lambda: lib.albums.photo_ids("Nope"),
+        lambda: lib.photos.ids(album="Nope"),
     ):
         with pytest.raises(AlbumNotFoundError, match="no album named 'Nope'"):
             call()
@@ -87,80 +88,80 @@ def test_unknown_albums_are_a_clear_error(lib: Library) -> None:
 
 
 def test_add_keeps_order_and_counts_only_new_photos(lib: Library, photo_dir: Path) -> None:
-    lib.create_album("Colours")
+    lib.albums.create("Colours")
     red, green = photo_dir / "red.jpg", str(photo_dir / "green.jpg")
     blue = photo_dir / "trips" / "blue.jpg"
 
-    assert lib.add_to_album("Colours", [green, red, green]) == 2
+    assert lib.albums.add("Colours", [green, red, green]) == 2
     blue_id = ids_by_name(lib)["blue.jpg"]
-    assert lib.add_to_album("colours", [red, blue_id]) == 1  # by path or by id
+    assert lib.albums.add("colours", [red, blue_id]) == 1  # by path or by id
 
-    ids = lib.album_photo_ids("Colours")
+    ids = lib.albums.photo_ids("Colours")
     assert names(lib, ids) == ["green.jpg", "red.jpg", "blue.jpg"]
-    assert lib.albums()[0].count == 3
-    assert lib.photo_albums(blue) == ["Colours"]
-    assert lib.photo_albums(blue_id) == ["Colours"]
+    assert lib.albums.list()[0].count == 3
+    assert lib.albums.of_photo(blue) == ["Colours"]
+    assert lib.albums.of_photo(blue_id) == ["Colours"]
 
-    assert lib.remove_from_album("Colours", [red, red]) == 1
-    assert lib.remove_from_album("Colours", [red]) == 0
-    assert names(lib, lib.album_photo_ids("Colours")) == ["green.jpg", "blue.jpg"]
-    assert lib.add_to_album("Colours", [red]) == 1  # back in, at the end
-    assert names(lib, lib.album_photo_ids("Colours"))[-1] == "red.jpg"
+    assert lib.albums.remove("Colours", [red, red]) == 1
+    assert lib.albums.remove("Colours", [red]) == 0
+    assert names(lib, lib.albums.photo_ids("Colours")) == ["green.jpg", "blue.jpg"]
+    assert lib.albums.add("Colours", [red]) == 1  # back in, at the end
+    assert names(lib, lib.albums.photo_ids("Colours"))[-1] == "red.jpg"
 
 
 def test_an_unknown_photo_adds_nothing(lib: Library, photo_dir: Path, tmp_path: Path) -> None:
-    lib.create_album("Colours")
+    lib.albums.create("Colours")
 
     with pytest.raises(NotIndexedError, match=r"broken\.jpg \(and 1 more\) is not in the library"):
-        lib.add_to_album(
+        lib.albums.add(
             "Colours", [photo_dir / "red.jpg", photo_dir / "broken.jpg", tmp_path / "x.jpg"]
         )
     with pytest.raises(NotIndexedError):
-        lib.add_to_album("Colours", [424242])
-    assert lib.album_photo_ids("Colours") == []
+        lib.albums.add("Colours", [424242])
+    assert lib.albums.photo_ids("Colours") == []
 
 
 def test_a_photo_in_several_albums(lib: Library, photo_dir: Path) -> None:
     red = photo_dir / "red.jpg"
     for name in ("b-side", "A-side", "Middle"):
-        lib.create_album(name)
-        lib.add_to_album(name, [red])
+        lib.albums.create(name)
+        lib.albums.add(name, [red])
 
-    assert lib.photo_albums(red) == ["A-side", "b-side", "Middle"]
-    assert lib.photo_albums(photo_dir / "green.jpg") == []
+    assert lib.albums.of_photo(red) == ["A-side", "b-side", "Middle"]
+    assert lib.albums.of_photo(photo_dir / "green.jpg") == []
 
 
 def test_deleting_an_album_keeps_its_photos(lib: Library, photo_dir: Path) -> None:
-    before = set(lib.photo_ids())
-    lib.create_album("Colours")
-    lib.add_to_album("Colours", [photo_dir / "red.jpg", photo_dir / "green.jpg"])
+    before = set(lib.photos.ids())
+    lib.albums.create("Colours")
+    lib.albums.add("Colours", [photo_dir / "red.jpg", photo_dir / "green.jpg"])
 
-    assert lib.delete_album("Colours") == 2
-    assert set(lib.photo_ids()) == before
-    assert lib.photo_albums(photo_dir / "red.jpg") == []
+    assert lib.albums.delete("Colours") == 2
+    assert set(lib.photos.ids()) == before
+    assert lib.albums.of_photo(photo_dir / "red.jpg") == []
 
 
 def test_a_photo_deleted_from_disk_leaves_its_albums(lib: Library, photo_dir: Path) -> None:
-    lib.create_album("Colours")
-    lib.add_to_album("Colours", [photo_dir / "red.jpg", photo_dir / "green.jpg"])
+    lib.albums.create("Colours")
+    lib.albums.add("Colours", [photo_dir / "red.jpg", photo_dir / "green.jpg"])
 
     (photo_dir / "red.jpg").unlink()
-    run_to_end(lib.index())
+    run_to_end(lib.folders.index())
 
-    assert names(lib, lib.album_photo_ids("Colours")) == ["green.jpg"]
-    assert lib.albums()[0].count == 1
+    assert names(lib, lib.albums.photo_ids("Colours")) == ["green.jpg"]
+    assert lib.albums.list()[0].count == 1
 
 
 def test_albums_survive_reopening(tmp_path: Path, photo_dir: Path) -> None:
     folder = tmp_path / "lib"
     with Library(Store.open(folder), folder, lambda _spec: FakeEncoder()) as first:
         first.store.settings.set(AUTO_TAG_KEY, False)
-        run_to_end(first.index([photo_dir]))
-        first.create_album("Kept", "on disk")
-        first.add_to_album("Kept", [photo_dir / "green.jpg"])
+        run_to_end(first.folders.index([photo_dir]))
+        first.albums.create("Kept", "on disk")
+        first.albums.add("Kept", [photo_dir / "green.jpg"])
 
     with Library(Store.open(folder), folder, lambda _spec: FakeEncoder()) as again:
-        [album] = again.albums()
+        [album] = again.albums.list()
         assert (album.name, album.description, album.count) == ("Kept", "on disk", 1)
 
 
@@ -168,23 +169,23 @@ def test_albums_survive_reopening(tmp_path: Path, photo_dir: Path) -> None:
 
 
 def test_search_and_photo_ids_filter_by_album(lib: Library, photo_dir: Path) -> None:
-    lib.create_album("Cool")
-    lib.add_to_album("Cool", [photo_dir / "green.jpg", photo_dir / "trips" / "blue.jpg"])
+    lib.albums.create("Cool")
+    lib.albums.add("Cool", [photo_dir / "green.jpg", photo_dir / "trips" / "blue.jpg"])
 
-    everywhere = [Path(h.photo.path).name for h in lib.search("red", limit=4).hits]
-    in_album = [Path(h.photo.path).name for h in lib.search("red", album="cool").hits]
+    everywhere = [Path(h.photo.path).name for h in lib.search.text("red", limit=4).hits]
+    in_album = [Path(h.photo.path).name for h in lib.search.text("red", album="cool").hits]
 
     assert everywhere[0] == "red.jpg"
     assert sorted(in_album) == ["blue.jpg", "green.jpg"]
-    assert [Path(h.photo.path).name for h in lib.search("blue", album="Cool").hits][0] == (
+    assert [Path(h.photo.path).name for h in lib.search.text("blue", album="Cool").hits][0] == (
         "blue.jpg"
     )
-    assert sorted(names(lib, lib.photo_ids(album="Cool"))) == ["blue.jpg", "green.jpg"]
-    assert names(lib, lib.photo_ids(album="Cool", folder=photo_dir / "trips")) == ["blue.jpg"]
-    lib.create_album("Empty")
-    assert lib.search("red", album="Empty").hits == []
+    assert sorted(names(lib, lib.photos.ids(album="Cool"))) == ["blue.jpg", "green.jpg"]
+    assert names(lib, lib.photos.ids(album="Cool", folder=photo_dir / "trips")) == ["blue.jpg"]
+    lib.albums.create("Empty")
+    assert lib.search.text("red", album="Empty").hits == []
     with pytest.raises(AlbumNotFoundError):
-        lib.search("red", album="Nope")
+        lib.search.text("red", album="Nope")
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from PIL import Image
 
-from photosense import library as library_module
 from photosense.errors import AlbumNotFoundError, NotIndexedError, PhotosenseError
-from photosense.library import AUTO_TAG_KEY, Library, TrainingPair
+from photosense.library import Library, TrainingPair
+from photosense.library import captions as captions_module
+from photosense.library import library as library_module
+from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.media.xmp import description_from_xmp
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken, run_to_end
@@ -58,7 +60,7 @@ def quick_library(fake_library: Library) -> Library:
 
 @pytest.fixture
 def lib(quick_library: Library, captioned_dir: Path) -> Library:
-    run_to_end(quick_library.index([captioned_dir]))
+    run_to_end(quick_library.folders.index([captioned_dir]))
     return quick_library
 
 
@@ -66,18 +68,18 @@ def lib(quick_library: Library, captioned_dir: Path) -> Library:
 def read_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The photos whose files are read for captions."""
     calls: list[str] = []
-    real = library_module.read_caption
+    real = captions_module.read_caption
 
     def counting(photo: Path, sidecars: object = None) -> object:
         calls.append(photo.name)
         return real(photo, sidecars)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(library_module, "read_caption", counting)
+    monkeypatch.setattr(captions_module, "read_caption", counting)
     return calls
 
 
 def caption_of(library: Library, photo: Path) -> tuple[str, str] | None:
-    info = library.caption(photo)
+    info = library.captions.get(photo)
     return None if info is None else (info.text, info.source)
 
 
@@ -95,26 +97,26 @@ def test_the_migrations_build_exactly_the_declared_schema() -> None:
 
 def test_set_show_and_remove_by_path_or_id(lib: Library, captioned_dir: Path) -> None:
     photo = captioned_dir / "yellow.jpg"
-    info = lib.set_caption(photo, "  Sunflowers   in\tJuly ")
+    info = lib.captions.set(photo, "  Sunflowers   in\tJuly ")
 
     assert info is not None and (info.text, info.source) == ("Sunflowers in July", "user")
-    ids = {Path(r.path).name: i for i, r in lib.photos(lib.photo_ids()).items()}
+    ids = {Path(r.path).name: i for i, r in lib.photos.get(lib.photos.ids()).items()}
     photo_id = ids["red.jpg"]
-    lib.set_caption(photo_id, "By id")
+    lib.captions.set(photo_id, "By id")
     assert caption_of(lib, captioned_dir / "red.jpg") == ("By id", "user")
-    assert lib.caption(photo_id) == lib.caption(str(captioned_dir / "red.jpg"))
+    assert lib.captions.get(photo_id) == lib.captions.get(str(captioned_dir / "red.jpg"))
 
-    assert lib.set_caption(photo, "   ") is None  # blank text removes it
-    assert lib.caption(photo) is None
-    assert lib.remove_caption(photo_id) is True
-    assert lib.remove_caption(photo_id) is False
+    assert lib.captions.set(photo, "   ") is None  # blank text removes it
+    assert lib.captions.get(photo) is None
+    assert lib.captions.remove(photo_id) is True
+    assert lib.captions.remove(photo_id) is False
 
 
 def test_unknown_photos_are_refused(lib: Library, tmp_path: Path) -> None:
     with pytest.raises(NotIndexedError, match="not in the library"):
-        lib.set_caption(tmp_path / "elsewhere.jpg", "text")
+        lib.captions.set(tmp_path / "elsewhere.jpg", "text")
     with pytest.raises(NotIndexedError, match="no photo 9999"):
-        lib.caption(9999)
+        lib.captions.get(9999)
 
 
 def test_a_caption_written_to_the_sidecar_keeps_its_other_fields(
@@ -131,18 +133,18 @@ def test_a_caption_written_to_the_sidecar_keeps_its_other_fields(
     )
     original = photo.read_bytes()
 
-    lib.set_caption(photo, "Sunflowers", sidecar=True)
+    lib.captions.set(photo, "Sunflowers", sidecar=True)
 
     assert description_from_xmp(sidecar.read_bytes()) == "Sunflowers"
     assert 'xmp:Rating="5"' in sidecar.read_text(encoding="utf-8")
     assert photo.read_bytes() == original
     # Reading the changed sidecar again finds the user's own caption there: nothing changes.
-    assert run_to_end(lib.read_file_captions()) == 0
+    assert run_to_end(lib.captions.read_files()) == 0
     assert caption_of(lib, photo) == ("Sunflowers", "user")
 
-    lib.set_caption(photo, "", sidecar=True)
+    lib.captions.set(photo, "", sidecar=True)
     assert description_from_xmp(sidecar.read_bytes()) is None
-    assert lib.caption(photo) is None
+    assert lib.captions.get(photo) is None
 
 
 def test_a_sidecar_that_cannot_be_written_keeps_the_caption_in_the_library(
@@ -152,7 +154,7 @@ def test_a_sidecar_that_cannot_be_written_keeps_the_caption_in_the_library(
     (captioned_dir / "yellow.jpg.xmp").mkdir()  # something that is not a file is in the way
 
     with pytest.raises(PhotosenseError, match="saved in the library, but the XMP sidecar"):
-        lib.set_caption(photo, "Sunflowers", sidecar=True)
+        lib.captions.set(photo, "Sunflowers", sidecar=True)
     assert caption_of(lib, photo) == ("Sunflowers", "user")
 
 
@@ -164,25 +166,25 @@ def test_indexing_reads_the_captions_already_in_the_files(
 ) -> None:
     assert caption_of(lib, captioned_dir / "red.jpg") == ("A red kite over the dunes", "file")
     assert caption_of(lib, captioned_dir / "green.jpg") == ("Moss on the old wall", "sidecar")
-    assert lib.caption(captioned_dir / "blue.jpg") is None  # "SONY DSC" is no caption
-    assert lib.caption(captioned_dir / "yellow.jpg") is None
+    assert lib.captions.get(captioned_dir / "blue.jpg") is None  # "SONY DSC" is no caption
+    assert lib.captions.get(captioned_dir / "yellow.jpg") is None
 
 
 def test_reading_is_incremental(lib: Library, captioned_dir: Path, read_calls: list[str]) -> None:
-    assert run_to_end(lib.read_file_captions()) == 0
+    assert run_to_end(lib.captions.read_files()) == 0
     assert read_calls == []  # every photo was read while indexing
 
     (captioned_dir / "yellow.jpg.txt").write_text("Sunflowers in a jug", encoding="utf-8")
     (captioned_dir / "green.txt").write_text("Ivy on the old wall", encoding="utf-8")
-    assert run_to_end(lib.read_file_captions()) == 2
+    assert run_to_end(lib.captions.read_files()) == 2
     assert sorted(read_calls) == ["green.jpg", "yellow.jpg"]
     assert caption_of(lib, captioned_dir / "green.jpg") == ("Ivy on the old wall", "sidecar")
 
     read_calls.clear()
     (captioned_dir / "green.txt").unlink()  # the caption's source is gone: so is the caption
-    assert run_to_end(lib.read_file_captions()) == 1
+    assert run_to_end(lib.captions.read_files()) == 1
     assert read_calls == ["green.jpg"]
-    assert lib.caption(captioned_dir / "green.jpg") is None
+    assert lib.captions.get(captioned_dir / "green.jpg") is None
 
 
 def test_a_changed_photo_is_read_again_when_indexed(
@@ -190,7 +192,7 @@ def test_a_changed_photo_is_read_again_when_indexed(
 ) -> None:
     jpeg_with_description(captioned_dir / "red.jpg", "A red kite, later", (221, 30, 30))
 
-    run_to_end(lib.index())
+    run_to_end(lib.folders.index())
 
     assert read_calls == ["red.jpg"]
     assert caption_of(lib, captioned_dir / "red.jpg") == ("A red kite, later", "file")
@@ -199,14 +201,14 @@ def test_a_changed_photo_is_read_again_when_indexed(
 def test_files_never_override_a_user_or_csv_caption(
     lib: Library, captioned_dir: Path, tmp_path: Path
 ) -> None:
-    lib.set_caption(captioned_dir / "red.jpg", "My kite")
+    lib.captions.set(captioned_dir / "red.jpg", "My kite")
     csv_path = tmp_path / "captions.csv"
     csv_path.write_text(f"path,caption\n{captioned_dir / 'green.jpg'},From the CSV\n")
-    lib.import_captions(csv_path)
+    lib.captions.import_csv(csv_path)
     (captioned_dir / "red.jpg.txt").write_text("A text sidecar", encoding="utf-8")
     (captioned_dir / "green.txt").write_text("An edited sidecar", encoding="utf-8")
 
-    run_to_end(lib.read_file_captions())
+    run_to_end(lib.captions.read_files())
 
     assert caption_of(lib, captioned_dir / "red.jpg") == ("My kite", "user")
     assert caption_of(lib, captioned_dir / "green.jpg") == ("From the CSV", "csv")
@@ -216,12 +218,12 @@ def test_a_removed_file_caption_stays_removed_until_the_file_changes(
     lib: Library, captioned_dir: Path
 ) -> None:
     red = captioned_dir / "red.jpg"
-    assert lib.remove_caption(red)
-    run_to_end(lib.read_file_captions())
-    assert lib.caption(red) is None
+    assert lib.captions.remove(red)
+    run_to_end(lib.captions.read_files())
+    assert lib.captions.get(red) is None
 
     (captioned_dir / "red.txt").write_text("A new sidecar", encoding="utf-8")
-    run_to_end(lib.read_file_captions())
+    run_to_end(lib.captions.read_files())
     assert caption_of(lib, red) == ("A new sidecar", "sidecar")
 
 
@@ -232,32 +234,32 @@ def test_reading_can_be_cancelled_and_carries_on(
     for i in range(5):
         save_photo(root / f"{i}.jpg", (40 * i, 90, 90))
         (root / f"{i}.txt").write_text(f"Photo number {i} of five", encoding="utf-8")
-    monkeypatch.setattr(library_module, "CAPTION_BATCH", 2)
+    monkeypatch.setattr(captions_module, "CAPTION_BATCH", 2)
     cancel = CancelToken()
-    job = quick_library.index([root], cancel)
+    job = quick_library.folders.index([root], cancel)
     while (progress := next(job)).message != "reading captions":
         pass
     cancel.cancel()
     with pytest.raises(StopIteration):
         next(job)
-    assert len(quick_library.captions()) == 2  # the first batch is kept
+    assert len(quick_library.captions.list()) == 2  # the first batch is kept
 
-    assert run_to_end(quick_library.read_file_captions()) == 3
-    assert len(quick_library.captions()) == 5
+    assert run_to_end(quick_library.captions.read_files()) == 3
+    assert len(quick_library.captions.list()) == 5
     assert progress.total == 5
 
 
 def test_photos_on_an_offline_drive_wait(lib: Library, captioned_dir: Path) -> None:
     moved = captioned_dir.with_name("Unplugged")
     captioned_dir.rename(moved)
-    run_to_end(lib.index())  # the folder is offline now; its photos are kept
+    run_to_end(lib.folders.index())  # the folder is offline now; its photos are kept
     (moved / "yellow.txt").write_text("Written while unplugged", encoding="utf-8")
 
-    assert run_to_end(lib.read_file_captions()) == 0
-    assert lib.training_pairs() == []  # offline photos make no training pairs
+    assert run_to_end(lib.captions.read_files()) == 0
+    assert lib.captions.training_pairs() == []  # offline photos make no training pairs
 
     moved.rename(captioned_dir)
-    run_to_end(lib.index())
+    run_to_end(lib.folders.index())
     assert caption_of(lib, captioned_dir / "yellow.jpg") == ("Written while unplugged", "sidecar")
 
 
@@ -265,7 +267,7 @@ def test_photos_on_an_offline_drive_wait(lib: Library, captioned_dir: Path) -> N
 
 
 def test_import_a_csv(lib: Library, captioned_dir: Path) -> None:
-    lib.set_caption(captioned_dir / "blue.jpg", "Written by hand")
+    lib.captions.set(captioned_dir / "blue.jpg", "Written by hand")
     csv_path = captioned_dir / "captions.csv"
     csv_path.write_text(
         "path,caption\n"
@@ -277,7 +279,7 @@ def test_import_a_csv(lib: Library, captioned_dir: Path) -> None:
         encoding="utf-8",
     )
 
-    report = lib.import_captions(csv_path)
+    report = lib.captions.import_csv(csv_path)
 
     assert (report.imported, report.updated, report.kept) == (1, 1, 1)
     assert report.unmatched == [str(captioned_dir / "missing.jpg")]
@@ -286,7 +288,7 @@ def test_import_a_csv(lib: Library, captioned_dir: Path) -> None:
     assert caption_of(lib, captioned_dir / "red.jpg") == ("A kite (from the CSV)", "csv")
     assert caption_of(lib, captioned_dir / "blue.jpg") == ("Written by hand", "user")
 
-    again = lib.import_captions(csv_path, overwrite=True)
+    again = lib.captions.import_csv(csv_path, overwrite=True)
     assert (again.imported, again.updated, again.kept) == (0, 1, 0)
     assert caption_of(lib, captioned_dir / "blue.jpg") == ("Not this one", "csv")
 
@@ -296,17 +298,17 @@ def test_a_bad_csv_imports_nothing(lib: Library, captioned_dir: Path) -> None:
     csv_path.write_bytes(b"path,caption\nyellow.jpg,Sunflowers\nred.jpg,caf\xe9\n")
 
     with pytest.raises(PhotosenseError, match="not UTF-8 text"):
-        lib.import_captions(csv_path)
-    assert lib.caption(captioned_dir / "yellow.jpg") is None
+        lib.captions.import_csv(csv_path)
+    assert lib.captions.get(captioned_dir / "yellow.jpg") is None
 
 
 # -- training pairs ---------------------------------------------------------------------------
 
 
 def test_training_pairs_of_the_whole_library(lib: Library, captioned_dir: Path) -> None:
-    lib.set_caption(captioned_dir / "yellow.jpg", "Sunflowers")
+    lib.captions.set(captioned_dir / "yellow.jpg", "Sunflowers")
 
-    pairs = lib.training_pairs()
+    pairs = lib.captions.training_pairs()
 
     assert {(Path(p.path).name, p.text, p.source, p.group) for p in pairs} == {
         ("red.jpg", "A red kite over the dunes", "file", None),
@@ -314,34 +316,34 @@ def test_training_pairs_of_the_whole_library(lib: Library, captioned_dir: Path) 
         ("yellow.jpg", "Sunflowers", "user", None),
     }
     assert all(isinstance(p, TrainingPair) for p in pairs)
-    assert {p.photo_id for p in pairs} == set(lib.captions())
+    assert {p.photo_id for p in pairs} == set(lib.captions.list())
 
 
 def test_training_pairs_of_albums_use_titles_as_weak_captions(
     lib: Library, captioned_dir: Path
 ) -> None:
-    lib.create_album("Pip")
-    lib.create_album("Garden")
-    lib.add_to_album("Pip", [captioned_dir / "blue.jpg", captioned_dir / "red.jpg"])
-    lib.add_to_album("Garden", [captioned_dir / "green.jpg", captioned_dir / "blue.jpg"])
+    lib.albums.create("Pip")
+    lib.albums.create("Garden")
+    lib.albums.add("Pip", [captioned_dir / "blue.jpg", captioned_dir / "red.jpg"])
+    lib.albums.add("Garden", [captioned_dir / "green.jpg", captioned_dir / "blue.jpg"])
 
-    pairs = lib.training_pairs(["Pip", "Garden"])
+    pairs = lib.captions.training_pairs(["Pip", "Garden"])
 
     assert [(Path(p.path).name, p.text, p.source, p.group) for p in pairs] == [
         ("blue.jpg", "Pip", "album", "Pip"),  # uncaptioned: the album's title stands in
         ("red.jpg", "A red kite over the dunes", "file", "Pip"),
         ("green.jpg", "Moss on the old wall", "sidecar", "Garden"),
     ]
-    without = lib.training_pairs(["Pip"], album_titles=False)
+    without = lib.captions.training_pairs(["Pip"], album_titles=False)
     assert [Path(p.path).name for p in without] == ["red.jpg"]
     with pytest.raises(AlbumNotFoundError, match="no album named 'Holiday'"):
-        lib.training_pairs(["Holiday"])
+        lib.captions.training_pairs(["Holiday"])
 
 
 def test_training_pairs_leave_out_files_that_are_gone(lib: Library, captioned_dir: Path) -> None:
     (captioned_dir / "red.jpg").unlink()
 
-    assert [Path(p.path).name for p in lib.training_pairs()] == ["green.jpg"]
+    assert [Path(p.path).name for p in lib.captions.training_pairs()] == ["green.jpg"]
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from photosense import cli, library
+from photosense import cli
+from photosense.library import library as library_module
 from photosense.models.fake import FakeEncoder
 from tests.cli_run import run, run_json
 
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(library, "load_encoder", lambda spec, device="auto": FakeEncoder())
+    monkeypatch.setattr(library_module, "load_encoder", lambda spec, device="auto": FakeEncoder())
 
 
 def test_index_json_report(

@@ -38,7 +38,9 @@ def test_library_finetune_stores_a_model_derived_from_its_base(fake_library, cap
 
     library = fake_library
     settings = FineTuneSettings(epochs=2, views=1, rank=4)
-    report = run_to_end(library.finetune(captions=captioned / "captions.csv", settings=settings))
+    report = run_to_end(
+        library.finetune.run(captions=captioned / "captions.csv", settings=settings)
+    )
     assert report.model_id.startswith("fine-tuned/colours-v1-")
     record = read_local(report.model_id)
     assert record.base == "fake/colours-v1"
@@ -46,20 +48,20 @@ def test_library_finetune_stores_a_model_derived_from_its_base(fake_library, cap
     assert record.extra["heldout"]["before"]["t2i_r5"] == report.result.heldout_before["t2i_r5"]
     assert record.extra["data_fingerprint"] == report.result.fingerprint
     # Using it loads the base through the library's own factory, plus the adapters.
-    run_to_end(library.use_model(report.model_id))
-    assert isinstance(library.encoder, AdaptedEncoder)
-    assert library.encoder.model_id == report.model_id
+    run_to_end(library.models.use(report.model_id))
+    assert isinstance(library.models.current(), AdaptedEncoder)
+    assert library.models.current().model_id == report.model_id
     # Reverting is one switch back; the fine-tuned model stays on disk.
-    run_to_end(library.use_model("fake/colours-v1"))
-    assert library.encoder.model_id == "fake/colours-v1"
-    assert any(m.id == report.model_id for m in library.fine_tuned_models())
+    run_to_end(library.models.use("fake/colours-v1"))
+    assert library.models.current().model_id == "fake/colours-v1"
+    assert any(m.id == report.model_id for m in library.finetune.models())
 
 
 def test_too_few_pairs_is_a_clear_error(fake_library, tmp_path: Path) -> None:
     save_photo(tmp_path / "one.jpg", "red")
     (tmp_path / "c.csv").write_text("path,caption\none.jpg,a red thing\n")
     with pytest.raises(NotEnoughDataError, match="at least 20"):
-        run_to_end(fake_library.finetune(captions=tmp_path / "c.csv"))
+        run_to_end(fake_library.finetune.run(captions=tmp_path / "c.csv"))
 
 
 @pytest.mark.slow

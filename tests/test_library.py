@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from photosense import indexing
-from photosense import library as library_module
 from photosense.errors import ModelError, NotIndexedError, PhotosenseError
 from photosense.indexing import IndexReport
 from photosense.library import Library
+from photosense.library import runtime as runtime_module
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.store.repository import Store
@@ -21,12 +21,12 @@ from tests.conftest import save_photo
 
 
 def index(library: Library, *paths: Path, cancel: CancelToken | None = None) -> IndexReport:
-    report: IndexReport = run_to_end(library.index(list(paths), cancel))
+    report: IndexReport = run_to_end(library.folders.index(list(paths), cancel))
     return report
 
 
 def top(library: Library, text: str, **filters: object) -> list[str]:
-    return [Path(h.photo.path).name for h in library.search(text, **filters).hits]  # type: ignore[arg-type]
+    return [Path(h.photo.path).name for h in library.search.text(text, **filters).hits]  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_index_then_search_finds_the_matching_photo_first(
 
 def test_hidden_files_and_non_images_are_ignored(fake_library: Library, photo_dir: Path) -> None:
     index(fake_library, photo_dir)
-    paths = {Path(h.photo.path).name for h in fake_library.search("red", limit=50).hits}
+    paths = {Path(h.photo.path).name for h in fake_library.search.text("red", limit=50).hits}
     assert "secret.jpg" not in paths
     assert "notes.txt" not in paths
     assert len(paths) == 4
@@ -173,7 +173,7 @@ def test_cancel_keeps_committed_work_and_next_run_finishes(
     for i in range(40):
         save_photo(folder / f"p{i:02}.jpg", (i * 6, 100, 200 - i * 4))
     cancel = CancelToken()
-    job = fake_library.index([folder], cancel, batch_size=4, workers=2)
+    job = fake_library.folders.index([folder], cancel, batch_size=4, workers=2)
     done_before_cancel = 0
     try:
         while True:
@@ -213,7 +213,7 @@ def test_sort_by_date_limit_and_min_score(fake_library: Library, photo_dir: Path
     by_date = top(fake_library, "red", sort="date")
     assert by_date == ["Crème brûlée – 東京.jpg", "blue.jpg", "green.jpg", "red.jpg"]
     assert len(top(fake_library, "red", limit=2)) == 2
-    hits = fake_library.search("red", min_score=0.9).hits
+    hits = fake_library.search.text("red", min_score=0.9).hits
     assert [Path(h.photo.path).name for h in hits] == ["red.jpg"]
     assert all(h.score >= 0.9 for h in hits)
 
@@ -224,7 +224,7 @@ def test_similar_returns_neighbours_without_the_photo_itself(
     save_photo(photo_dir / "darker red.jpg", (180, 20, 20))
     index(fake_library, photo_dir)
 
-    results = fake_library.similar(photo_dir / "red.jpg", limit=3)
+    results = fake_library.search.similar(photo_dir / "red.jpg", limit=3)
 
     names = [Path(h.photo.path).name for h in results.hits]
     assert names[0] == "darker red.jpg"
@@ -234,12 +234,12 @@ def test_similar_returns_neighbours_without_the_photo_itself(
 def test_similar_of_unknown_photo_is_a_clear_error(fake_library: Library, photo_dir: Path) -> None:
     index(fake_library, photo_dir)
     with pytest.raises(NotIndexedError, match="not in the library"):
-        fake_library.similar(photo_dir / "nope.jpg")
+        fake_library.search.similar(photo_dir / "nope.jpg")
 
 
 def test_search_before_indexing_says_what_to_do(fake_library: Library) -> None:
     with pytest.raises(NotIndexedError, match="photosense index"):
-        fake_library.search("red")
+        fake_library.search.text("red")
 
 
 def test_index_of_missing_folder_is_an_error(fake_library: Library, tmp_path: Path) -> None:
@@ -261,16 +261,17 @@ def test_index_file_is_rebuilt_from_the_store(
         elif damage == "garbage":
             path.write_bytes(b"\x00garbage" * 10)
     if damage == "stale":
-        model_id = fake_library.encoder.model_id
+        model_id = fake_library.models.current().model_id
         with fake_library.store.engine.begin() as connection:
             connection.exec_driver_sql(
                 "UPDATE models SET generation = generation + 5 WHERE id = ?", (model_id,)
             )
 
-    reopened = Library(fake_library.store, fake_library.path, fake_library._encoder_factory)
-    assert reopened.indexes.state(reopened.encoder.model_id) != "current"
+    encoder = fake_library.models.current()
+    reopened = Library(fake_library.store, fake_library.path, lambda _spec: encoder)
+    assert reopened.runtime.indexes.state(reopened.models.current().model_id) != "current"
     assert top(reopened, "blue") == expected
-    assert reopened.indexes.state(reopened.encoder.model_id) == "current"
+    assert reopened.runtime.indexes.state(reopened.models.current().model_id) == "current"
 
 
 def test_status_reports_counts_models_and_index(fake_library: Library, photo_dir: Path) -> None:
@@ -324,25 +325,27 @@ def test_removing_a_folder_updates_the_search_index_in_place(
     other = tmp_path / "Other"
     save_photo(other / "crimson.jpg", (200, 10, 10))
     save_photo(other / "navy.jpg", (10, 10, 120))
-    run_to_end(fake_library.index([photo_dir, other]))
-    assert any(h.photo.path.endswith("crimson.jpg") for h in fake_library.search("red").hits)
+    run_to_end(fake_library.folders.index([photo_dir, other]))
+    assert any(h.photo.path.endswith("crimson.jpg") for h in fake_library.search.text("red").hits)
     builds: list[str] = []
     build_index = indexing.build_index
     monkeypatch.setattr(
         indexing, "build_index", lambda *a, **k: builds.append(a[0]) or build_index(*a, **k)
     )
 
-    assert fake_library.remove_folder(other) == 2
+    assert fake_library.folders.remove(other) == 2
 
-    paths = [h.photo.path for h in fake_library.search("red", limit=50).hits]
+    paths = [h.photo.path for h in fake_library.search.text("red", limit=50).hits]
     assert paths and not any(p.startswith(str(other)) for p in paths)
     assert builds == []  # no rebuild of the whole index
-    model_id = fake_library.encoder.model_id
-    assert fake_library.indexes.state(model_id) == "current"  # saved as it is now
-    again = Library(fake_library.store, fake_library.path, lambda _spec: fake_library.encoder)
-    assert [h.photo.path for h in again.search("red", limit=50).hits] == paths
+    model_id = fake_library.models.current().model_id
+    assert fake_library.runtime.indexes.state(model_id) == "current"  # saved as it is now
+    again = Library(
+        fake_library.store, fake_library.path, lambda _spec: fake_library.models.current()
+    )
+    assert [h.photo.path for h in again.search.text("red", limit=50).hits] == paths
     assert builds == []  # and loaded from its file next time
-    assert fake_library.remove_folder(other) == 0  # already gone
+    assert fake_library.folders.remove(other) == 0  # already gone
 
 
 def test_set_device_moves_the_model_without_reopening(
@@ -362,23 +365,23 @@ def test_set_device_moves_the_model_without_reopening(
         Store.open(directory), directory, factory_for("cpu"), factory_for_device=factory_for
     )
     with library:
-        run_to_end(library.index([photo_dir]))
-        before = [h.photo.path for h in library.search("red").hits]
+        run_to_end(library.folders.index([photo_dir]))
+        before = [h.photo.path for h in library.search.text("red").hits]
         assert loads == ["cpu"]
 
         with pytest.raises(ModelError):
-            library.set_device("tpu")  # not a device: refused, nothing changes
-        assert library.search("red").hits and loads == ["cpu"]
+            library.models.set_device("tpu")  # not a device: refused, nothing changes
+        assert library.search.text("red").hits and loads == ["cpu"]
 
-        monkeypatch.setattr(library_module, "select_device", lambda device: device)
-        library.set_device("cuda")
+        monkeypatch.setattr(runtime_module, "select_device", lambda device: device)
+        library.models.set_device("cuda")
         assert loads == ["cpu"]  # nothing loads until a model is needed
-        assert [h.photo.path for h in library.search("red").hits] == before
+        assert [h.photo.path for h in library.search.text("red").hits] == before
         assert loads == ["cpu", "cuda"]
 
     fixed = Library(Store.open(directory), directory, factory_for("cpu"))
     with fixed, pytest.raises(ModelError):
-        fixed.set_device("cpu")  # a ready-made loader cannot move
+        fixed.models.set_device("cpu")  # a ready-made loader cannot move
 
 
 class _LazyEncoder(FakeEncoder):
@@ -402,11 +405,11 @@ def test_a_lazy_model_loads_before_the_first_batch_under_its_own_name(
     encoder = _LazyEncoder()
     directory = tmp_path / "library"
     with Library(Store.open(directory), directory, lambda _spec: encoder) as library:
-        messages = messages_of(library.index([photo_dir]))
+        messages = messages_of(library.folders.index([photo_dir]))
         first_batch = messages.index("indexing")
         assert messages.index("preparing the model") < first_batch
         assert encoder.loads == 1  # once per run, not per folder or batch
 
-        messages = messages_of(library.index())
+        messages = messages_of(library.folders.index())
         assert "preparing the model" not in messages  # nothing to encode: nothing to load
         assert encoder.loads == 1

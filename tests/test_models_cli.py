@@ -8,7 +8,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from photosense import cli, library, paths
+from photosense import cli, paths
+from photosense.library import library
 from photosense.models import registry
 from photosense.models.encoder import Encoder
 from photosense.models.fake import FakeEncoder

@@ -102,12 +102,12 @@ def test_the_window_shows_a_library_and_its_tags_without_loading_a_model(
 ) -> None:
     directory = tmp_path / "library"
     with Library(Store.open(directory), directory, lambda _spec: FakeEncoder()) as library:
-        run_to_end(library.index([photo_dir]))
+        run_to_end(library.folders.index([photo_dir]))
     report = run_fresh(
         """
         from pathlib import Path
 
-        from photosense import library as library_module
+        from photosense.library import library as library_module
         from photosense.gui.app import application, settle
         from photosense.gui.window import MainWindow
         from photosense.models.fake import FakeEncoder

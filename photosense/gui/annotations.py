@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.enums import CaptionSource, TagSource, TagState
-from photosense.tagging.service import PhotoTagInfo
+from photosense.library import PhotoTagInfo
 
 
 @dataclass(frozen=True)

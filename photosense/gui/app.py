@@ -90,7 +90,7 @@ def warm_up_model(runner: JobRunner, library: Library, delay_ms: int = WARM_UP_D
     reported by the search that needs it, as before."""
 
     def start() -> None:
-        job = Job.call(library.prepare_search, name="load model", lane=Lane.MODELS)
+        job = Job.call(library.search.prepare, name="load model", lane=Lane.MODELS)
         job.signals.failed.connect(lambda exc: log.info("model not loaded ahead: %s", exc))
         runner.start(job)
 

@@ -31,10 +31,7 @@ from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models import format_size
 from photosense.gui.thumbnail_loader import load_thumbnail_image
 from photosense.gui.words import user_message
-from photosense.library import Library
-from photosense.media.thumbnails import PREVIEW_SIZE, ThumbnailCache
-from photosense.store.records import PhotoRecord
-from photosense.tagging.service import TagNotFoundError
+from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, TagNotFoundError, ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +395,9 @@ class DetailPane(QScrollArea):
         if library is None or self.record is None:
             return None
         path = self.record.path
-        return self._change(lambda: library.reject_tag(path, tag), f"reject {tag}", self._on_tagged)
+        return self._change(
+            lambda: library.tags.reject(path, tag), f"reject {tag}", self._on_tagged
+        )
 
     def _on_tagged(self, _result: object) -> None:
         self.tags_changed.emit()
@@ -455,9 +454,9 @@ class DetailPane(QScrollArea):
 
 def read_notes(library: Library, record: PhotoRecord) -> PhotoNotes:
     """Any thread: the photo's tags, caption and albums from the library."""
-    tags = library.photo_tags(record.path)
-    caption = library.caption(record.path)
-    albums = library.photo_albums(record.path)
+    tags = library.tags.of_photo(record.path)
+    caption = library.captions.get(record.path)
+    albums = library.albums.of_photo(record.path)
     return PhotoNotes(
         record.id,
         tags,
@@ -470,15 +469,15 @@ def read_notes(library: Library, record: PhotoRecord) -> PhotoNotes:
 def accept_or_add_tag(library: Library, path: str, tag: str) -> None:
     """Any thread: confirm ``tag`` on the photo, adding it to the vocabulary if it is new."""
     try:
-        library.accept_tag(path, tag)
+        library.tags.accept(path, tag)
     except TagNotFoundError:
-        library.add_tag(tag)
-        library.accept_tag(path, tag)
+        library.tags.add(tag)
+        library.tags.accept(path, tag)
 
 
 def write_caption(library: Library, path: str, text: str, *, sidecar: bool) -> str:
     """Any thread: save (or, when empty, remove) the caption; returns a note on where it is."""
-    saved = library.set_caption(path, text, sidecar=sidecar)
+    saved = library.captions.set(path, text, sidecar=sidecar)
     if saved is None:
         return ""
     note = describe_caption_source(saved.source, saved.updated_at)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense import __version__
-from photosense.store.records import SkippedRecord
+from photosense.library import SkippedRecord
 
 DISTRIBUTION = "photosense"
 

@@ -47,14 +47,17 @@ from PySide6.QtWidgets import (
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.status import format_duration
 from photosense.gui.words import photos, user_message
-from photosense.learn.records import (
+from photosense.library import (
     MIN_HELDOUT,
     MIN_PAIRS,
+    AlbumInfo,
+    FineTuneReport,
     FineTuneSettings,
+    Library,
     NotEnoughDataError,
+    SwitchReport,
     TrainingProgress,
 )
-from photosense.library import AlbumInfo, FineTuneReport, Library, SwitchReport
 from photosense.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -103,7 +106,7 @@ class Choice:
     captions: str | None = None
 
     def pairs(self, library: Library) -> int:
-        return len(library.finetune_pairs(albums=self.albums, captions=self.captions))
+        return len(library.finetune.pairs(albums=self.albums, captions=self.captions))
 
 
 def percent(value: float) -> str:
@@ -442,7 +445,7 @@ class FineTuneDialog(QDialog):
         """Reload the albums and recount the photos (while choosing; a result stays as it is)."""
         if self.stage not in (Stage.SETUP, Stage.CANCELLED, Stage.FAILED):
             return
-        job = Job.call(self.library.albums, name="albums", lane=Lane.READ)
+        job = Job.call(self.library.albums.list, name="albums", lane=Lane.READ)
         job.signals.finished.connect(self._on_albums)
         self.runner.start(job)
         self._count()
@@ -611,14 +614,14 @@ class FineTuneDialog(QDialog):
         library = self.library
 
         def work(cancel: CancelToken) -> Any:
-            return library.finetune(
+            return library.finetune.run(
                 albums=choice.albums,
                 captions=choice.captions,
                 settings=settings,
                 cancel=cancel,
             )
 
-        job = Job(work, name="fine-tune", lane=Lane.MODELS, lock=library.lock)
+        job = Job(work, name="fine-tune", lane=Lane.MODELS)
         job.signals.progressed.connect(self._on_progress)
         job.signals.finished.connect(self._on_finished)
         job.signals.cancelled.connect(self._on_cancelled)
@@ -869,7 +872,7 @@ class FineTuneDialog(QDialog):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return None
-        job = Job.call(self.library.remove_model, model_id, name="discard", lane=Lane.MODELS)
+        job = Job.call(self.library.models.remove, model_id, name="discard", lane=Lane.MODELS)
         job.signals.finished.connect(self._on_discarded)
         job.signals.failed.connect(
             lambda exc: self.message_label.setText(f"Not deleted: {user_message(exc)}")

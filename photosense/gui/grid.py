@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.gui.models import GridRole
-from photosense.store.records import PhotoRecord
+from photosense.library import PhotoRecord
 
 CELL = 176  # logical pixels of a square thumbnail cell
 PADDING = 6

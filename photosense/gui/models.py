@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication
 
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.thumbnail_loader import ThumbnailLoader
-from photosense.store.records import PhotoRecord
+from photosense.library import PhotoRecord
 
 log = logging.getLogger(__name__)
 

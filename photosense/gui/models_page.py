@@ -1,7 +1,7 @@
 """The Models page: which model answers, the catalogue, downloads, imports, switching, device.
 
 The listing is what ``photosense models list`` prints (``Library.models`` and
-``Library.model_progress``); downloading, importing and removing call the same functions as
+``library.models.progress``); downloading, importing and removing call the same functions as
 ``photosense models pull``, ``models import`` and ``models remove``. Downloads, imports and
 removals of files run on the models lane (they touch no library); switching runs on the
 window's write lane, like indexing, because it embeds every photo again, and so does a removal
@@ -49,9 +49,8 @@ from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models import format_size
 from photosense.gui.words import user_message
 from photosense.library import Library, LibraryModel, ModelSwitch, RemovedModel
-from photosense.models import inventory, local
-from photosense.models.catalogue import load_catalogue
-from photosense.models.device import DEVICE_CHOICES, select_device
+from photosense.library.models import DEVICE_CHOICES, catalogue, check_device, import_file
+from photosense.library.models import pull as pull_model
 from photosense.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -98,12 +97,12 @@ class ModelsListing:
 
 def read_listing(library: Library) -> ModelsListing:
     """Any thread: the models on this machine and in this library, and the switch state."""
-    catalogue = load_catalogue()
-    entry = catalogue.get(catalogue.recommended)
+    models = catalogue()
+    entry = models.get(models.recommended)
     return ModelsListing(
-        library.models(),
-        library.model_progress(),
-        catalogue.recommended,
+        library.models.list(),
+        library.models.progress(),
+        models.recommended,
         entry.download_mb if entry is not None else None,
     )
 
@@ -599,7 +598,7 @@ class ModelsDialog(QDialog):
         spec = model.info.id
 
         def pull(on_progress: Callable[[Progress], None], cancel: CancelToken) -> str:
-            return inventory.pull(spec, on_progress, cancel)
+            return pull_model(spec, on_progress, cancel)
 
         job = Job.reporting(pull, name=f"download {spec}", lane=Lane.MODELS)
         job.signals.finished.connect(lambda _id: self._say(f"{spec} is downloaded."))
@@ -618,7 +617,7 @@ class ModelsDialog(QDialog):
         """Import a checkpoint file as ``imported/NAME`` (its architecture guessed)."""
         if self.task is not None:
             return None
-        job = Job.call(local.import_checkpoint, path, name=f"import {path.name}", lane=Lane.MODELS)
+        job = Job.call(import_file, path, name=f"import {path.name}", lane=Lane.MODELS)
         job.signals.finished.connect(
             lambda model: self._say(
                 f"Imported {model.id} ({model.architecture}); choose it and “Use this model”."
@@ -637,7 +636,7 @@ class ModelsDialog(QDialog):
             return None
         library, name, files = self.library, model.info.id, has_files(model)
         job = Job.call(
-            lambda: library.remove_model(name, files=files, vectors=forget),
+            lambda: library.models.remove(name, files=files, vectors=forget),
             name=f"remove {name}",
             # Forgetting vectors writes to the library, so it waits its turn with the writes.
             lane=Lane.WRITE if forget else Lane.MODELS,
@@ -702,7 +701,7 @@ class ModelsDialog(QDialog):
         choice, in_use = self.chosen_device, self.device_in_use
 
         def check() -> tuple[str, str]:
-            return str(select_device(choice)), str(select_device(in_use))
+            return check_device(choice), check_device(in_use)
 
         job = Job.call(check, name="device", lane=Lane.READ)
         job.signals.finished.connect(lambda found: self._on_device_checked(choice, found, ""))
@@ -726,7 +725,7 @@ class ModelsDialog(QDialog):
     def apply_device(self, choice: str) -> Job:
         """Run models on ``choice`` from now on: the library lets its model go, and the next
         search (or any model use) loads it there; a running job finishes where it is."""
-        job = Job.call(self.library.set_device, choice, name="move models", lane=Lane.MODELS)
+        job = Job.call(self.library.models.set_device, choice, name="move models", lane=Lane.MODELS)
         job.signals.finished.connect(lambda _result: self._on_device_applied(choice))
         job.signals.failed.connect(lambda exc: self._say_device(user_message(exc)))
         return self.runner.start(job)

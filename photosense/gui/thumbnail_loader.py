@@ -17,8 +17,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photosense.gui.jobs import Job, JobRunner, Lane
-from photosense.media.thumbnails import GRID_SIZE, ThumbnailCache
-from photosense.store.records import PhotoRecord
+from photosense.library import GRID_SIZE, PhotoRecord, ThumbnailCache
 
 log = logging.getLogger(__name__)
 

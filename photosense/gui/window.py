@@ -63,12 +63,17 @@ from photosense.gui.status import IndexingStatus
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.gui.welcome import WelcomePanel
 from photosense.gui.words import photos, user_message
-from photosense.indexing import IndexReport
-from photosense.library import AlbumInfo, Library, LibraryStatus, SearchResults, SwitchReport
-from photosense.media.thumbnails import ThumbnailCache
+from photosense.library import (
+    AlbumInfo,
+    IndexReport,
+    Library,
+    LibraryStatus,
+    PhotoRecord,
+    SearchResults,
+    SwitchReport,
+    TagInfo,
+)
 from photosense.progress import CancelToken, Progress
-from photosense.store.records import PhotoRecord
-from photosense.tagging.service import TagInfo
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +91,13 @@ def default_settings() -> QSettings:
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
     """Any thread: the photos the grid shows when browsing, newest first, filters applied."""
-    ids = library.photo_ids(
+    return library.photos.ids(
         folder=query.folder,
         after=query.after_datetime,
         before=query.before_datetime,
         album=query.album,
+        tag=query.tag,
     )
-    if query.tag is None:
-        return ids
-    with library.lock:  # the tagger scores under the library's model
-        tagged = library.tagger.photos_with(query.tag)
-    return [photo_id for photo_id in ids if photo_id in tagged]
 
 
 def scope_of(query: SearchQuery) -> Scope:
@@ -134,9 +135,9 @@ class MainWindow(QMainWindow):
         self.index_batch_size = index_batch_size
         self.device = device
         self.runner = JobRunner(self)
-        self.thumbnail_cache = ThumbnailCache.for_library(library.path)
+        self.thumbnail_cache = library.photos.thumbnails()
         self.thumbnails = ThumbnailLoader(self.runner, self.thumbnail_cache, fit=320, parent=self)
-        self.model = PhotoGridModel(self.runner, library.photos, self.thumbnails, parent=self)
+        self.model = PhotoGridModel(self.runner, library.photos.get, self.thumbnails, parent=self)
         self.overview: LibraryStatus | None = None
         self.query = SearchQuery()
         self.similar_to: PhotoRecord | None = None
@@ -438,11 +439,13 @@ class MainWindow(QMainWindow):
         job: Job
         if self.similar_to is not None:
             path = self.similar_to.path
-            job = Job.call(lambda: library.similar(path, limit=SIMILAR_LIMIT), name="similar")
+            job = Job.call(
+                lambda: library.search.similar(path, limit=SIMILAR_LIMIT), name="similar"
+            )
             job.signals.finished.connect(self._on_results)
         elif query.text:
             job = Job.call(
-                lambda: library.search(
+                lambda: library.search.text(
                     query.text,
                     limit=SEARCH_LIMIT,
                     min_score=query.min_score,
@@ -669,7 +672,7 @@ class MainWindow(QMainWindow):
         roots = list(paths or ())
 
         def work(cancel: CancelToken) -> Any:
-            return library.index(roots, cancel, batch_size=batch_size)
+            return library.folders.index(roots, cancel, batch_size=batch_size)
 
         job = Job(work, name="index", lane=Lane.WRITE)
         return self._wire_library_job(job, self._on_index_finished)
@@ -774,7 +777,7 @@ class MainWindow(QMainWindow):
             return None
         library = self.library
         job = Job.call(
-            lambda: library.remove_folder(path),
+            lambda: library.folders.remove(path),
             name="remove folder",
             lane=Lane.WRITE,
         )
@@ -791,7 +794,7 @@ class MainWindow(QMainWindow):
     def show_skipped(self) -> Job:
         """Open the list of skipped files (loaded in the background)."""
         library = self.library
-        job = Job.call(library.skipped, name="skipped files")
+        job = Job.call(library.folders.skipped, name="skipped files")
         job.signals.finished.connect(self._on_skipped_loaded)
         job.signals.failed.connect(self._on_overview_failed)
         return self.runner.start(job)
@@ -806,7 +809,7 @@ class MainWindow(QMainWindow):
 
     def refresh_albums(self) -> Job:
         """Reload the albums and their counts in the background."""
-        job = Job.call(self.library.albums, name="albums", lane=Lane.READ)
+        job = Job.call(self.library.albums.list, name="albums", lane=Lane.READ)
         job.signals.finished.connect(self._on_albums)
         job.signals.failed.connect(self._on_overview_failed)
         return self.runner.start(job)
@@ -825,7 +828,7 @@ class MainWindow(QMainWindow):
     def refresh_tags(self) -> Job:
         """Reload the tags and their counts in the background (this loads the model)."""
         self._tags_loading = True
-        job = Job.call(self.library.tags, name="tags", lane=Lane.READ)
+        job = Job.call(self.library.tags.list, name="tags", lane=Lane.READ)
         job.signals.finished.connect(self._on_tags)
         job.signals.failed.connect(lambda exc: log.warning("could not list the tags: %s", exc))
         job.signals.done.connect(lambda: setattr(self, "_tags_loading", False))
@@ -881,8 +884,8 @@ class MainWindow(QMainWindow):
         library, ids = self.library, list(photo_ids)
 
         def create() -> tuple[AlbumInfo, int]:
-            album = library.create_album(name)
-            return album, library.add_to_album(album.name, ids) if ids else 0
+            album = library.albums.create(name)
+            return album, library.albums.add(album.name, ids) if ids else 0
 
         job = Job.call(create, name="create album", lane=Lane.WRITE)
         job.signals.finished.connect(self._on_album_created)
@@ -903,7 +906,7 @@ class MainWindow(QMainWindow):
 
     def rename_album(self, old: str, new: str) -> Job:
         """Rename an album in the background; the grid follows it if it shows that album."""
-        job = Job.call(self.library.rename_album, old, new, name="rename album", lane=Lane.WRITE)
+        job = Job.call(self.library.albums.rename, old, new, name="rename album", lane=Lane.WRITE)
         job.signals.finished.connect(lambda album: self._on_album_renamed(old, album))
         return self._start_album_job(job)
 
@@ -923,7 +926,7 @@ class MainWindow(QMainWindow):
             f"Delete the album “{name}”?\n\nIts photos stay in the library and on disk.",
         ):
             return None
-        job = Job.call(self.library.delete_album, name, name="delete album", lane=Lane.WRITE)
+        job = Job.call(self.library.albums.delete, name, name="delete album", lane=Lane.WRITE)
         job.signals.finished.connect(lambda _count: self._on_album_deleted(name))
         return self._start_album_job(job)
 
@@ -939,7 +942,7 @@ class MainWindow(QMainWindow):
         ids = list(photo_ids)
         if not ids:
             return None
-        job = Job.call(self.library.add_to_album, name, ids, name="add to album", lane=Lane.WRITE)
+        job = Job.call(self.library.albums.add, name, ids, name="add to album", lane=Lane.WRITE)
         job.signals.finished.connect(
             lambda added: self.statusBar().showMessage(
                 f"Added {photos(added)} to “{name}”"
@@ -955,7 +958,7 @@ class MainWindow(QMainWindow):
         if name is None or not ids:
             return None
         job = Job.call(
-            self.library.remove_from_album, name, ids, name="remove from album", lane=Lane.WRITE
+            self.library.albums.remove, name, ids, name="remove from album", lane=Lane.WRITE
         )
         job.signals.finished.connect(
             lambda removed: self.statusBar().showMessage(
@@ -1016,9 +1019,9 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         overview = self.overview
-        model = overview.active_model if overview is not None else self.library.model_spec
-        if self.library.model_fallback:
-            model += f" (the starter answers: {self.library.model_fallback})"
+        model = overview.active_model if overview is not None else self.library.models.spec
+        if self.library.models.fallback:
+            model += f" (the starter answers: {self.library.models.fallback})"
         self.about_dialog = AboutDialog(
             model=model, library=str(self.library.path), device=self.device, parent=self
         )
@@ -1037,7 +1040,7 @@ class MainWindow(QMainWindow):
         library, batch_size = self.library, self.index_batch_size
 
         def work(cancel: CancelToken) -> Any:
-            return library.use_model(spec, cancel, batch_size=batch_size)
+            return library.models.use(spec, cancel, batch_size=batch_size)
 
         job = Job(work, name="switch model", lane=Lane.WRITE)
         self.switch_job, self._switch_name = job, spec

@@ -7,7 +7,7 @@ itself is :mod:`photosense.learn.finetune` (which re-exports them) and needs tor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosense.errors import PhotosenseError
@@ -35,12 +35,19 @@ def storage_error(what: str, where: Path, exc: OSError) -> StorageError:
 
 @dataclass(frozen=True)
 class TrainingPair:
-    """One photo and one caption. ``key`` names the photo (several captions may share it)."""
+    """One photo and one caption. ``key`` names the photo (several captions may share it).
+
+    ``source`` says where the text came from (user, file, sidecar, csv, dataset, or ``album``
+    for an album's title standing in for a caption). A pair from the library also carries its
+    ``photo_id`` and the album (``group``) it came through; neither changes which pair it is.
+    """
 
     key: str
     path: Path
     text: str
     source: str = "caption"
+    photo_id: int | None = field(default=None, compare=False)
+    group: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ from typing import Any
 
 import pytest_socket
 
-from photosense import cli, library
+from photosense import cli
 from photosense.errors import ModelError
+from photosense.library import library
 from photosense.models.fake import FAKE_MODEL_ID, FakeEncoder
 from photosense.models.registry import STARTER_ID
 

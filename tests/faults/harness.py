@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photosense.library import AUTO_TAG_KEY, Library
+from photosense.library import Library
+from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.models.fake import FAKE_MODEL_ID
 from photosense.paths import DATABASE_NAME, INDEX_DIR_NAME
 from photosense.store.repository import Store
@@ -173,9 +174,9 @@ def assert_complete(library: Path, root: Path, model_id: str = FAKE_MODEL_ID) ->
     assert set(state.photos) == files
     assert state.vectors[model_id] == set(state.photos.values())
     with open_library(library) as lib:
-        assert lib.encoder.model_id == model_id
+        assert lib.models.current().model_id == model_id
         for path in sorted(files)[:3]:  # each photo is its own nearest neighbour
-            hits = lib.similar(path, limit=len(files)).hits
+            hits = lib.search.similar(path, limit=len(files)).hits
             assert len(hits) == len(files) - 1
             assert path not in {h.photo.path for h in hits}
     return state

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from photosense import cli
-from photosense import library as library_module
+from photosense.library import library as library_module
 from photosense.media import _files, scan
 from photosense.progress import run_to_end
 from tests.conftest import save_photo
@@ -56,7 +56,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(library_module, "load_encoder", fake_models)
         with open_library(tmp / "library") as lib:
-            run_to_end(lib.index([photos]))
+            run_to_end(lib.folders.index([photos]))
     damaged = tmp / "damaged"
     damaged.mkdir()
     data = (tmp / "library" / "library.sqlite3").read_bytes()

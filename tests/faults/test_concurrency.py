@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from photosense import library as library_module
+from photosense.library import library as library_module
 from photosense.progress import run_to_end
 from photosense.store import db
 from tests.cli_run import run
@@ -40,7 +40,7 @@ def test_searches_go_on_while_another_process_indexes(tmp_path: Path, tally: Cou
         Path(path).rename(target)
     library = tmp_path / "library"
     with open_library(library) as lib:  # the window's library, open for the whole test
-        run_to_end(lib.index([root]))
+        run_to_end(lib.folders.index([root]))
         indexer = subprocess.Popen(
             [sys.executable, "-m", "tests.faults.child", "--library", str(library), "index"]
             + [str(tmp_path / "more"), "--batch-size", "8"],
@@ -52,13 +52,13 @@ def test_searches_go_on_while_another_process_indexes(tmp_path: Path, tally: Cou
         )
         searches, seen = 0, set()
         while indexer.poll() is None:
-            hits = lib.similar(first[searches % len(first)], limit=500).hits
+            hits = lib.search.similar(first[searches % len(first)], limit=500).hits
             seen.add(len(hits))
             searches += 1
         out, err = indexer.communicate()
         assert indexer.returncode == 0, err
         assert "60 indexed" in out
-        final = lib.similar(first[0], limit=500).hits
+        final = lib.search.similar(first[0], limit=500).hits
     tally["searches during another process's indexing"] += searches
     assert searches > 0
     assert len(final) == 99  # the new photos are found once committed

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from photosense import paths
-from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
+from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
 from photosense.models.fake import FAKE_MODEL_ID
 from photosense.progress import run_to_end
 from photosense.vectors import store as vector_files
@@ -187,7 +187,7 @@ def indexed_library(tmp: Path, monkeypatch: pytest.MonkeyPatch, hnsw: bool) -> t
         target.parent.mkdir(exist_ok=True)
         os.rename(path, target)
     with open_library(tmp / "library") as lib:
-        run_to_end(lib.index([tmp / "photos"]))
+        run_to_end(lib.folders.index([tmp / "photos"]))
     return tmp / "library", tmp / "more"
 
 
@@ -211,7 +211,7 @@ def kill_during_save(
     assert set(after.photos) == allowed  # every batch was committed before the save
     tally[f"index file after a kill in a save: {after.index_files[FAKE_MODEL_ID]}"] += 1
     with open_library(library) as lib:  # searches work at once (rebuilt if need be)
-        hits = lib.similar(sorted(allowed)[0], limit=len(allowed)).hits
+        hits = lib.search.similar(sorted(allowed)[0], limit=len(allowed)).hits
         assert len(hits) == len(allowed) - 1
     assert check_library(library, allowed).index_files == {FAKE_MODEL_ID: "current"}
 

@@ -52,15 +52,17 @@ def test_a_file_that_hangs_is_skipped_after_the_time_limit(
     monkeypatch.setattr(indexing, "FILE_TIMEOUT_S", 0.5)
     try:
         with open_library(tmp_path / "library", tagging=False) as lib:
-            report = run_to_end(lib.index([tmp_path / "photos"], workers=2, batch_size=2))
+            report = run_to_end(lib.folders.index([tmp_path / "photos"], workers=2, batch_size=2))
             tally["decoder hung (per-file time limit)"] += 1
             assert report.indexed == 5
             assert [(Path(s.path).name, s.kind) for s in report.skipped] == [
                 ("hangs.jpg", "timeout")
             ]
             assert "took over 0 s" in report.skipped[0].reason
-            again = run_to_end(lib.index([tmp_path / "photos"]))  # not tried again unchanged
-            assert (again.indexed, again.unchanged, len(again.skipped)) == (0, 5, 1)
+            again = run_to_end(
+                lib.folders.index([tmp_path / "photos"])
+            )  # not tried again unchanged
+            assert (again.indexed, again.unchanged, len(again.folders.skipped)) == (0, 5, 1)
     finally:
         release.set()
 
@@ -140,8 +142,8 @@ def test_messy_library_sample(tmp_path: Path, tally: Counter[str]) -> None:
     located = sample(messy, tmp_path / "photos", every=8)
     rows = [row for row in photo_rows(messy) if row["path"] in located]
     with open_library(tmp_path / "library", tagging=False) as lib:
-        report: IndexReport = run_to_end(lib.index([tmp_path / "photos"]))
-        indexed = {record.path for record in lib.photos(lib.photo_ids()).values()}
+        report: IndexReport = run_to_end(lib.folders.index([tmp_path / "photos"]))
+        indexed = {record.path for record in lib.photos.get(lib.photos.ids()).values()}
     skipped = {s.path: (s.kind, s.reason) for s in report.skipped}
     outcomes = check_outcomes(messy, rows, located, indexed, skipped)
     tally["messy-library files tried (sample)"] += len(rows)

@@ -28,7 +28,7 @@ def drive(tmp_path: Path) -> Path:
     for path in photos[24:]:
         path.rename(path.with_suffix(".later"))
     with open_library(tmp_path / "library", tagging=False) as lib:
-        run_to_end(lib.index([root]))
+        run_to_end(lib.folders.index([root]))
     for path in photos[24:]:
         path.with_suffix(".later").rename(path)
     ALL_PHOTOS[root] = photo_files(root)
@@ -43,7 +43,7 @@ def unplug(root: Path) -> Callable[[], None]:
 
 
 def index(lib: Library, root: Path) -> IndexReport:
-    return run_to_end(lib.index([root]))
+    return run_to_end(lib.folders.index([root]))
 
 
 def after_calls(count: int, original: Callable[..., Any], action: Callable[[], None]) -> Any:
@@ -64,10 +64,10 @@ def check_unplugged(lib: Library, root: Path, report: IndexReport, before: dict[
     """Offline, every photo indexed before kept (same id), no file remembered as bad."""
     assert report.offline == [str(root)]
     assert [s for s in report.skipped if s.kind != "missing"] == []
-    assert [f.online for f in lib.folders()] == [False]
+    assert [f.online for f in lib.folders.list()] == [False]
     state = check_library(lib.path, ALL_PHOTOS[root])
     assert before.items() <= state.photos.items()  # every indexed photo kept, same id
-    assert lib.skipped() == []  # nothing is remembered as a bad file
+    assert lib.folders.skipped() == []  # nothing is remembered as a bad file
 
 
 def replug_and_finish(lib: Library, root: Path, replug: Callable[[], None]) -> None:
@@ -76,7 +76,7 @@ def replug_and_finish(lib: Library, root: Path, replug: Callable[[], None]) -> N
     assert report.offline == [] and report.removed == 0 and report.skipped == []
     state = check_library(lib.path, photo_files(root))
     assert set(state.photos) == photo_files(root)
-    assert [f.online for f in lib.folders()] == [True]
+    assert [f.online for f in lib.folders.list()] == [True]
 
 
 @pytest.mark.parametrize("after", [1, 25])
@@ -112,7 +112,7 @@ def test_drive_unplugged_while_its_photos_are_read(
     )
     with open_library(drive.parent.parent / "library") as lib:
         before = check_library(lib.path, photo_files(drive)).photos
-        report = run_to_end(lib.index([drive], workers=1, batch_size=4))
+        report = run_to_end(lib.folders.index([drive], workers=1, batch_size=4))
         tally["folder unplugged while its photos were read"] += 1
         check_unplugged(lib, drive, report, before)
         assert report.indexed >= 4  # batches committed before it went are kept

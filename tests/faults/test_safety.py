@@ -20,8 +20,8 @@ import pytest
 import pytest_socket
 import torch
 
-from photosense import library as library_module
 from photosense.errors import ModelError
+from photosense.library import library as library_module
 from photosense.models import hub
 from photosense.models.local import read_checkpoint
 from tests.conftest import save_photo
@@ -405,7 +405,7 @@ def test_the_library_is_private_to_its_user(
     assert attempt(capsys, "--library", library, "index", photo_dir)[0] == 0
     assert stat.S_IMODE(library.stat().st_mode) == 0o700
     with open_library(library) as lib:  # open: the write-ahead log files exist now
-        lib.search("red")
+        lib.search.text("red")
         lib.store.settings.set("probe", 1)
         files = [p for p in library.rglob("*") if p.is_file()]
         assert {p.name for p in files} >= {"library.sqlite3", "library.sqlite3-wal"}

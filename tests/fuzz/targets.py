@@ -241,7 +241,7 @@ def caption_csv(data: bytes) -> None:
             assert 0 < len(row.text) <= MAX_CAPTION_CHARS
         assert len({row.path for row in parsed.rows}) == len(parsed.rows)
     try:
-        library.import_captions(path)
+        library.captions.import_csv(path)
     except PhotosenseError as error:
         assert str(error)
 
@@ -259,7 +259,7 @@ def _library() -> Library:
     for name in ("a.jpg", "b c.jpg"):
         (folder / name).write_bytes(_jpeg())
     library = Library(Store.in_memory(), scratch() / "library", lambda _spec: FakeEncoder())
-    run_to_end(library.index([folder]))
+    run_to_end(library.folders.index([folder]))
     return library
 
 

@@ -37,7 +37,7 @@ def wait_for_album(qtbot: QtBot, window: MainWindow, name: str, count: int) -> N
 
 
 def album_of(library: Library, name: str) -> list[str]:
-    records = library.photos(library.album_photo_ids(name))
+    records = library.photos.get(library.albums.photo_ids(name))
     return sorted(Path(r.path).name for r in records.values())
 
 
@@ -56,7 +56,7 @@ def test_create_an_album_add_photos_and_filter_by_it(
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Reds", True)))
     window.grid.new_album_action.trigger()
     wait_for_album(qtbot, window, "Reds", 2)
-    assert sorted(gui_library.album_photo_ids("Reds")) == sorted(ids)
+    assert sorted(gui_library.albums.photo_ids("Reds")) == sorted(ids)
     assert "Album “Reds” created with 2 photos" in window.statusBar().currentMessage()
 
     # "Add to album" lists the albums; choosing one adds the selection.
@@ -111,7 +111,7 @@ def test_delete_key_takes_photos_out_of_the_album_shown(
     wait_for_grid(qtbot, window)
     assert grid_names(window) == ["green.jpg"]
     assert album_of(gui_library, "Trip") == ["green.jpg"]
-    assert gui_library.photo_ids() and len(gui_library.photo_ids()) == 4  # the photo stays
+    assert gui_library.photos.ids() and len(gui_library.photos.ids()) == 4  # the photo stays
 
 
 # PySide marks QDragMoveEvent's constructor deprecated; Qt has no other way to make one.
@@ -180,7 +180,7 @@ def test_rename_and_delete_an_album(
     window.create_album("holiday")
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
     assert "holiday" in window.statusBar().currentMessage().lower()
-    assert [a.name for a in gui_library.albums()] == ["Holiday"]
+    assert [a.name for a in gui_library.albums.list()] == ["Holiday"]
 
     # Deleting asks first; the photos stay and the grid goes back to all photos.
     monkeypatch.setattr(
@@ -191,7 +191,7 @@ def test_rename_and_delete_an_album(
         lambda: window.query.album is None and not window.runner.busy(), timeout=WAIT_MS
     )
     wait_for_grid(qtbot, window)
-    assert gui_library.albums() == []
+    assert gui_library.albums.list() == []
     assert window.model.rowCount() == 4
     assert window.sidebar.album_items() == []
 

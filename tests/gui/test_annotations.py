@@ -35,7 +35,7 @@ def show_photo(qtbot: QtBot, window: MainWindow, row: int) -> PhotoRecord:
 
 
 def tag_states(library: Library, path: str) -> dict[str, str]:
-    return {row.tag: row.state for row in library.photo_tags(path) if row.shown or row.state}
+    return {row.tag: row.state for row in library.tags.of_photo(path) if row.shown or row.state}
 
 
 def test_index_search_detail_accept_a_tag_and_caption_it(
@@ -65,7 +65,7 @@ def test_index_search_detail_accept_a_tag_and_caption_it(
     assert caption.save_button.isEnabled()
     with qtbot.waitSignal(window.detail.caption_saved, timeout=WAIT_MS):
         qtbot.mouseClick(caption.save_button, Qt.MouseButton.LeftButton)
-    saved = gui_library.caption(red.path)
+    saved = gui_library.captions.get(red.path)
     assert saved is not None and saved.text == "Grandma's red tablecloth"
     assert saved.source == "user"
     assert not caption.modified and not caption.save_button.isEnabled()
@@ -93,7 +93,7 @@ def test_reject_a_tag_and_add_one(
         qtbot.keyClicks(window.detail.tag_editor.add_field, "lawn")
         qtbot.keyClick(window.detail.tag_editor.add_field, Qt.Key.Key_Return)
     assert tag_states(gui_library, green.path)["lawn"] == "accepted"
-    assert "lawn" in [t.name for t in gui_library.tags()]
+    assert "lawn" in [t.name for t in gui_library.tags.list()]
 
 
 def test_tags_in_the_sidebar_filter_the_grid(
@@ -126,7 +126,7 @@ def test_an_unsaved_caption_is_saved_when_another_photo_is_shown(
     qtbot.keyClicks(window.detail.caption.edit, "Dessert in Tokyo")
     with qtbot.waitSignal(window.detail.caption_saved, timeout=WAIT_MS):
         show_photo(qtbot, window, 1)
-    saved = gui_library.caption(first.path)
+    saved = gui_library.captions.get(first.path)
     assert saved is not None and saved.text == "Dessert in Tokyo"
     sidecar = Path(first.path + ".xmp")
     assert "Dessert in Tokyo" in sidecar.read_text(encoding="utf-8")
@@ -139,7 +139,7 @@ def test_an_unsaved_caption_is_saved_when_another_photo_is_shown(
     window.detail.caption.edit.clear()
     with qtbot.waitSignal(window.detail.caption_saved, timeout=WAIT_MS):
         window.detail.caption.save()
-    assert gui_library.caption(first.path) is None
+    assert gui_library.captions.get(first.path) is None
 
 
 def test_a_caption_that_cannot_be_saved_says_why(

@@ -25,7 +25,7 @@ from tests.gui.conftest import WAIT_MS
 def build_library(directory: Path, photos: Path) -> None:
     library = Library(Store.open(directory), directory, lambda _spec: FakeEncoder())
     with library:
-        run_to_end(library.index([photos]))
+        run_to_end(library.folders.index([photos]))
 
 
 def test_render_screenshot_offscreen(qapp: object, photo_dir: Path, tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_the_model_and_index_load_in_the_background_once_the_window_is_up(
             assert loads == [] and index_loads == []  # not while the window is being shown
         assert loaded.args[0].name == "load model"
         assert len(loads) == 1 and index_loads == [FakeEncoder().model_id]
-        assert library.search("red").hits[0].photo.path.endswith("red.jpg")
+        assert library.search.text("red").hits[0].photo.path.endswith("red.jpg")
         assert len(loads) == 1 and len(index_loads) == 1  # the first search found both ready
     finally:
         runner.close()

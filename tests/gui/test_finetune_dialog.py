@@ -28,11 +28,11 @@ def add_photos(library: Library, folder: Path, count: int, *, captions: bool = T
     for i in range(count):
         colour = COLOURS[i % len(COLOURS)]
         save_photo(folder / f"{colour}-{i:02d}.jpg", colour, size=(48, 40))
-    run_to_end(library.index([folder]))
-    ids = sorted(library.photo_ids())
+    run_to_end(library.folders.index([folder]))
+    ids = sorted(library.photos.ids())
     if captions:
         for i, photo_id in enumerate(ids):
-            library.set_caption(photo_id, f"my {COLOURS[i % len(COLOURS)]} thing number {i // 4}")
+            library.captions.set(photo_id, f"my {COLOURS[i % len(COLOURS)]} thing number {i // 4}")
     return ids
 
 
@@ -96,15 +96,15 @@ def test_fine_tune_runs_plots_activates_and_reverts(
 
     dialog.activate_button.click()
     wait_for(qtbot, dialog, Stage.ACTIVATED)
-    assert captioned.model_progress().active == report.model_id
+    assert captioned.models.progress().active == report.model_id
     assert dialog.revert_button.isVisible()
     assert dialog.revert_button.text() == "Revert to fake/colours-v1"
     assert not dialog.discard_button.isVisible()  # the active model cannot be deleted
 
     dialog.revert_button.click()
     wait_for(qtbot, dialog, Stage.REVERTED)
-    assert captioned.model_progress().active == "fake/colours-v1"
-    assert any(m.id == report.model_id for m in captioned.fine_tuned_models())
+    assert captioned.models.progress().active == "fake/colours-v1"
+    assert any(m.id == report.model_id for m in captioned.finetune.models())
 
 
 def test_cancel_says_it_can_resume_and_resumes_then_discards(
@@ -119,7 +119,7 @@ def test_cancel_says_it_can_resume_and_resumes_then_discards(
     assert "carry on" in dialog.message_label.text()
     assert [epoch for epoch, _, _ in dialog.plot.points] == [1]
     assert dialog.start_button.isVisible() and dialog.start_button.text() == "Start again"
-    assert dialog.report is None and not captioned.fine_tuned_models()
+    assert dialog.report is None and not captioned.finetune.models()
 
     resumed: list[int] = []
     dialog.start(lambda job: on_training(job, lambda progress: resumed.append(progress.epoch)))
@@ -130,7 +130,7 @@ def test_cancel_says_it_can_resume_and_resumes_then_discards(
     assert dialog.report is not None
     dialog.discard(confirm=False)
     wait_for(qtbot, dialog, Stage.DISCARDED)
-    assert not captioned.fine_tuned_models()
+    assert not captioned.finetune.models()
     assert "Deleted" in dialog.message_label.text()
 
 
@@ -149,15 +149,15 @@ def test_too_few_captioned_photos_gets_a_message(
     assert dialog.message_label.text().startswith("Not enough to learn from")
     assert "at least 20" in dialog.message_label.text()
     assert "photosense captions" not in dialog.message_label.text()  # no CLI advice here
-    assert not gui_library.fine_tuned_models()
+    assert not gui_library.finetune.models()
 
 
 def test_choosing_an_album_counts_its_photos(
     qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
 ) -> None:
-    ids = sorted(captioned.photo_ids())
-    captioned.create_album("Garden")
-    captioned.add_to_album("Garden", ids[:8])
+    ids = sorted(captioned.photos.ids())
+    captioned.albums.create("Garden")
+    captioned.albums.add("Garden", ids[:8])
     window = make_window()
     dialog = open_dialog(qtbot, window)
     qtbot.waitUntil(lambda: dialog.album_list.count() == 1, timeout=WAIT_MS)
@@ -183,7 +183,7 @@ def test_closing_the_dialog_cancels_the_run(
     assert job.cancelled
     wait_for(qtbot, dialog, Stage.CANCELLED)
     assert job not in window.runner.jobs  # it has stopped and reported
-    assert not captioned.fine_tuned_models()
+    assert not captioned.finetune.models()
     # Opening it again shows what happened and can start again.
     assert window.show_finetune() is dialog
     assert dialog.start_button.isVisible()

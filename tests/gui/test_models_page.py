@@ -20,7 +20,8 @@ from photosense.gui.dialogs import AboutDialog
 from photosense.gui.jobs import Job
 from photosense.gui.models_page import DEVICE_SETTING, ModelListModel, ModelsDialog
 from photosense.gui.window import MainWindow
-from photosense.library import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, Library, LibraryModel
+from photosense.library import Library, LibraryModel
+from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
 from photosense.models import hub, local
 from photosense.models.fake import FAKE_MODEL_ID, MIN_DIM, FakeEncoder
 from photosense.models.registry import STARTER_ID
@@ -97,7 +98,7 @@ def test_the_page_lists_the_models_and_switching_runs_a_job(
         assert dialog.switch_row.isVisibleTo(dialog)
     assert any(p.total == 4 and p.done == 4 for p in progress)  # every photo re-embedded
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
-    state = switchable_library.model_progress()
+    state = switchable_library.models.progress()
     assert state.active == OTHER_MODEL and state.pending is None
     assert window.switch_job is None
     assert "Searches now use fake/second" in window.statusBar().currentMessage()
@@ -131,7 +132,7 @@ def test_a_switch_can_be_stopped_and_resumes(
         assert window.switch_model("starter", stop_after_a_batch) is not None
     assert cancelled == [True]
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
-    state = switchable_library.model_progress()
+    state = switchable_library.models.progress()
     assert state.active == FAKE_MODEL_ID and state.pending == OTHER_MODEL
     assert 0 < state.done < 120
     assert "Switching models stopped" in window.statusBar().currentMessage()
@@ -142,7 +143,7 @@ def test_a_switch_can_be_stopped_and_resumes(
     dialog.select("starter")  # the fake's name for the model being switched to
     with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
         dialog.use_button.click()
-    assert switchable_library.model_progress().active == OTHER_MODEL
+    assert switchable_library.models.progress().active == OTHER_MODEL
 
 
 def test_download_reports_progress_and_can_be_cancelled(
@@ -295,7 +296,7 @@ def test_about_shows_the_version_licence_and_model(window: MainWindow, qtbot: Qt
     assert isinstance(dialog, AboutDialog)
     assert dialog.fields["version"].text() == __version__
     assert dialog.fields["licence"].text() == "GPL-3.0-or-later"
-    assert dialog.fields["model"].text() == window.library.model_spec
+    assert dialog.fields["model"].text() == window.library.models.spec
     dialog.close()
 
 
@@ -321,8 +322,8 @@ def imported_library(tmp_path: Path, photo_dir: Path, empty_hub: Path) -> Iterat
     directory = tmp_path / "imported"
     library = Library(Store.open(directory), directory, encoder)
     library.store.settings.set(ACTIVE_MODEL_KEY, IMPORTED)
-    run_to_end(library.index([photo_dir]))
-    run_to_end(library.use_model(FAKE_MODEL_ID))
+    run_to_end(library.folders.index([photo_dir]))
+    run_to_end(library.models.use(FAKE_MODEL_ID))
     yield library
     library.close()
 
@@ -435,7 +436,7 @@ def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
     assert imported_library.store.vectors.dim(IMPORTED) is None
     assert dialog.message.text() == "Removed imported/holiday: 4 photo vectors forgotten."
     assert IMPORTED not in rows(dialog)
-    assert imported_library.search("red").model_id == FAKE_MODEL_ID  # searches go on
+    assert imported_library.search.text("red").model_id == FAKE_MODEL_ID  # searches go on
 
 
 def test_ticking_the_box_removes_files_and_vectors_at_once(
@@ -478,7 +479,7 @@ def test_a_download_is_removed_from_the_hugging_face_cache(
 def test_the_question_names_the_download_size_when_the_size_on_disk_is_unknown(
     gui_library: Library, empty_hub: Path
 ) -> None:
-    vit = next(m for m in gui_library.models() if m.info.id == "ViT-B-32")
+    vit = next(m for m in gui_library.models.list() if m.info.id == "ViT-B-32")
     downloaded = LibraryModel(replace(vit.info, available=True), False, False, 1234)
     box = models_page.removal_box(downloaded)
     assert "frees about 605 MB" in box.informativeText()

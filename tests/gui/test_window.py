@@ -143,7 +143,7 @@ def test_similar_photos_from_the_context_menu(
     assert set(actions) == {"Similar photos", "Open", "Show in folder", "Add to album"}
     actions["Similar photos"].trigger()
     qtbot.waitUntil(lambda: window.similar_to == red and window.model.has_scores, timeout=WAIT_MS)
-    expected = gui_library.similar(red.path, limit=200)
+    expected = gui_library.search.similar(red.path, limit=200)
     assert window.model.photo_ids == [h.photo.id for h in expected.hits]
     assert red.id not in window.model.photo_ids
     assert "look like red.jpg" in window.results_label.text()

@@ -75,11 +75,11 @@ def tagged_library(
 ) -> Iterator[Library]:
     """The colour photos indexed (and so tagged) in a fake-encoder library."""
     library = open_library(tmp_path / "library")
-    run_to_end(library.index([colour_photos]))
+    run_to_end(library.folders.index([colour_photos]))
     yield library
     library.close()
 
 
 def names(library: Library, photo: Path, *, shown_only: bool = True) -> list[str]:
     """The tags that count on a photo (or every row with ``shown_only=False``)."""
-    return [r.tag for r in library.photo_tags(photo) if r.shown or not shown_only]
+    return [r.tag for r in library.tags.of_photo(photo) if r.shown or not shown_only]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from photosense import cli, library
+from photosense import cli
+from photosense.library import library as library_module
 from photosense.models.fake import FakeEncoder
 from tests.cli_run import run, run_json
 from tests.tagging.conftest import COLOUR_TAGS, PHOTOS
@@ -14,7 +15,7 @@ from tests.tagging.conftest import COLOUR_TAGS, PHOTOS
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch, colour_vocabulary: tuple[str, ...]) -> None:
-    monkeypatch.setattr(library, "load_encoder", lambda spec, device="auto": FakeEncoder())
+    monkeypatch.setattr(library_module, "load_encoder", lambda spec, device="auto": FakeEncoder())
 
 
 @pytest.fixture

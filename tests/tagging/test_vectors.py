@@ -74,7 +74,7 @@ def test_library_embeds_its_vocabulary_once(
 ) -> None:
     encoder = FakeEncoder()
     library = open_library(tmp_path / "library", encoder)
-    run_to_end(library.index([colour_photos]))
+    run_to_end(library.folders.index([colour_photos]))
     assert (tmp_path / "library" / CACHE_DIR_NAME).is_dir()
     texts_after_first_run = encoder.texts_encoded
     assert texts_after_first_run >= len(COLOUR_TAGS) * len(TAG_TEMPLATES) + len(BACKGROUND)
@@ -82,11 +82,11 @@ def test_library_embeds_its_vocabulary_once(
 
     encoder_again = FakeEncoder()
     reopened = open_library(tmp_path / "library", encoder_again)
-    run_to_end(reopened.tag(retag=True))
+    run_to_end(reopened.tags.suggest(retag=True))
     assert encoder_again.texts_encoded == 0  # every tag and caption came from the cache
 
-    reopened.add_tag("grey", ["a photo of a white wall"])  # new prompts for one tag
-    run_to_end(reopened.tag())
+    reopened.tags.add("grey", ["a photo of a white wall"])  # new prompts for one tag
+    run_to_end(reopened.tags.suggest())
     assert encoder_again.texts_encoded == 1
     reopened.close()
 
@@ -118,7 +118,7 @@ def test_prepare_embeds_the_vocabulary_of_a_new_library(
     encoder = FakeEncoder()
     library = open_library(tmp_path / "library", encoder)
 
-    library.tagger.prepare()
+    library.runtime.tagger.prepare()
 
     assert encoder.texts_encoded == len(COLOUR_TAGS) * len(TAG_TEMPLATES) + len(BACKGROUND)
     library.close()

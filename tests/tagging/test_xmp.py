@@ -207,16 +207,16 @@ def test_keywords_are_imported_at_index_time(
     tmp_path: Path, colour_vocabulary: tuple[str, ...], keyword_photos: Path
 ) -> None:
     library = open_library(tmp_path / "library")
-    run_to_end(library.index([keyword_photos]))
+    run_to_end(library.folders.index([keyword_photos]))
 
-    rows = {r.tag: r for r in library.photo_tags(keyword_photos / "tagged.jpg")}
+    rows = {r.tag: r for r in library.tags.of_photo(keyword_photos / "tagged.jpg")}
     assert (rows["Grandma"].source, rows["Grandma"].state) == ("imported", "accepted")
     assert (rows["red"].source, rows["red"].state) == ("imported", "accepted")  # not doubled
     assert "Grandma" in names(library, keyword_photos / "iptc.jpg")
     assert "Lake Como" in names(library, keyword_photos / "plain.jpg")
-    grandma = next(t for t in library.tags() if t.name == "Grandma")
+    grandma = next(t for t in library.tags.list() if t.name == "Grandma")
     assert (grandma.origin, grandma.enabled, grandma.accepted) == ("imported", False, 2)
-    hits = library.search("a photo", tag="grandma").hits
+    hits = library.search.text("a photo", tag="grandma").hits
     assert {Path(h.photo.path).name for h in hits} == {"tagged.jpg", "iptc.jpg"}
     library.close()
 
@@ -225,13 +225,13 @@ def test_export_writes_decisions_to_sidecars(
     tmp_path: Path, colour_vocabulary: tuple[str, ...], keyword_photos: Path
 ) -> None:
     library = open_library(tmp_path / "library")
-    run_to_end(library.index([keyword_photos]))
+    run_to_end(library.folders.index([keyword_photos]))
     tagged = keyword_photos / "tagged.jpg"
     originals = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in keyword_photos.glob("*.jpg")}
-    library.reject_tag(tagged, "red")
-    library.accept_tag(keyword_photos / "plain.jpg", "blue")
+    library.tags.reject(tagged, "red")
+    library.tags.accept(keyword_photos / "plain.jpg", "blue")
 
-    report = run_to_end(library.export_xmp())
+    report = run_to_end(library.tags.export_xmp())
 
     assert report.failed == []
     assert sorted(Path(p).name for p in report.written) == [
@@ -251,10 +251,10 @@ def test_a_sidecar_that_cannot_be_written_is_reported_and_the_rest_go_on(
     tmp_path: Path, colour_vocabulary: tuple[str, ...], keyword_photos: Path
 ) -> None:
     library = open_library(tmp_path / "library")
-    run_to_end(library.index([keyword_photos]))
+    run_to_end(library.folders.index([keyword_photos]))
     (keyword_photos / "iptc.jpg.xmp").mkdir()  # something that is not a file is in the way
 
-    report = run_to_end(library.export_xmp())
+    report = run_to_end(library.tags.export_xmp())
 
     assert [Path(p).name for p, _ in report.failed] == ["iptc.jpg"]
     assert report.failed[0][1]

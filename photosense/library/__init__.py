@@ -1,0 +1,92 @@
+"""The library package: the one door through which the CLI and the GUI work.
+
+The fronts import from here (and from :mod:`photosense.errors`, :mod:`photosense.progress` and
+:mod:`photosense.enums`) and nothing deeper: the records below are what the use cases take and
+hand back, re-exported so that the fronts never reach into the layers under the library.
+"""
+
+from photosense.errors import AlbumNotFoundError
+from photosense.indexing import IndexReport
+from photosense.learn.records import (
+    MIN_HELDOUT,
+    MIN_PAIRS,
+    FineTuneSettings,
+    NotEnoughDataError,
+    TrainingPair,
+    TrainingProgress,
+)
+from photosense.library.evaluation import Evaluation
+from photosense.library.library import Library
+from photosense.library.photos import PhotoRef
+from photosense.library.records import (
+    CaptionImport,
+    FineTuneReport,
+    FolderStatus,
+    Hit,
+    LibraryModel,
+    LibraryStatus,
+    ModelStatus,
+    ModelSwitch,
+    RemovedModel,
+    SearchResults,
+    SwitchReport,
+)
+from photosense.media.thumbnails import GRID_SIZE, PREVIEW_SIZE, ThumbnailCache
+from photosense.models.inventory import ModelInfo
+from photosense.models.local import LocalModel
+from photosense.store.records import (
+    AlbumInfo,
+    CaptionInfo,
+    FolderRecord,
+    PhotoRecord,
+    SkippedRecord,
+    TagRecord,
+)
+from photosense.tagging.service import (
+    ExportReport,
+    PhotoTagInfo,
+    TagInfo,
+    TagNotFoundError,
+    TagReport,
+)
+
+__all__ = [
+    "GRID_SIZE",
+    "MIN_HELDOUT",
+    "MIN_PAIRS",
+    "PREVIEW_SIZE",
+    "AlbumInfo",
+    "AlbumNotFoundError",
+    "CaptionImport",
+    "CaptionInfo",
+    "Evaluation",
+    "ExportReport",
+    "FineTuneReport",
+    "FineTuneSettings",
+    "FolderRecord",
+    "FolderStatus",
+    "Hit",
+    "IndexReport",
+    "Library",
+    "LibraryModel",
+    "LibraryStatus",
+    "LocalModel",
+    "ModelInfo",
+    "ModelStatus",
+    "ModelSwitch",
+    "NotEnoughDataError",
+    "PhotoRecord",
+    "PhotoRef",
+    "PhotoTagInfo",
+    "RemovedModel",
+    "SearchResults",
+    "SkippedRecord",
+    "SwitchReport",
+    "TagInfo",
+    "TagNotFoundError",
+    "TagRecord",
+    "TagReport",
+    "ThumbnailCache",
+    "TrainingPair",
+    "TrainingProgress",
+]

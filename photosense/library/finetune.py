@@ -1,0 +1,163 @@
+"""Fine-tuning: teach the model the user's captioned photos (``photosense finetune``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+from photosense.enums import CaptionSource
+from photosense.errors import ModelError, PhotosenseError
+from photosense.evaluation import ALL as ALL_SPLITS
+from photosense.evaluation import general_set, load_dataset
+from photosense.learn.records import FineTuneSettings, TrainingPair, storage_error
+from photosense.library.captions import Captions
+from photosense.library.records import FineTuneReport
+from photosense.library.runtime import ModelRuntime
+from photosense.media.captions import read_caption_csv
+from photosense.models.device import batch_size_for
+from photosense.models.local import ADAPTER_ARCH, LocalModel, list_local, model_folder, write_model
+from photosense.paths import cache_dir
+from photosense.progress import CancelToken, Progress
+
+log = logging.getLogger(__name__)
+
+GENERAL_LIMIT = 1000
+"""Photos per general-knowledge set: enough to see a 2-point change, quick to encode."""
+
+
+class FineTune:
+    """Train a fine-tuned model from the library's captions (or a file), store it, list them."""
+
+    def __init__(self, runtime: ModelRuntime, captions: Captions) -> None:
+        self._runtime = runtime
+        self._captions = captions
+
+    def run(
+        self,
+        *,
+        albums: Sequence[str] | None = None,
+        captions: str | os.PathLike[str] | None = None,
+        split: str | None = None,
+        settings: FineTuneSettings | None = None,
+        general: Sequence[str | os.PathLike[str]] = (),
+        general_limit: int = GENERAL_LIMIT,
+        name: str | None = None,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+    ) -> Generator[Progress, None, FineTuneReport]:
+        """Fine-tune the active model on captioned photos; store the result as a new model.
+
+        The pairs come from ``albums`` and/or a ``captions`` file (a ``path,caption`` CSV, or
+        a data set folder with ``split``); with neither, from every captioned photo of the
+        library. ``general`` names labelled data set folders scored before and after (up to
+        ``general_limit`` photos each). The new model (``fine-tuned/NAME``) is stored but not
+        activated: ``models.use`` does that (the report says whether it ``improved``). A killed
+        or cancelled run resumes when started again with the same data and settings. Each step
+        runs under the model's lock, so searches get in between steps but not into one.
+        """
+        job = self._run(
+            albums, captions, split, settings, general, general_limit, name, cancel, workers
+        )
+        return (yield from self._runtime.stepwise(job))
+
+    def _run(
+        self,
+        albums: Sequence[str] | None,
+        captions: str | os.PathLike[str] | None,
+        split: str | None,
+        settings: FineTuneSettings | None,
+        general: Sequence[str | os.PathLike[str]],
+        general_limit: int,
+        name: str | None,
+        cancel: CancelToken | None,
+        workers: int | None = None,
+    ) -> Generator[Progress, None, FineTuneReport]:
+        from photosense.learn.finetune import fine_tune
+        from photosense.models.adapted import AdaptedEncoder
+
+        pairs = self.pairs(albums=albums, captions=captions, split=split)
+        checks = [general_set(Path(folder), general_limit) for folder in general]
+        encoder = self._runtime.encoder
+        base = encoder.base if isinstance(encoder, AdaptedEncoder) else encoder
+        yield Progress(0, None, f"fine-tuning {base.model_id} on {len(pairs)} pairs")
+        result = yield from fine_tune(
+            base,
+            pairs,
+            settings,
+            cancel,
+            general=checks,
+            work_dir=cache_dir() / "finetune",
+            batch_size=batch_size_for(base),
+            workers=workers,
+        )
+        model_id = _fine_tuned_id(name, base.model_id, result.fingerprint)
+        try:
+            write_model(
+                model_id,
+                result.heads.state_dict(),
+                architecture=ADAPTER_ARCH,
+                embedding_size=base.dim,
+                image_size=base.image_size,
+                base=base.model_id,
+                source="fine-tuning",
+                extra={"adapter": result.heads.shape, **result.record()},
+            )
+        except OSError as exc:
+            raise storage_error("the fine-tuned model", model_folder(model_id), exc) from exc
+        log.info("fine-tuned %s as %s in %.0f s", base.model_id, model_id, result.seconds)
+        return FineTuneReport(model_id, result)
+
+    def pairs(
+        self,
+        *,
+        albums: Sequence[str] | None = None,
+        captions: str | os.PathLike[str] | None = None,
+        split: str | None = None,
+    ) -> list[TrainingPair]:
+        """The image-text pairs ``run`` would train on (see there), each pair once."""
+        found: list[TrainingPair] = []
+        if albums or captions is None:
+            found += self._captions.training_pairs(albums or None)
+        if captions is not None:
+            found += _file_pairs(Path(captions), split)
+        return list(dict.fromkeys(found))
+
+    def models(self) -> list[LocalModel]:
+        """Fine-tuned models on this machine, newest first, with their records."""
+        models = [m for m in list_local() if m.architecture == ADAPTER_ARCH]
+        return sorted(models, key=lambda m: m.created_at, reverse=True)
+
+
+def _file_pairs(path: Path, split: str | None) -> list[TrainingPair]:
+    """Pairs from a ``path,caption`` CSV, or from a data set folder's captions (``split``)."""
+    if path.is_dir():
+        dataset = load_dataset(path, split or ALL_SPLITS)
+        return [
+            TrainingPair(str(dataset.folder / p), dataset.folder / p, text, CaptionSource.DATASET)
+            for p, text in dataset.captions
+        ]
+    if split is not None:
+        raise PhotosenseError("--split applies to a data set folder, not to a CSV file")
+    parsed = read_caption_csv(path)
+    for problem in parsed.problems:
+        log.warning("%s: %s", path, problem)
+    return [
+        TrainingPair(row.path, Path(row.path), row.text, CaptionSource.CSV) for row in parsed.rows
+    ]
+
+
+def _fine_tuned_id(name: str | None, base: str, fingerprint: str) -> str:
+    """``fine-tuned/NAME``; by default the base's name and the data's fingerprint, made unique."""
+    stem = name or re.sub(r"[^A-Za-z0-9._-]+", "-", base.split("/")[-1]).strip("-.")
+    stem = stem if name else f"{stem}-{fingerprint[:8]}"
+    candidate = f"fine-tuned/{stem}"
+    number = 2
+    while model_folder(candidate).exists():
+        if name:
+            raise ModelError(f"a model called {candidate} already exists; choose another name")
+        candidate, number = f"fine-tuned/{stem}-{number}", number + 1
+    model_folder(candidate)  # raises ModelError for a name the models folder cannot hold
+    return candidate

@@ -1,0 +1,97 @@
+"""Folders: adding, rescanning and forgetting photo folders (``photosense index``)."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Generator, Iterable
+
+from photosense.errors import PhotosenseError
+from photosense.indexing import Indexer, IndexReport, check_roots, normalise_root
+from photosense.library.captions import Captions
+from photosense.library.models import Models
+from photosense.library.runtime import ACTIVE_MODEL_KEY, ModelRuntime, older_starter
+from photosense.library.tags import Tags
+from photosense.models.device import batch_size_for
+from photosense.models.registry import STARTER_ID
+from photosense.progress import CancelToken, Progress
+from photosense.store.records import FolderRecord, SkippedRecord
+
+
+class Folders:
+    """Index folders: photos found, embedded, tagged and their captions read, in one run."""
+
+    def __init__(
+        self, runtime: ModelRuntime, models: Models, tags: Tags, captions: Captions
+    ) -> None:
+        self._runtime = runtime
+        self._store = runtime.store
+        self._models = models
+        self._tags = tags
+        self._captions = captions
+
+    def list(self) -> builtins.list[FolderRecord]:
+        return self._store.folders.all()
+
+    def skipped(self) -> builtins.list[SkippedRecord]:
+        """Files that could not be used as photos, each with the reason."""
+        return self._store.photos.skipped()
+
+    def index(
+        self,
+        paths: Iterable[str | os.PathLike[str]] = (),
+        cancel: CancelToken | None = None,
+        *,
+        workers: int | None = None,
+        batch_size: int | None = None,
+    ) -> Generator[Progress, None, IndexReport]:
+        """Index ``paths`` (or rescan every registered folder when none are given).
+
+        ``batch_size`` defaults to what suits the model's device. New photos are tagged as
+        their batches commit, captions in new or changed files are read at the end, and a
+        pending model switch is carried on afterwards, so new photos get its vectors too.
+        """
+        runtime, store = self._runtime, self._store
+        known = [f.path for f in store.folders.all()]
+        roots = check_roots([os.fspath(p) for p in paths], known) if paths else known
+        if not roots:
+            raise PhotosenseError("no folders to index yet: give one or more folders")
+        encoder = runtime.encoder
+        if store.settings.get(ACTIVE_MODEL_KEY) is None:
+            store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
+        tagging = runtime.auto_tagging
+        if tagging:
+            yield Progress(0, None, "preparing tags")
+            with runtime.lock:
+                runtime.tagger.prepare()
+        indexer = Indexer(
+            store,
+            encoder,
+            runtime.indexes,
+            workers=workers,
+            batch_size=batch_size or batch_size_for(encoder),
+            on_committed=self._tags.tag_committed if tagging else None,
+        )
+        report = yield from runtime.stepwise(indexer.run(roots, cancel))
+        if tagging and not report.cancelled:
+            # Batches were tagged as they came, against a calibration that moved as the library
+            # grew; this settles every photo on the final one (a no-op when nothing moved).
+            yield from runtime.stepwise(runtime.tagger.tag(cancel=cancel))
+        if not report.cancelled:
+            yield from self._captions.read_files(cancel)
+            active = store.settings.get(ACTIVE_MODEL_KEY)
+            if encoder.model_id == STARTER_ID and older_starter(str(active)):
+                state = self._models.progress()
+                if not paths or state.done >= state.total:  # every photo has a current vector
+                    with runtime.lock:
+                        runtime.activate(encoder)
+            yield from self._models.continue_switch(cancel, workers, batch_size)
+        return report
+
+    def remove(self, path: str | os.PathLike[str]) -> int:
+        """Forget a folder and what was indexed under it (the files are not touched)."""
+        with self._runtime.lock:
+            removed = self._store.folders.remove(normalise_root(path))
+            self._runtime.indexes.remove_photos(removed)
+            self._runtime.indexes.save_all()
+            return len(removed)

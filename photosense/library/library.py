@@ -1,0 +1,115 @@
+"""The library: the one door through which the CLI and the GUI reach photos and models.
+
+A :class:`Library` is one folder holding the database and the index files. It opens and closes
+them and reports their status; everything else is one sub-object per capability, named like the
+CLI's command groups (``library.search``, ``.albums``, ``.captions``, ``.tags``, ``.models``,
+``.finetune``, ``.folders`` for ``photosense index``, ``.photos`` for browsing). They share one
+:class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded model, its device.
+
+Collaborators (the store, the encoder factory) are passed in, so tests use an in-memory store
+and a fake encoder; :meth:`Library.open` wires up the real ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from photosense.errors import LibraryError
+from photosense.library.albums import Albums
+from photosense.library.captions import Captions
+from photosense.library.finetune import FineTune
+from photosense.library.folders import Folders
+from photosense.library.models import Models
+from photosense.library.photos import Photos
+from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
+from photosense.library.runtime import EncoderFactory, ModelRuntime
+from photosense.library.search import Search
+from photosense.library.tags import Tags
+from photosense.media.scan import is_supported
+from photosense.models.registry import load_encoder
+from photosense.paths import DATABASE_NAME, default_library_dir
+from photosense.store.repository import Store
+
+
+def _refuse_photo_folder(directory: Path) -> None:
+    """A new library never starts inside a photo folder: photosense writes nothing there."""
+    if (directory / DATABASE_NAME).exists():
+        return
+    try:
+        with os.scandir(directory) as entries:
+            photos = any(is_supported(Path(e.name)) and e.is_file() for e in entries)
+    except OSError:
+        return  # a new folder; anything else is Store.open's to report
+    if photos:
+        raise LibraryError(
+            f"{directory} holds photos and no photosense library; photosense never writes "
+            "into photo folders, so keep the library in a folder of its own"
+        )
+
+
+class Library:
+    """One library folder. Close it (or use ``with``) to release the database."""
+
+    def __init__(
+        self,
+        store: Store,
+        library_dir: Path,
+        encoder_factory: EncoderFactory,
+        model: str = "auto",
+        *,
+        factory_for_device: Callable[[str], EncoderFactory] | None = None,
+    ) -> None:
+        self.store = store
+        self.path = library_dir
+        self.runtime = ModelRuntime(
+            store, library_dir, encoder_factory, model, factory_for_device=factory_for_device
+        )
+        self.photos = Photos(self.runtime)
+        self.albums = Albums(store, self.photos)
+        self.captions = Captions(store, self.photos)
+        self.tags = Tags(self.runtime, self.photos)
+        self.models = Models(self.runtime)
+        self.search = Search(self.runtime, self.photos)
+        self.folders = Folders(self.runtime, self.models, self.tags, self.captions)
+        self.finetune = FineTune(self.runtime, self.captions)
+
+    @classmethod
+    def open(
+        cls, library_dir: Path | None = None, *, model: str = "auto", device: str = "auto"
+    ) -> Library:
+        """Open (creating if needed) the library in ``library_dir`` or the default folder."""
+        directory = library_dir or default_library_dir()
+        _refuse_photo_folder(directory)
+        store = Store.open(directory)
+
+        def factory_for(chosen: str) -> EncoderFactory:
+            return lambda spec: load_encoder(spec, device=chosen)
+
+        return cls(store, directory, factory_for(device), model, factory_for_device=factory_for)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def status(self) -> LibraryStatus:
+        """Counts, folders, models and index state, without loading any model."""
+        store = self.store
+        photos, skipped = store.photos.counts()
+        per_folder = store.photos.counts_by_folder()
+        folders = [
+            FolderStatus(f.path, f.online, per_folder.get(f.id, 0), f.last_scan_at)
+            for f in store.folders.all()
+        ]
+        active = self.runtime.spec
+        models = [
+            ModelStatus(m_id, dim, vectors, self.runtime.indexes.state(m_id), m_id == active)
+            for m_id, dim, _, vectors in store.vectors.models()
+        ]
+        return LibraryStatus(str(self.path), photos, skipped, folders, models, active)

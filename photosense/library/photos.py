@@ -1,0 +1,94 @@
+"""The library's photos: finding them by id or path, and browsing them with filters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+
+from photosense.errors import NotIndexedError
+from photosense.indexing import normalise_root
+from photosense.library.albums import find_album
+from photosense.library.runtime import ModelRuntime
+from photosense.media.thumbnails import ThumbnailCache
+from photosense.store.records import PhotoRecord
+
+PhotoRef = int | str | os.PathLike[str]
+"""A photo of the library: its id, or its path."""
+
+
+class Photos:
+    """Look photos up and list them, newest first, by folder, date, album and tag."""
+
+    def __init__(self, runtime: ModelRuntime) -> None:
+        self._runtime = runtime
+        self._store = runtime.store
+
+    def get(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
+        """Records of the given photo ids (unknown ids are left out)."""
+        return self._store.photos.get(ids)
+
+    def ids(
+        self,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        album: str | None = None,
+        tag: str | None = None,
+    ) -> list[int]:
+        """Every photo (inside ``folder``, taken in [after, before), in ``album``, carrying
+        ``tag``), newest first. A tag counts when accepted, or suggested above its threshold
+        under the library's model (which loads for it)."""
+        ids = self._store.photos.ids(
+            folder=normalise_root(folder) if folder is not None else None,
+            after=after,
+            before=before,
+            album_id=find_album(self._store, album).id if album is not None else None,
+        )
+        if tag is None:
+            return ids
+        with self._runtime.lock:  # the tagger scores under the library's model
+            tagged = self._runtime.tagger.photos_with(tag)
+        return [photo_id for photo_id in ids if photo_id in tagged]
+
+    def resolve(self, photo: PhotoRef) -> PhotoRecord:
+        """The record of a photo given by id or path; ``NotIndexedError`` when unknown."""
+        if isinstance(photo, int):
+            record = self._store.photos.get([photo]).get(photo)
+            if record is None:
+                raise NotIndexedError(f"there is no photo {photo} in the library")
+            return record
+        record = self._store.photos.by_path(normalise_root(photo))
+        if record is None:
+            raise NotIndexedError(f"{photo} is not in the library: index its folder first")
+        return record
+
+    def resolve_ids(self, photos: Sequence[PhotoRef]) -> list[int]:
+        """Ids of photos given by id or path, in order; ``NotIndexedError`` (naming the first
+        unknown one) when any is not in the library."""
+        by_path = self._store.photos.ids_for_paths(
+            normalise_root(p) for p in photos if not isinstance(p, int)
+        )
+        known = self._store.photos.get([p for p in photos if isinstance(p, int)])
+        ids: list[int] = []
+        unknown: list[str] = []
+        for photo in photos:
+            if isinstance(photo, int):
+                found = photo if photo in known else None
+            else:
+                found = by_path.get(normalise_root(photo))
+            if found is None:
+                unknown.append(str(photo))
+            else:
+                ids.append(found)
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise NotIndexedError(
+                f"{unknown[0]}{more} is not in the library: index its folder first"
+            )
+        return ids
+
+    def thumbnails(self) -> ThumbnailCache:
+        """The thumbnail cache kept inside the library folder."""
+        return ThumbnailCache.for_library(self._runtime.path)

@@ -1,0 +1,157 @@
+"""What the library's use cases hand back: frozen records both fronts read and render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from photosense.indexing import IndexReport
+from photosense.models.inventory import ModelInfo
+from photosense.store.records import PhotoRecord
+
+if TYPE_CHECKING:
+    from photosense.learn.finetune import FineTuneResult
+
+
+@dataclass(frozen=True)
+class Hit:
+    photo: PhotoRecord
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    model_id: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    id: str
+    dim: int
+    vectors: int
+    index: str  # current | stale | missing
+    active: bool
+
+
+@dataclass(frozen=True)
+class ModelSwitch:
+    """Where a change of model stands: ``active`` answers searches, ``pending`` is on its way.
+
+    ``done`` of ``total`` photos have a vector under ``pending`` (under ``active`` when nothing
+    is pending); photos on offline drives are counted but wait for their drive.
+    """
+
+    active: str
+    pending: str | None
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SwitchReport:
+    """What ``models.use`` did: the re-embedding run (None when none was needed)."""
+
+    model_id: str
+    activated: bool
+    index: IndexReport | None
+
+
+@dataclass(frozen=True)
+class LibraryModel:
+    """A model on this machine (or only in this library) and what the library holds of it."""
+
+    info: ModelInfo
+    active: bool
+    pending: bool
+    vectors: int
+
+
+@dataclass(frozen=True)
+class RemovedModel:
+    model_id: str
+    bytes_freed: int
+    vectors_removed: int
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    path: str
+    online: bool
+    photos: int
+    last_scan_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    path: str
+    photos: int
+    skipped: int
+    folders: list[FolderStatus]
+    models: list[ModelStatus]
+    active_model: str
+
+
+@dataclass(frozen=True)
+class CaptionImport:
+    """What importing a caption CSV did.
+
+    ``imported`` captions are new, ``updated`` replaced an earlier one; ``kept`` counts rows
+    left alone because the photo has a caption the user wrote. ``unmatched`` are the (absolute)
+    paths not in the library, ``problems`` the rows left out, as ``line N: reason``.
+    """
+
+    imported: int
+    updated: int
+    unmatched: list[str]
+    problems: list[str]
+    kept: int = 0
+
+
+@dataclass(frozen=True)
+class FineTuneReport:
+    """A stored fine-tuned model and its numbers; ``improved`` decides automatic activation."""
+
+    model_id: str
+    result: FineTuneResult
+
+    @property
+    def improved(self) -> bool:
+        return self.result.improved
+
+    def as_dict(self, activated: bool) -> dict[str, object]:
+        """The JSON shape `photosense finetune --json` prints."""
+        r = self.result
+        keys = ("t2i_r1", "t2i_r5", "t2i_r10")
+
+        def mean(values: dict[str, float]) -> float | None:
+            return round(float(np.mean(list(values.values()))), 6) if values else None
+
+        return {
+            "model": self.model_id,
+            "base": r.base,
+            "pairs": r.pairs,
+            "seconds": round(r.seconds, 1),
+            "heldout": {
+                "before": {k: r.heldout_before[k] for k in keys},
+                "after": {k: r.heldout_after[k] for k in keys},
+                "pairs": r.heldout_pairs,
+            },
+            "general": {
+                "before": mean(r.general_before),
+                "after": mean(r.general_after),
+                "sets": {
+                    name: {"before": r.general_before[name], "after": r.general_after[name]}
+                    for name in r.general_before
+                },
+            },
+            "alpha": r.alpha,
+            "epochs": r.epochs_run,
+            "best_epoch": r.best_epoch,
+            "improved": r.improved,
+            "activated": activated,
+        }

@@ -1,0 +1,180 @@
+"""The library's model at run time: which one answers, loaded lazily, on which device.
+
+:class:`ModelRuntime` owns what the capabilities share: the lock that serialises the model and
+the in-memory vector indexes, the lazily loaded encoder, the cached tagger and the index cache.
+Every capability (search, tags, models, fine-tuning…) reaches the model through it alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import TypeVar
+
+from photosense.errors import ModelError, NotIndexedError
+from photosense.indexing import SearchIndexes
+from photosense.learn.metrics import class_text_vectors
+from photosense.models.device import select_device
+from photosense.models.encoder import Encoder
+from photosense.models.local import is_adapted_id
+from photosense.models.registry import STARTER_ID
+from photosense.paths import INDEX_DIR_NAME
+from photosense.progress import Progress
+from photosense.store.repository import Store
+from photosense.tagging.service import Tagger
+from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
+from photosense.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+ACTIVE_MODEL_KEY = "active_model"
+"""Setting: the model whose vectors answer searches."""
+PENDING_MODEL_KEY = "pending_model"
+"""Setting: the model being switched to; it becomes active once it has embedded the library."""
+AUTO_TAG_KEY = "tagging.auto"
+"""Setting: tag new photos as they are indexed (default true)."""
+
+EncoderFactory = Callable[[str], Encoder]
+T = TypeVar("T")
+
+
+def older_starter(model_id: str) -> bool:
+    """Whether ``model_id`` is another version of the starter (its vectors cannot be reused)."""
+    family = STARTER_ID.split("/", 1)[0] + "/"
+    return model_id.startswith(family) and model_id != STARTER_ID
+
+
+def _with_fine_tuned(factory: EncoderFactory) -> EncoderFactory:
+    """``factory``, except that a fine-tuned model loads its base through ``factory`` itself."""
+
+    def load(spec: str) -> Encoder:
+        if is_adapted_id(spec):
+            from photosense.models.adapted import load_adapted
+
+            return load_adapted(spec, factory)
+        return factory(spec)
+
+    return load
+
+
+class ModelRuntime:
+    """The model a library answers with, its lock, its tagger and its vector indexes."""
+
+    def __init__(
+        self,
+        store: Store,
+        library_dir: Path,
+        encoder_factory: EncoderFactory,
+        model: str = "auto",
+        *,
+        factory_for_device: Callable[[str], EncoderFactory] | None = None,
+    ) -> None:
+        self.store = store
+        self.path = library_dir
+        self.indexes = SearchIndexes(store, library_dir / INDEX_DIR_NAME)
+        self._encoder_factory = _with_fine_tuned(encoder_factory)
+        self._factory_for_device = factory_for_device
+        self.requested = model
+        """The model asked for when opening: ``auto`` follows the library's active model."""
+        self._encoder: Encoder | None = None
+        self.fallback: str | None = None
+        """Why the starter answers instead of the library's model (its files are missing)."""
+        self._tagger: Tagger | None = None
+        # Guards the lazily loaded model and the in-memory indexes: a search from one thread
+        # runs between the batches of an indexing run on another.
+        self.lock = threading.RLock()
+
+    @property
+    def spec(self) -> str:
+        """The model this library answers with: an explicit choice, else the active model."""
+        if self.requested != "auto":
+            return self.requested
+        active = self.store.settings.get(ACTIVE_MODEL_KEY)
+        return str(active) if active else STARTER_ID
+
+    @property
+    def encoder(self) -> Encoder:
+        """The model, loaded on first use (loading takes seconds; status needs none of it).
+
+        Under ``auto``, an active model whose files are gone falls back to the starter (see
+        ``fallback``); searches then use the starter's own vectors, never mixing.
+        """
+        with self.lock:
+            if self._encoder is None:
+                spec = self.spec
+                try:
+                    self._encoder = self._encoder_factory(spec)
+                except ModelError as exc:
+                    if self.requested != "auto" or spec == STARTER_ID:
+                        raise
+                    self.fallback = (
+                        "the library was indexed with an older version of the starter model; "
+                        "`photosense index` embeds it with the current one"
+                        if older_starter(spec)
+                        else f"the library's model {spec} is not available, so the offline "
+                        f"starter model answers until it is back: {exc}"
+                    )
+                    log.info("%s", self.fallback)
+                    self._encoder = self._encoder_factory(STARTER_ID)
+                log.info("model %s loaded", self._encoder.model_id)
+            return self._encoder
+
+    def load(self, spec: str) -> Encoder:
+        """Another model, loaded on the library's device (not made the answering one)."""
+        return self._encoder_factory(spec)
+
+    def set_device(self, device: str) -> None:
+        """Run models on ``device`` from now on; the loaded model loads there when next used."""
+        if self._factory_for_device is None:
+            raise ModelError("this library was given a fixed model loader; reopen it instead")
+        select_device(device)
+        with self.lock:
+            self._encoder_factory = _with_fine_tuned(self._factory_for_device(device))
+            self._encoder, self._tagger, self.fallback = None, None, None
+
+    def activate(self, encoder: Encoder) -> None:
+        """Make ``encoder`` the library's active model (and the answering one under auto)."""
+        self.store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
+        self.store.settings.set(PENDING_MODEL_KEY, None)
+        if self.requested == "auto":
+            self._encoder, self.fallback = encoder, None
+
+    @property
+    def tagger(self) -> Tagger:
+        """Auto-tagging under the library's model (its tag vectors are cached in the library)."""
+        with self.lock:
+            if self._tagger is None or self._tagger.encoder is not self.encoder:
+                self._tagger = self.tagger_for(self.encoder)
+            return self._tagger
+
+    def tagger_for(self, encoder: Encoder) -> Tagger:
+        cache = TagVectorCache(self.path / CACHE_DIR_NAME, class_text_vectors)
+        return Tagger(self.store, encoder, cache)
+
+    @property
+    def auto_tagging(self) -> bool:
+        return self.store.settings.get(AUTO_TAG_KEY, True) is not False
+
+    def index(self) -> VectorIndex:
+        """The answering model's vector index; ``NotIndexedError`` when it holds nothing."""
+        model_id = self.encoder.model_id
+        index = self.indexes.get(model_id)
+        if index is None or len(index) == 0:
+            raise NotIndexedError(
+                f"no photos are indexed with model {model_id} yet: run `photosense index FOLDER`"
+            )
+        return index
+
+    def stepwise(self, job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
+        """Run each step of ``job`` under the lock, releasing it between steps (so a search
+        from another thread gets in between the batches of a long run)."""
+        while True:
+            with self.lock:
+                try:
+                    progress = next(job)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+            yield progress
