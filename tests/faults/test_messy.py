@@ -62,7 +62,7 @@ def test_a_file_that_hangs_is_skipped_after_the_time_limit(
             again = run_to_end(
                 lib.folders.index([tmp_path / "photos"])
             )  # not tried again unchanged
-            assert (again.indexed, again.unchanged, len(again.folders.skipped)) == (0, 5, 1)
+            assert (again.indexed, again.unchanged, len(again.skipped)) == (0, 5, 1)
     finally:
         release.set()
 
