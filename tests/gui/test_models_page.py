@@ -163,7 +163,7 @@ def test_download_reports_progress_and_can_be_cancelled(
             cancel.raise_if_cancelled()
             threading.Event().wait(0.01)
 
-    monkeypatch.setattr(models_page.inventory, "pull", fake_pull)
+    monkeypatch.setattr(models_page, "pull_model", fake_pull)
     dialog = open_models(qtbot, window)
     dialog.select("ViT-B-32")
     job = dialog.download_selected()
@@ -214,7 +214,7 @@ def test_the_device_choice_is_checked_and_kept(
             raise ModelError("CUDA was requested but is not available")
         return "cpu"
 
-    monkeypatch.setattr(models_page, "select_device", fake_select)
+    monkeypatch.setattr(models_page, "check_device", fake_select)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
     with qtbot.waitSignal(dialog.device_checked, timeout=WAIT_MS) as blocker:
@@ -232,8 +232,8 @@ def test_choosing_another_device_moves_the_models_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     moved: list[str] = []
-    monkeypatch.setattr(models_page, "select_device", lambda choice: choice.replace("auto", "cpu"))
-    monkeypatch.setattr(gui_library, "set_device", moved.append)
+    monkeypatch.setattr(models_page, "check_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(gui_library.models, "set_device", moved.append)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
 
@@ -251,8 +251,8 @@ def test_a_device_that_cannot_be_used_leaves_the_models_where_they_are(
     def refuse(device: str) -> None:
         raise ModelError(f"{device} went away")
 
-    monkeypatch.setattr(models_page, "select_device", lambda choice: choice.replace("auto", "cpu"))
-    monkeypatch.setattr(gui_library, "set_device", refuse)
+    monkeypatch.setattr(models_page, "check_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(gui_library.models, "set_device", refuse)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
     before = window.device
