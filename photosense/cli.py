@@ -21,15 +21,31 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from photosense import __version__
-from photosense.enums import TagState
-from photosense.errors import PhotosenseError
+from photosense.enums import FineTuneVerdict, TagState
+from photosense.errors import (
+    AlbumNotFoundError,
+    ModelExistsError,
+    ModelInUseError,
+    ModelNotDownloadedError,
+    NotDownloadableError,
+    NotEnoughDataError,
+    NothingIndexedError,
+    NoVectorError,
+    PhotoNotFoundError,
+    PhotosenseError,
+    StoredModelMissingError,
+    TagNotFoundError,
+    UnknownModelError,
+)
 from photosense.library import (
+    GENERAL_DROP_LIMIT,
     ExportReport,
     FineTuneSettings,
     IndexReport,
     Library,
     LibraryModel,
     LibraryStatus,
+    ModelFallback,
     SearchResults,
     TagReport,
 )
@@ -193,11 +209,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Library.open(args.library, model=args.model, device=args.device) as library:
             return handler(library, args)
     except PhotosenseError as exc:
-        print(f"photosense: {exc}", file=sys.stderr)
+        print(f"photosense: {describe(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("photosense: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+# -- errors in the command line's words ---------------------------------------------------
+
+
+def describe(exc: Exception) -> str:
+    """One line (or a short paragraph) for ``photosense: …`` on standard error."""
+    text = str(exc)
+    if isinstance(exc, PhotoNotFoundError):
+        if exc.exists is False:
+            return text
+        return f"{text}: index its folder first"
+    if isinstance(exc, NothingIndexedError):
+        return f"{text}: run `photosense index FOLDER`"
+    if isinstance(exc, NoVectorError):
+        return f"{text}: run `photosense index` to finish indexing"
+    if isinstance(exc, AlbumNotFoundError):
+        return (
+            f"{text}: see `photosense albums list`, or make it with "
+            f"`photosense albums create {exc.name!r}`"
+        )
+    if isinstance(exc, TagNotFoundError):
+        return (
+            f"{text}: see `photosense tags list`, or add it with `photosense tags add {exc.name!r}`"
+        )
+    if isinstance(exc, UnknownModelError | StoredModelMissingError):
+        return f"{text} (`photosense models list` shows the models there are)"
+    if isinstance(exc, NotDownloadableError):
+        return f"{text} (see `photosense models list`)"
+    if isinstance(exc, ModelExistsError):
+        return f"{text} (or remove it first: `photosense models remove {exc.model_id}`)"
+    if isinstance(exc, ModelInUseError):
+        return f"{text} (`photosense models use ID`)"
+    if isinstance(exc, ModelNotDownloadedError):
+        return f"{text}. {_how_to_get(exc)}"
+    if isinstance(exc, NotEnoughDataError) and not exc.unreadable:
+        return (
+            f"{text}. Caption more photos (`photosense captions set`, `captions import`) or add "
+            "photos to the albums you train on."
+        )
+    return text
+
+
+def _how_to_get(exc: ModelNotDownloadedError) -> str:
+    if exc.repo is None:
+        return "Connect to the internet once so they can be fetched, or import a checkpoint file."
+    hint = (
+        f"Connect to the internet once and run `photosense models pull {exc.name}`, or download "
+        f"{' or '.join(exc.filenames)} from https://huggingface.co/{exc.repo} on another "
+        f"machine, copy it here and run `photosense models import FILE --arch {exc.arch}`."
+    )
+    if exc.support:
+        hint += (
+            f" This model also reads tokenizer and config files from {', '.join(exc.support)}: "
+            "for it, copy those repositories' folders of the Hugging Face cache "
+            "(models--ORG--NAME) as well."
+        )
+    return hint
+
+
+def describe_fallback(fallback: ModelFallback) -> str:
+    """Why the starter answers, and what brings the library's own model back."""
+    if fallback.older_starter:
+        return (
+            "the library was indexed with an older version of the starter model; "
+            "`photosense index` embeds it with the current one"
+        )
+    return (
+        f"the library's model {fallback.model_id} is not available, so the offline starter "
+        f"model answers until it is back: {fallback.reason}"
+    )
 
 
 # -- the desktop app --------------------------------------------------------------------------
@@ -223,7 +310,7 @@ def _desktop(args: argparse.Namespace) -> int:
             return 0
         return int(gui.run_app(args.library, args.model, args.device))
     except PhotosenseError as exc:
-        print(f"photosense: {exc}", file=sys.stderr)
+        print(f"photosense: {describe(exc)}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -1054,7 +1141,7 @@ def _models_remove(library: Library, spec: str, vectors: bool, yes: bool) -> int
 
 def _fallback_warning(library: Library) -> None:
     if library.models.fallback:
-        print(f"photosense: warning: {library.models.fallback}", file=sys.stderr)
+        print(f"photosense: warning: {describe_fallback(library.models.fallback)}", file=sys.stderr)
 
 
 def _add_finetune_command(commands: Any) -> None:
@@ -1091,7 +1178,8 @@ def _add_finetune_command(commands: Any) -> None:
         "--activate",
         choices=["auto", "yes", "no"],
         default="auto",
-        help="auto: only if held-out recall improved and no general set fell 2+ points",
+        help="auto: only if held-out recall improved and no general set fell "
+        f"{GENERAL_DROP_LIMIT * 100:.0f}+ points",
     )
     finetune.add_argument("--json", action="store_true")
     advanced = finetune.add_argument_group("advanced")
@@ -1136,7 +1224,7 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except ValueError as exc:
-        print(f"photosense: {exc}", file=sys.stderr)
+        print(f"photosense: {describe(exc)}", file=sys.stderr)
         return EXIT_USAGE
     with _cancel_on_ctrl_c() as cancel:
         job = library.finetune.run(
@@ -1178,8 +1266,11 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
         print(f"not activated; use it with `photosense models use {report.model_id}`")
     else:
         why = "it did not find your held-out photos better"
-        if report.result.general_drop > 0.02:
-            why = "it lost general knowledge (zero-shot accuracy fell by more than 2 points)"
+        if report.result.verdict is FineTuneVerdict.LOST_GENERAL:
+            why = (
+                "it lost general knowledge (zero-shot accuracy fell by more than "
+                f"{GENERAL_DROP_LIMIT * 100:.0f} points)"
+            )
         print(f"not activated: {why}; use it anyway with `photosense models use {report.model_id}`")
     return 0
 

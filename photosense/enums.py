@@ -52,3 +52,13 @@ class CaptionSource(StrEnum):
 FILE_CAPTION_SOURCES = frozenset({CaptionSource.FILE, CaptionSource.SIDECAR})
 """Sources of captions read from the photos' files, which follow the files when they change;
 nothing automatic ever replaces a ``USER`` caption."""
+
+
+class FineTuneVerdict(StrEnum):
+    """What a fine-tuning run's numbers say: ``better`` (activated automatically), ``not_better``
+    on the held-out photos, or ``lost_general`` knowledge on the general sets whatever it gained.
+    The rule is :attr:`photosense.learn.finetune.FineTuneResult.verdict`'s, and only its."""
+
+    BETTER = "better"
+    NOT_BETTER = "not_better"
+    LOST_GENERAL = "lost_general"

@@ -1,9 +1,15 @@
-"""Typed errors raised by the photosense core.
+"""Typed errors raised by the photosense core: data, not sentences for a particular front.
 
-The core never prints or exits; the CLI and the GUI turn these into words for the user.
+Each error carries the fields a front needs to explain it (which photo, which model, which
+album) and a plain description (``str(error)``) that names no command, menu or button. The CLI
+(:mod:`photosense.cli.words`) and the GUI (:mod:`photosense.gui.words`) turn them into words,
+each in its own terms: the CLI may name a command, the GUI names a menu or a button. No code
+parses an error's text.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class PhotosenseError(Exception):
@@ -31,6 +37,79 @@ class LibraryError(PhotosenseError):
     """The library folder or its database cannot be used."""
 
 
+class DatasetError(PhotosenseError):
+    """A data set folder is missing or its files do not follow the shared format."""
+
+
+class XmpError(PhotosenseError):
+    """An XMP packet or sidecar that cannot be parsed or written safely."""
+
+
+# -- photos and indexes ----------------------------------------------------------------------
+
+
+class NotIndexedError(PhotosenseError):
+    """A photo or a model has no vectors in this library yet (see the subclasses)."""
+
+
+class PhotoNotFoundError(NotIndexedError):
+    """``photo`` (a path, or an id) is not in the library; ``exists`` says whether a file is
+    there at all (a path outside the library's folders) or not (moved, deleted, mistyped)."""
+
+    def __init__(self, photo: str, *, exists: bool | None = None, more: int = 0) -> None:
+        self.photo = photo
+        self.exists = exists
+        self.more = more
+        """How many other photos given with it are not in the library either."""
+        extra = f" (and {more} more)" if more else ""
+        missing = ": there is no such file" if exists is False else ""
+        super().__init__(f"{photo}{extra} is not in the library{missing}")
+
+
+class NothingIndexedError(NotIndexedError):
+    """No photo has a vector under ``model_id`` yet: nothing to search."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"no photos are indexed with model {model_id} yet")
+
+
+class NoVectorError(NotIndexedError):
+    """``photo`` is in the library but has no vector under ``model_id`` yet (indexing has not
+    reached it, or the library is switching models)."""
+
+    def __init__(self, photo: str, model_id: str) -> None:
+        self.photo = photo
+        self.model_id = model_id
+        super().__init__(f"{photo} has no vector for model {model_id} yet")
+
+
+class IndexCorruptError(PhotosenseError):
+    """A vector index file is unreadable or does not match the store."""
+
+
+# -- albums and tags -------------------------------------------------------------------------
+
+
+class AlbumNotFoundError(PhotosenseError):
+    """No album is called ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no album named {name!r}")
+
+
+class TagNotFoundError(PhotosenseError):
+    """No tag of the vocabulary is called ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no tag named {name!r}")
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
 class ModelError(PhotosenseError):
     """A model cannot be found, loaded or used."""
 
@@ -39,13 +118,123 @@ class ModelMismatchError(ModelError):
     """Vectors made by one model were about to be used with another."""
 
 
-class NotIndexedError(PhotosenseError):
-    """A photo or a model has no vectors in this library yet."""
+class CatalogueError(ModelError):
+    """The catalogue file is missing, unreadable or has an invalid entry."""
 
 
-class IndexCorruptError(PhotosenseError):
-    """A vector index file is unreadable or does not match the store."""
+class UnknownModelError(ModelError):
+    """``spec`` names no model photosense knows; ``accepted`` describes the forms it takes."""
+
+    def __init__(self, spec: str, accepted: str) -> None:
+        self.spec = spec
+        self.accepted = accepted
+        super().__init__(f"Unknown model {spec!r}; accepted: {accepted}.")
 
 
-class AlbumNotFoundError(PhotosenseError):
-    """An album name (or id) that is not in the library."""
+class NotDownloadableError(ModelError):
+    """``spec`` is a model that cannot be downloaded (the starter, a stored model, random
+    weights); ``recommended`` is the catalogue model to download instead."""
+
+    def __init__(self, spec: str, recommended: str) -> None:
+        self.spec = spec
+        self.recommended = recommended
+        super().__init__(
+            f"{spec!r} is not a downloadable model: give a catalogue id such as "
+            f"{recommended!r} or ARCH/PRETRAINED"
+        )
+
+
+class ModelNotDownloadedError(ModelError):
+    """Weights that are not on this machine and cannot be downloaded now (offline, or the hub
+    cannot be reached). ``name`` is what to download them by; ``filenames`` in ``repo`` on the
+    Hugging Face hub are the files to copy by hand (with the ``support`` repositories' tokenizer
+    and config files, when the model reads any); ``arch`` is what they load into; ``label`` is
+    the weights' full name (``ARCH/PRETRAINED``)."""
+
+    def __init__(
+        self,
+        name: str,
+        arch: str,
+        *,
+        label: str | None = None,
+        repo: str | None = None,
+        filenames: tuple[str, ...] = (),
+        support: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.arch = arch
+        self.label = label or name
+        self.repo = repo
+        self.filenames = filenames
+        self.support = support
+        super().__init__(
+            f"{self.label} is not downloaded, and it cannot be downloaded now (offline, or "
+            "huggingface.co cannot be reached)"
+        )
+
+
+class StoredModelMissingError(ModelError):
+    """The stored (imported or fine-tuned) model ``model_id`` is not on this machine."""
+
+    def __init__(self, model_id: str, folder: Path) -> None:
+        self.model_id = model_id
+        self.folder = folder
+        super().__init__(f"the model {model_id} is not on this machine (looked in {folder})")
+
+
+class ModelExistsError(ModelError):
+    """A stored model called ``model_id`` already exists; a new one needs another name."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"a model called {model_id} already exists; choose another name")
+
+
+class ModelInUseError(ModelError):
+    """``model_id`` cannot be removed: it is the library's ``active`` model or the ``pending``
+    one it is being switched to."""
+
+    def __init__(self, model_id: str, role: str) -> None:
+        self.model_id = model_id
+        self.role = role
+        what = (
+            "this library's active model"
+            if role == "active"
+            else "the model this library is being switched to"
+        )
+        super().__init__(f"{model_id} is {what}; switch to another model first")
+
+
+# -- fine-tuning -----------------------------------------------------------------------------
+
+
+class NotEnoughDataError(PhotosenseError):
+    """Too few captioned photos to fine-tune on: ``found`` usable of the ``needed``;
+    ``unreadable`` more were given but their files could not be read."""
+
+    def __init__(self, found: int, needed: int, *, unreadable: int = 0) -> None:
+        self.found = found
+        self.needed = needed
+        self.unreadable = unreadable
+        if unreadable:
+            text = (
+                f"only {found} of {found + unreadable} captioned photos could be read; "
+                f"fine-tuning needs at least {needed}"
+            )
+        else:
+            text = f"fine-tuning needs at least {needed} captioned photos; found {found}"
+        super().__init__(text)
+
+
+class StorageError(PhotosenseError):
+    """Work could not write ``what`` in ``where`` (a full disk, a read-only folder); it carries
+    on from its last saved step when started again."""
+
+    def __init__(self, what: str, where: Path, reason: str) -> None:
+        self.what = what
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"could not save {what} in {where}: {reason}. The disk may be full: free some space "
+            "and start it again; it carries on from the last step it saved"
+        )

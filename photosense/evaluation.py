@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from photosense.errors import PhotosenseError
+from photosense.errors import DatasetError
 from photosense.learn.encoding import encode_paths, prepare_with
 from photosense.learn.metrics import (
     DEFAULT_TEMPLATES,
@@ -47,10 +47,6 @@ CAPTIONS, LABELS, CLASSES, SPLIT = "captions.csv", "labels.csv", "classes.txt", 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_SPLIT = "test"
 ALL = "all"
-
-
-class DatasetError(PhotosenseError):
-    """A data set folder is missing or its files do not follow the shared format."""
 
 
 @dataclass(frozen=True)

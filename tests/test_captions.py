@@ -115,7 +115,7 @@ def test_set_show_and_remove_by_path_or_id(lib: Library, captioned_dir: Path) ->
 def test_unknown_photos_are_refused(lib: Library, tmp_path: Path) -> None:
     with pytest.raises(NotIndexedError, match="not in the library"):
         lib.captions.set(tmp_path / "elsewhere.jpg", "text")
-    with pytest.raises(NotIndexedError, match="no photo 9999"):
+    with pytest.raises(NotIndexedError, match="9999 is not in the library"):
         lib.captions.get(9999)
 
 

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from photosense import cli
-from photosense.errors import Cancelled
-from photosense.evaluation import DatasetError, EvalResult, evaluate, load_dataset, prompt_name
+from photosense.errors import Cancelled, DatasetError
+from photosense.evaluation import EvalResult, evaluate, load_dataset, prompt_name
 from photosense.models import registry
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken, run_to_end

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from photosense.learn.finetune import FineTuneSettings, NotEnoughDataError
+from photosense.errors import NotEnoughDataError
+from photosense.learn.finetune import FineTuneSettings
 from photosense.models.local import read_local
 from photosense.progress import run_to_end
 from tests.cli_run import run, run_json

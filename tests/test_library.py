@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from photosense import indexing
-from photosense.errors import ModelError, NotIndexedError, PhotosenseError
+from photosense.errors import ModelError, NothingIndexedError, NotIndexedError, PhotosenseError
 from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.library import runtime as runtime_module
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken, Progress, run_to_end
 from photosense.store.repository import Store
+from photosense.vectors import cache as vector_cache
 from tests.conftest import save_photo
 
 
@@ -238,8 +239,9 @@ def test_similar_of_unknown_photo_is_a_clear_error(fake_library: Library, photo_
 
 
 def test_search_before_indexing_says_what_to_do(fake_library: Library) -> None:
-    with pytest.raises(NotIndexedError, match="photosense index"):
+    with pytest.raises(NothingIndexedError) as raised:
         fake_library.search.text("red")
+    assert raised.value.model_id == fake_library.models.current().model_id
 
 
 def test_index_of_missing_folder_is_an_error(fake_library: Library, tmp_path: Path) -> None:
@@ -328,9 +330,9 @@ def test_removing_a_folder_updates_the_search_index_in_place(
     run_to_end(fake_library.folders.index([photo_dir, other]))
     assert any(h.photo.path.endswith("crimson.jpg") for h in fake_library.search.text("red").hits)
     builds: list[str] = []
-    build_index = indexing.build_index
+    build_index = vector_cache.build_index
     monkeypatch.setattr(
-        indexing, "build_index", lambda *a, **k: builds.append(a[0]) or build_index(*a, **k)
+        vector_cache, "build_index", lambda *a, **k: builds.append(a[0]) or build_index(*a, **k)
     )
 
     assert fake_library.folders.remove(other) == 2

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosense.errors import TagNotFoundError
 from photosense.gui.annotations import (
     CaptionEditor,
     PhotoNotes,
@@ -31,7 +32,7 @@ from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.models import format_size
 from photosense.gui.thumbnail_loader import load_thumbnail_image
 from photosense.gui.words import user_message
-from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, TagNotFoundError, ThumbnailCache
+from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, ThumbnailCache
 
 log = logging.getLogger(__name__)
 

@@ -44,6 +44,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosense.enums import FineTuneVerdict
+from photosense.errors import NotEnoughDataError
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.status import format_duration
 from photosense.gui.words import photos, user_message
@@ -54,7 +56,6 @@ from photosense.library import (
     FineTuneReport,
     FineTuneSettings,
     Library,
-    NotEnoughDataError,
     SwitchReport,
     TrainingProgress,
 )
@@ -713,9 +714,8 @@ class FineTuneDialog(QDialog):
         self.eta_label.clear()
         self.phase_label.setText("Not trained")
         if isinstance(exc, NotEnoughDataError):
-            first = str(exc).split(". ", 1)[0]
             text = (
-                f"Not enough to learn from: {first}. Caption more photos (select one and press "
+                f"Not enough to learn from: {exc}. Caption more photos (select one and press "
                 "Ctrl+E) or add photos to the albums you learn from."
             )
         else:
@@ -752,7 +752,7 @@ class FineTuneDialog(QDialog):
                 f"<b>Not better</b> on the photos kept aside ({r5[0]} → {r5[1]} in the top 5). "
                 "Keeping the current model is recommended; you can still activate this one."
             )
-        if result.general_drop > 0.02:
+        if result.verdict is FineTuneVerdict.LOST_GENERAL:
             verdict += f" It also lost {result.general_drop * 100:.0f} points of general knowledge."
         self.verdict_label.setText(verdict)
         if result.alpha >= 1:

@@ -62,7 +62,7 @@ from photosense.gui.sidebar import ALBUM, FOLDER, TAG, LibrarySidebar, Scope, Si
 from photosense.gui.status import IndexingStatus
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.gui.welcome import WelcomePanel
-from photosense.gui.words import photos, user_message
+from photosense.gui.words import fallback_notice, photos, user_message
 from photosense.library import (
     AlbumInfo,
     IndexReport,
@@ -1021,7 +1021,7 @@ class MainWindow(QMainWindow):
         overview = self.overview
         model = overview.active_model if overview is not None else self.library.models.spec
         if self.library.models.fallback:
-            model += f" (the starter answers: {self.library.models.fallback})"
+            model += f" ({fallback_notice(self.library.models.fallback)})"
         self.about_dialog = AboutDialog(
             model=model, library=str(self.library.path), device=self.device, parent=self
         )

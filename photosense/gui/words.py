@@ -1,32 +1,73 @@
-"""Errors in words for the user: core messages name CLI commands, the GUI has buttons."""
+"""Errors and notices in the window's words: menus and buttons, never command lines.
+
+The core's errors are data (:mod:`photosense.errors`); this is the one place where the GUI turns
+them into sentences. The command line has its own words.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from photosense.errors import Cancelled, NotIndexedError, PhotosenseError
+from photosense.errors import (
+    AlbumNotFoundError,
+    Cancelled,
+    ModelExistsError,
+    ModelInUseError,
+    ModelNotDownloadedError,
+    NotEnoughDataError,
+    NothingIndexedError,
+    NoVectorError,
+    PhotoNotFoundError,
+    PhotosenseError,
+    StoredModelMissingError,
+    TagNotFoundError,
+)
+from photosense.library import ModelFallback
 
 log = logging.getLogger(__name__)
-
-NOT_IN_LIBRARY = " is not in the library"
 
 
 def user_message(exc: object) -> str:
     """An error as one line for the user (an unexpected one is logged with its traceback)."""
-    if isinstance(exc, NotIndexedError):
-        text = str(exc)
-        if NOT_IN_LIBRARY in text:
-            photo = text.split(NOT_IN_LIBRARY, 1)[0]
-            return f"{photo} is no longer in the library (moved or deleted?): rescan with F5."
-        if text.startswith("no photos are indexed") or not text:
-            return "No photos are indexed yet: add a folder, or wait for indexing to finish."
+    if isinstance(exc, PhotoNotFoundError):
+        return f"{exc.photo} is no longer in the library (moved or deleted?): rescan with F5."
+    if isinstance(exc, NothingIndexedError):
+        return "No photos are indexed yet: add a folder, or wait for indexing to finish."
+    if isinstance(exc, NoVectorError):
         return "Indexing has not reached this photo yet: wait for it, or rescan with F5."
     if isinstance(exc, Cancelled):
         return "Stopped."
+    if isinstance(exc, AlbumNotFoundError):
+        return f"There is no album called {exc.name!r} any more."
+    if isinstance(exc, TagNotFoundError):
+        return f"There is no tag called {exc.name!r}; type it in the tag field to add it."
+    if isinstance(exc, ModelInUseError):
+        return f"{exc}: choose another model and press Use first."
+    if isinstance(exc, ModelExistsError):
+        return f"{exc}."
+    if isinstance(exc, StoredModelMissingError):
+        return f"The model {exc.model_id} is not on this computer any more."
+    if isinstance(exc, ModelNotDownloadedError):
+        return (
+            f"{exc.name} is not downloaded and cannot be downloaded now: connect to the internet "
+            "and press Download on the Models page, or Import a file of its weights."
+        )
+    if isinstance(exc, NotEnoughDataError):
+        return (
+            f"{exc}. Caption more photos in the detail pane, or add photos to the albums you "
+            "teach from."
+        )
     if isinstance(exc, PhotosenseError):
         return str(exc)
     log.error("unexpected error", exc_info=exc if isinstance(exc, BaseException) else None)
     return f"Something went wrong: {exc}"
+
+
+def fallback_notice(fallback: ModelFallback) -> str:
+    """Why the starter answers instead of the library's model."""
+    if fallback.older_starter:
+        return "the library was indexed with an older starter model: rescan with F5 to update it"
+    return f"{fallback.model_id} is not on this computer, so the starter model answers"
 
 
 def photos(count: int) -> str:

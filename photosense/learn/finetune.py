@@ -41,14 +41,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from photosense.enums import FineTuneVerdict
+from photosense.errors import NotEnoughDataError
 from photosense.learn.features import Features, RunFolder, extract_features
 from photosense.learn.metrics import DEFAULT_TEMPLATES, retrieval_recall, zero_shot_accuracy
 from photosense.learn.records import (
+    GENERAL_DROP_LIMIT,
     MIN_HELDOUT,
     MIN_PAIRS,
     FineTuneSettings,
     GeneralSet,
-    NotEnoughDataError,
     TrainingPair,
     TrainingProgress,
 )
@@ -62,7 +64,6 @@ __all__ = [
     "FineTuneResult",
     "FineTuneSettings",
     "GeneralSet",
-    "NotEnoughDataError",
     "TrainingPair",
     "TrainingProgress",
     "data_fingerprint",
@@ -107,12 +108,20 @@ class FineTuneResult:
         return max(drops, default=0.0)
 
     @property
-    def improved(self) -> bool:
-        """Held-out text-to-image recall got better (the mean of @1/5/10, what training and the
-        blend maximise, with @5 not lower) and no general set fell by more than 2 points."""
+    def verdict(self) -> FineTuneVerdict:
+        """The activation rule: better when held-out text-to-image recall got better (the mean
+        of @1/5/10, what training and the blend maximise, with @5 not lower) and no general set
+        fell by more than :data:`GENERAL_DROP_LIMIT`."""
+        if self.general_drop > GENERAL_DROP_LIMIT + 1e-9:
+            return FineTuneVerdict.LOST_GENERAL
         before, after = self.heldout_before, self.heldout_after
         gained = _score(after) > _score(before) + 1e-9 and after["t2i_r5"] >= before["t2i_r5"]
-        return gained and self.general_drop <= 0.02 + 1e-9
+        return FineTuneVerdict.BETTER if gained else FineTuneVerdict.NOT_BETTER
+
+    @property
+    def improved(self) -> bool:
+        """Whether the run is better by :attr:`verdict` (and so activated automatically)."""
+        return self.verdict is FineTuneVerdict.BETTER
 
     def record(self) -> dict[str, Any]:
         """The JSON record kept with the model: base, data, settings, metrics, time."""
@@ -151,11 +160,7 @@ def split_pairs(
     """
     keys = sorted({p.key for p in pairs})
     if len(pairs) < MIN_PAIRS or len(keys) < MIN_PAIRS:
-        raise NotEnoughDataError(
-            f"fine-tuning needs at least {MIN_PAIRS} captioned photos; found {len(keys)}. "
-            "Caption more photos (`photosense captions set`, `captions import`) or add photos "
-            "to the albums you train on."
-        )
+        raise NotEnoughDataError(len(keys), MIN_PAIRS)
 
     def rank(key: str) -> str:
         return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
@@ -308,10 +313,8 @@ def fine_tune(
     heldout = [p for p in heldout if heldout_features.readable[heldout_index[p.path]]]
     skipped = len(pairs) - len(train) - len(heldout)
     if len(train) < MIN_PAIRS - MIN_HELDOUT or len(heldout) < MIN_HELDOUT:
-        raise NotEnoughDataError(
-            f"only {len(train) + len(heldout)} of {len(pairs)} captioned photos could be read; "
-            f"fine-tuning needs at least {MIN_PAIRS}"
-        )
+        readable = len(train) + len(heldout)
+        raise NotEnoughDataError(readable, MIN_PAIRS, unreadable=len(pairs) - readable)
     texts = list(dict.fromkeys(p.text for p in train + heldout))
     text_index = {text: i for i, text in enumerate(texts)}
     yield TrainingProgress(total, total, "encoding captions", phase="features")

@@ -10,27 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photosense.errors import PhotosenseError
+from photosense.errors import StorageError
 from photosense.progress import Progress
 
 MIN_PAIRS = 20
 """Fewer pairs than this teach nothing that can be measured; the run is refused."""
 MIN_HELDOUT = 5
-
-
-class NotEnoughDataError(PhotosenseError):
-    """Too few captioned photos to fine-tune on (or to measure the result)."""
-
-
-class StorageError(PhotosenseError):
-    """Fine-tuning could not write its progress (a full disk, a read-only cache folder)."""
+GENERAL_DROP_LIMIT = 0.02
+"""The most zero-shot top-1 a general set may lose for a run to count as better."""
 
 
 def storage_error(what: str, where: Path, exc: OSError) -> StorageError:
-    return StorageError(
-        f"could not save {what} in {where}: {exc.strerror or exc}. The disk may be full: free "
-        "some space and start it again; it carries on from the last step it saved"
-    )
+    return StorageError(what, where, str(exc.strerror or exc))
 
 
 @dataclass(frozen=True)

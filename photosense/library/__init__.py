@@ -5,13 +5,12 @@ The fronts import from here (and from :mod:`photosense.errors`, :mod:`photosense
 hand back, re-exported so that the fronts never reach into the layers under the library.
 """
 
-from photosense.errors import AlbumNotFoundError
 from photosense.indexing import IndexReport
 from photosense.learn.records import (
+    GENERAL_DROP_LIMIT,
     MIN_HELDOUT,
     MIN_PAIRS,
     FineTuneSettings,
-    NotEnoughDataError,
     TrainingPair,
     TrainingProgress,
 )
@@ -25,6 +24,7 @@ from photosense.library.records import (
     Hit,
     LibraryModel,
     LibraryStatus,
+    ModelFallback,
     ModelStatus,
     ModelSwitch,
     RemovedModel,
@@ -46,17 +46,16 @@ from photosense.tagging.service import (
     ExportReport,
     PhotoTagInfo,
     TagInfo,
-    TagNotFoundError,
     TagReport,
 )
 
 __all__ = [
+    "GENERAL_DROP_LIMIT",
     "GRID_SIZE",
     "MIN_HELDOUT",
     "MIN_PAIRS",
     "PREVIEW_SIZE",
     "AlbumInfo",
-    "AlbumNotFoundError",
     "CaptionImport",
     "CaptionInfo",
     "Evaluation",
@@ -71,10 +70,10 @@ __all__ = [
     "LibraryModel",
     "LibraryStatus",
     "LocalModel",
+    "ModelFallback",
     "ModelInfo",
     "ModelStatus",
     "ModelSwitch",
-    "NotEnoughDataError",
     "PhotoRecord",
     "PhotoRef",
     "PhotoTagInfo",
@@ -83,7 +82,6 @@ __all__ = [
     "SkippedRecord",
     "SwitchReport",
     "TagInfo",
-    "TagNotFoundError",
     "TagRecord",
     "TagReport",
     "ThumbnailCache",

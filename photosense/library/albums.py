@@ -27,10 +27,7 @@ def find_album(store: Store, name: str) -> AlbumInfo:
     ``AlbumNotFoundError``."""
     album = store.albums.named(" ".join(name.split()))
     if album is None:
-        raise AlbumNotFoundError(
-            f"no album named {name!r}: see `photosense albums list`, or make it with "
-            f"`photosense albums create {name!r}`"
-        )
+        raise AlbumNotFoundError(name)
     return album
 
 

@@ -9,13 +9,13 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from photosense.enums import CaptionSource
-from photosense.errors import PhotosenseError
+from photosense.errors import PhotosenseError, XmpError
 from photosense.learn.records import TrainingPair
 from photosense.library.albums import find_album
 from photosense.library.photos import PhotoRef, Photos
 from photosense.library.records import CaptionImport
 from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
-from photosense.media.xmp import XmpError, write_description
+from photosense.media.xmp import write_description
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import CaptionInfo
 from photosense.store.repository import Store

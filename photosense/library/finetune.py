@@ -9,7 +9,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from photosense.enums import CaptionSource
-from photosense.errors import ModelError, PhotosenseError
+from photosense.errors import ModelExistsError, PhotosenseError
 from photosense.evaluation import ALL as ALL_SPLITS
 from photosense.evaluation import general_set, load_dataset
 from photosense.learn.records import FineTuneSettings, TrainingPair, storage_error
@@ -140,7 +140,7 @@ def _file_pairs(path: Path, split: str | None) -> list[TrainingPair]:
             for p, text in dataset.captions
         ]
     if split is not None:
-        raise PhotosenseError("--split applies to a data set folder, not to a CSV file")
+        raise PhotosenseError("a split applies to a data set folder, not to a CSV file")
     parsed = read_caption_csv(path)
     for problem in parsed.problems:
         log.warning("%s: %s", path, problem)
@@ -157,7 +157,7 @@ def _fine_tuned_id(name: str | None, base: str, fingerprint: str) -> str:
     number = 2
     while model_folder(candidate).exists():
         if name:
-            raise ModelError(f"a model called {candidate} already exists; choose another name")
+            raise ModelExistsError(candidate)
         candidate, number = f"fine-tuned/{stem}-{number}", number + 1
     model_folder(candidate)  # raises ModelError for a name the models folder cannot hold
     return candidate

@@ -11,9 +11,15 @@ import logging
 from collections.abc import Callable, Generator
 from pathlib import Path
 
-from photosense.errors import ModelError
+from photosense.errors import ModelError, ModelInUseError
 from photosense.indexing import Indexer
-from photosense.library.records import LibraryModel, ModelSwitch, RemovedModel, SwitchReport
+from photosense.library.records import (
+    LibraryModel,
+    ModelFallback,
+    ModelSwitch,
+    RemovedModel,
+    SwitchReport,
+)
 from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY, ModelRuntime
 from photosense.models import inventory, local
 from photosense.models.catalogue import Catalogue, load_catalogue
@@ -78,7 +84,7 @@ class Models:
         return self._runtime.spec
 
     @property
-    def fallback(self) -> str | None:
+    def fallback(self) -> ModelFallback | None:
         """Why the starter answers instead of the library's model (its files are missing)."""
         return self._runtime.fallback
 
@@ -208,14 +214,7 @@ class Models:
         known = spec in (state.active, state.pending) or store.vectors.dim(spec) is not None
         model_id = spec if known else inventory.model_id_of(spec)
         if model_id in (state.active, state.pending):
-            role = (
-                "this library's active model"
-                if model_id == state.active
-                else "the model this library is being switched to"
-            )
-            raise ModelError(
-                f"{model_id} is {role}; switch to another first (`photosense models use ID`)"
-            )
+            raise ModelInUseError(model_id, "active" if model_id == state.active else "pending")
         freed = 0
         with self._runtime.lock:
             known_here = store.vectors.dim(model_id) is not None

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 
-from photosense.errors import NotIndexedError
+from photosense.errors import PhotoNotFoundError
 from photosense.indexing import normalise_root
 from photosense.library.albums import find_album
 from photosense.library.runtime import ModelRuntime
@@ -53,19 +53,19 @@ class Photos:
         return [photo_id for photo_id in ids if photo_id in tagged]
 
     def resolve(self, photo: PhotoRef) -> PhotoRecord:
-        """The record of a photo given by id or path; ``NotIndexedError`` when unknown."""
+        """The record of a photo given by id or path; ``PhotoNotFoundError`` when unknown."""
         if isinstance(photo, int):
             record = self._store.photos.get([photo]).get(photo)
             if record is None:
-                raise NotIndexedError(f"there is no photo {photo} in the library")
+                raise PhotoNotFoundError(str(photo))
             return record
         record = self._store.photos.by_path(normalise_root(photo))
         if record is None:
-            raise NotIndexedError(f"{photo} is not in the library: index its folder first")
+            raise PhotoNotFoundError(str(photo), exists=os.path.exists(photo))
         return record
 
     def resolve_ids(self, photos: Sequence[PhotoRef]) -> list[int]:
-        """Ids of photos given by id or path, in order; ``NotIndexedError`` (naming the first
+        """Ids of photos given by id or path, in order; ``PhotoNotFoundError`` (naming the first
         unknown one) when any is not in the library."""
         by_path = self._store.photos.ids_for_paths(
             normalise_root(p) for p in photos if not isinstance(p, int)
@@ -83,10 +83,8 @@ class Photos:
             else:
                 ids.append(found)
         if unknown:
-            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-            raise NotIndexedError(
-                f"{unknown[0]}{more} is not in the library: index its folder first"
-            )
+            first = unknown[0]
+            raise PhotoNotFoundError(first, exists=os.path.exists(first), more=len(unknown) - 1)
         return ids
 
     def thumbnails(self) -> ThumbnailCache:

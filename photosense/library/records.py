@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ModelFallback:
+    """Why the starter answers instead of the library's model ``model_id``: its files are not
+    on this machine (``reason`` says what loading it said), or the library was indexed with an
+    ``older_starter`` version whose vectors the current starter cannot read."""
+
+    model_id: str
+    older_starter: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class Hit:
     photo: PhotoRecord
     score: float

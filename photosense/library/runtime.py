@@ -13,9 +13,9 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TypeVar
 
-from photosense.errors import ModelError, NotIndexedError
-from photosense.indexing import SearchIndexes
+from photosense.errors import ModelError, NothingIndexedError
 from photosense.learn.metrics import class_text_vectors
+from photosense.library.records import ModelFallback
 from photosense.models.device import select_device
 from photosense.models.encoder import Encoder
 from photosense.models.local import is_adapted_id
@@ -26,6 +26,7 @@ from photosense.store.repository import Store
 from photosense.tagging.service import Tagger
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
 from photosense.vectors import VectorIndex
+from photosense.vectors.cache import SearchIndexes
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,13 @@ class ModelRuntime:
     ) -> None:
         self.store = store
         self.path = library_dir
-        self.indexes = SearchIndexes(store, library_dir / INDEX_DIR_NAME)
+        self.indexes = SearchIndexes(store.vectors, library_dir / INDEX_DIR_NAME)
         self._encoder_factory = _with_fine_tuned(encoder_factory)
         self._factory_for_device = factory_for_device
         self.requested = model
         """The model asked for when opening: ``auto`` follows the library's active model."""
         self._encoder: Encoder | None = None
-        self.fallback: str | None = None
+        self.fallback: ModelFallback | None = None
         """Why the starter answers instead of the library's model (its files are missing)."""
         self._tagger: Tagger | None = None
         # Guards the lazily loaded model and the in-memory indexes: a search from one thread
@@ -109,14 +110,8 @@ class ModelRuntime:
                 except ModelError as exc:
                     if self.requested != "auto" or spec == STARTER_ID:
                         raise
-                    self.fallback = (
-                        "the library was indexed with an older version of the starter model; "
-                        "`photosense index` embeds it with the current one"
-                        if older_starter(spec)
-                        else f"the library's model {spec} is not available, so the offline "
-                        f"starter model answers until it is back: {exc}"
-                    )
-                    log.info("%s", self.fallback)
+                    self.fallback = ModelFallback(spec, older_starter(spec), str(exc))
+                    log.info("the starter answers instead of %s: %s", spec, exc)
                     self._encoder = self._encoder_factory(STARTER_ID)
                 log.info("model %s loaded", self._encoder.model_id)
             return self._encoder
@@ -158,13 +153,11 @@ class ModelRuntime:
         return self.store.settings.get(AUTO_TAG_KEY, True) is not False
 
     def index(self) -> VectorIndex:
-        """The answering model's vector index; ``NotIndexedError`` when it holds nothing."""
+        """The answering model's vector index; ``NothingIndexedError`` when it holds nothing."""
         model_id = self.encoder.model_id
         index = self.indexes.get(model_id)
         if index is None or len(index) == 0:
-            raise NotIndexedError(
-                f"no photos are indexed with model {model_id} yet: run `photosense index FOLDER`"
-            )
+            raise NothingIndexedError(model_id)
         return index
 
     def stepwise(self, job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:

@@ -8,8 +8,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from photosense.errors import NotIndexedError, PhotosenseError
-from photosense.indexing import normalise_root
+from photosense.errors import NoVectorError, PhotosenseError
 from photosense.library.photos import Photos
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
@@ -57,20 +56,15 @@ class Search:
 
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
         """Photos that look like ``photo`` (a path inside the library)."""
-        path = normalise_root(photo)
-        record = self._runtime.store.photos.by_path(path)
-        if record is None:
-            raise NotIndexedError(f"{photo} is not in the library: index its folder first")
+        record = self._photos.resolve(photo)
+        path = record.path
         runtime = self._runtime
         with runtime.lock:
             index = runtime.index()
             try:
                 query = index.vectors_for([record.id])[0]
             except KeyError:
-                raise NotIndexedError(
-                    f"{photo} has no vector for model {runtime.encoder.model_id} yet: run "
-                    "`photosense index` to finish indexing"
-                ) from None
+                raise NoVectorError(str(photo), runtime.encoder.model_id) from None
             return self._search(path, query, limit, None, None, None, None, "score", record.id)
 
     def prepare(self) -> str:

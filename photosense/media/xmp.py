@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, IptcImagePlugin
 
-from photosense.errors import PhotosenseError
+from photosense.errors import XmpError
 from photosense.fileio import atomic_write
 
 __all__ = [
@@ -53,10 +53,6 @@ X_DEFAULT = "x-default"
 
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _XMPMETA = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
-
-
-class XmpError(PhotosenseError):
-    """An XMP packet or sidecar that cannot be parsed or written safely."""
 
 
 def _as_bytes(packet: bytes | str) -> bytes:

@@ -17,14 +17,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from photosense.errors import ModelError
+from photosense.errors import CatalogueError
 
 CATALOGUE_RESOURCE = "models.json"
 CATALOGUE_FORMAT = 1
-
-
-class CatalogueError(ModelError):
-    """The catalogue file is missing, unreadable or has an invalid entry."""
 
 
 @dataclass(frozen=True)

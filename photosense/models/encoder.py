@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-Vectors = npt.NDArray[np.float32]
-"""A 2-d float32 array, one L2-normalised row per item."""
+from photosense.arrays import Vectors
+
+__all__ = ["Encoder", "Vectors", "l2_normalise"]
 
 
 @runtime_checkable

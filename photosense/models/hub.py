@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosense.errors import ModelError
+from photosense.errors import ModelError, ModelNotDownloadedError
 from photosense.models.catalogue import find_entry, load_catalogue
 from photosense.progress import CancelToken, Progress
 
@@ -81,10 +81,7 @@ def open_clip_hub_source(arch: str, pretrained: str) -> HubSource:
 
     cfg = oc_pretrained.get_pretrained_cfg(arch, pretrained)
     if not cfg:
-        raise ModelError(
-            f"open_clip has no pretrained weights {arch}/{pretrained}; see "
-            "`photosense models list` for the supported ones"
-        )
+        raise ModelError(f"open_clip has no pretrained weights {arch}/{pretrained}")
     text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg", {})
     names = (text_cfg.get("hf_model_name"), text_cfg.get("hf_tokenizer_name"))
     return _hub_source(arch, pretrained, cfg.get("hf_hub", ""), *names)
@@ -140,22 +137,18 @@ def is_downloaded(arch: str, pretrained: str) -> bool:
     return all(cached_file(repo, marker) is not None for repo, marker in source.support)
 
 
-def offline_hint(source: HubSource) -> str:
-    """How to get the weights onto a machine that cannot reach the hub."""
+def not_downloaded(source: HubSource) -> ModelNotDownloadedError:
+    """The error for weights that are not cached and cannot be fetched now, with what a front
+    needs to say how to get them onto this machine."""
     entry = find_entry(source.label)
-    name = entry.id if entry is not None else source.label
-    hint = (
-        f"Connect to the internet once and run `photosense models pull {name}`, or download "
-        f"{' or '.join(source.filenames)} from https://huggingface.co/{source.repo} on another "
-        f"machine, copy it here and run `photosense models import FILE --arch {source.arch}`."
+    return ModelNotDownloadedError(
+        entry.id if entry is not None else source.label,
+        source.arch,
+        label=source.label,
+        repo=source.repo,
+        filenames=source.filenames,
+        support=tuple(repo for repo, _ in source.support),
     )
-    if source.support:
-        repos = ", ".join(repo for repo, _ in source.support)
-        hint += (
-            f" This model also reads tokenizer and config files from {repos}: for it, copy "
-            "those repositories' folders of the Hugging Face cache (models--ORG--NAME) as well."
-        )
-    return hint
 
 
 def _progress_class(
@@ -221,10 +214,7 @@ def download(
                 if file.is_file():
                     verify_download(file)
     except LocalEntryNotFoundError as exc:
-        raise ModelError(
-            f"{source.label} is not downloaded, and it cannot be downloaded now (offline, or "
-            f"huggingface.co cannot be reached). {offline_hint(source)}"
-        ) from exc
+        raise not_downloaded(source) from exc
     except (HfHubHTTPError, OSError) as exc:  # refused by the hub, a full disk, permissions
         raise ModelError(f"downloading {source.label} failed: {exc}") from exc
     log.info("%s is in the Hugging Face cache: %s", source.label, weights)

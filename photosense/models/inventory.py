@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photosense.errors import ModelError
+from photosense.errors import ModelError, NotDownloadableError
 from photosense.models import hub, local
 from photosense.models.catalogue import CatalogueEntry, load_catalogue
 from photosense.models.registry import STARTER_ID, parse_spec
@@ -108,10 +108,7 @@ def pretrained_pair(spec: str) -> tuple[str, str]:
     """(architecture, pretrained tag) of a catalogue id or ``ARCH/PRETRAINED`` spec."""
     arch, tag, _seed = parse_spec(spec)
     if arch in ("starter", "local") or tag is None:
-        raise ModelError(
-            f"{spec!r} is not a downloadable model: give a catalogue id such as "
-            f"{load_catalogue().recommended!r} (see `photosense models list`) or ARCH/PRETRAINED"
-        )
+        raise NotDownloadableError(spec, load_catalogue().recommended)
     return arch, tag
 
 

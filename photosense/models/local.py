@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosense import paths
-from photosense.errors import ModelError
+from photosense.errors import ModelError, ModelExistsError, StoredModelMissingError
 
 if TYPE_CHECKING:
     import torch
@@ -317,10 +317,7 @@ def write_model(
 
     folder = model_folder(model_id)
     if folder.exists():
-        raise ModelError(
-            f"a model called {model_id} already exists; remove it first "
-            f"(`photosense models remove {model_id}`) or choose another --name"
-        )
+        raise ModelExistsError(model_id)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -367,10 +364,7 @@ def import_checkpoint(
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-.") or "model"
     model_id = f"imported/{name or stem}"
     if model_folder(model_id).exists():
-        raise ModelError(
-            f"a model called {model_id} already exists; choose another --name or remove it "
-            f"first (`photosense models remove {model_id}`)"
-        )
+        raise ModelExistsError(model_id)
     state = read_checkpoint(path)
     if arch is None:
         arch = guess_architecture(
@@ -399,10 +393,7 @@ def read_local(model_id: str) -> LocalModel:
     folder = model_folder(model_id)
     record_path, weights = folder / RECORD_NAME, folder / WEIGHTS_NAME
     if not record_path.is_file() or not weights.is_file():
-        raise ModelError(
-            f"the model {model_id} is not on this machine (looked in {folder}); "
-            "`photosense models list` shows what is"
-        )
+        raise StoredModelMissingError(model_id, folder)
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         return LocalModel(

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from photosense.errors import ModelError
+from photosense.errors import ModelError, ModelNotDownloadedError
 from photosense.models.device import inference_precision, select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
@@ -129,13 +129,9 @@ def _pretrained_error(arch: str, pretrained: str, exc: Exception) -> ModelError:
     from photosense.models import hub
 
     try:
-        how = hub.offline_hint(hub.hub_source(arch, pretrained))
+        return hub.not_downloaded(hub.hub_source(arch, pretrained))
     except ModelError:  # fetched from a plain URL, not the hub
-        how = "Connect to the internet once so they can be fetched, or import a checkpoint file."
-    return ModelError(
-        f"The weights for {arch}/{pretrained} are not in the local Hugging Face cache and could "
-        f"not be downloaded (offline, or HF_HUB_OFFLINE is set). {how}"
-    )
+        return ModelNotDownloadedError(f"{arch}/{pretrained}", arch)
 
 
 class OpenClipEncoder:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from photosense.errors import ModelError
+from photosense.errors import UnknownModelError
 from photosense.models.catalogue import find_entry
 from photosense.models.encoder import Encoder
 from photosense.models.local import is_adapted_id, is_local_id, load_local
@@ -32,8 +32,8 @@ _RANDOM_TAG = re.compile(r"random-seed(\d+)")
 
 def _accepted() -> str:
     return (
-        f"'auto', 'starter', {STARTER_ID!r}, a catalogue model such as 'ViT-B-32' (see "
-        "`photosense models list`), 'imported/NAME', an open_clip architecture such as "
+        f"'auto', 'starter', {STARTER_ID!r}, a catalogue model such as 'ViT-B-32', "
+        "'imported/NAME', an open_clip architecture such as "
         "'photosense-tiny' (random weights), 'ARCH/PRETRAINED' or 'open_clip/ARCH/PRETRAINED' "
         "(e.g. 'ViT-B-32/laion2b_s34b_b79k'), or 'open_clip/ARCH/random-seedN'"
     )
@@ -67,7 +67,7 @@ def parse_spec(spec: str) -> tuple[str, str | None, int | None]:
     if parts[0] == "open_clip":
         parts = parts[1:]
         if len(parts) != 2:
-            raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+            raise UnknownModelError(spec, _accepted())
     if len(parts) == 1 and parts[0]:
         return (parts[0], None, 0)
     if len(parts) == 2 and all(parts):
@@ -76,7 +76,7 @@ def parse_spec(spec: str) -> tuple[str, str | None, int | None]:
         if seed:
             return (arch, None, int(seed.group(1)))
         return (arch, tag, None)
-    raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+    raise UnknownModelError(spec, _accepted())
 
 
 def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
@@ -100,7 +100,7 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
     from photosense.models.openclip import OpenClipEncoder, known_architectures
 
     if arch not in known_architectures():
-        raise ModelError(f"Unknown model {spec!r}; accepted: {_accepted()}.")
+        raise UnknownModelError(spec, _accepted())
     if pretrained is None:
         return OpenClipEncoder.create(arch, None, device=device, seed=seed or 0)
     return OpenClipEncoder.create(arch, pretrained, device=device)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from photosense.enums import TagOrigin, TagSource, TagState
-from photosense.errors import PhotosenseError
+from photosense.errors import PhotosenseError, TagNotFoundError, XmpError
 from photosense.models.encoder import Encoder, Vectors
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import PhotoTagRecord, TagRecord
@@ -47,7 +47,7 @@ from photosense.tagging.vocabulary import (
     prompt_key,
     tag_templates,
 )
-from photosense.tagging.xmp import XmpError, read_keywords, write_sidecar
+from photosense.tagging.xmp import read_keywords, write_sidecar
 
 __all__ = [
     "ExportReport",
@@ -74,10 +74,6 @@ CALIBRATION_GROWTH = 1.25
 """The calibration is redone (and photos re-tagged) when the library grows or shrinks by this."""
 BLOCK = 4096
 """Photos scored and written per transaction."""
-
-
-class TagNotFoundError(PhotosenseError):
-    """A tag name that is not in the vocabulary."""
 
 
 @dataclass(frozen=True)
@@ -187,10 +183,7 @@ class TagVocabulary:
         self.ensure_vocabulary()
         tag = self.store.tags.named(" ".join(name.split()))
         if tag is None:
-            raise TagNotFoundError(
-                f"no tag named {name!r}: see `photosense tags list`, or add it with "
-                f"`photosense tags add {name!r}`"
-            )
+            raise TagNotFoundError(name)
         return tag
 
     def add(self, name: str, prompts: Sequence[str] = ()) -> TagRecord:

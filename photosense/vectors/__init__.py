@@ -1,16 +1,15 @@
 """Vector indexes per model: exact and HNSW search, atomic persistence, rebuild on any doubt."""
 
+from photosense.arrays import Ids, Vectors
 from photosense.vectors.index import (
     DEFAULT_EF_CONSTRUCTION,
     DEFAULT_EF_SEARCH,
     DEFAULT_M,
     EXACT_FILTER_FACTOR,
     ExactIndex,
-    Hit,
     HnswIndex,
-    Ids,
+    Neighbour,
     VectorIndex,
-    Vectors,
 )
 from photosense.vectors.store import (
     EXACT_THRESHOLD,
@@ -31,7 +30,7 @@ __all__ = [
     "EXACT_FILTER_FACTOR",
     "EXACT_THRESHOLD",
     "ExactIndex",
-    "Hit",
+    "Neighbour",
     "HnswIndex",
     "Ids",
     "IndexMeta",

@@ -19,11 +19,11 @@ import hnswlib
 import numpy as np
 import numpy.typing as npt
 
+from photosense.arrays import Ids, Vectors
+
 log = logging.getLogger(__name__)
 
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
-Hit = tuple[int, float]
+Neighbour = tuple[int, float]
 """A search result: (photo id, cosine similarity)."""
 
 # Chosen with benchmarks/bench_search.py (512-d embedding-like vectors, 2 cores). At 100k,
@@ -66,7 +66,9 @@ class VectorIndex(Protocol):
         """Forget these ids; unknown ids are ignored."""
         ...
 
-    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+    def search(
+        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+    ) -> list[Neighbour]:
         """Up to ``k`` (id, cosine) pairs, best first, optionally restricted to ``allowed`` ids."""
         ...
 
@@ -134,7 +136,9 @@ class ExactIndex:
         self._matrix[: self._n] = self._matrix[: len(keep)][keep]
         self._rows = {i: r for r, i in enumerate(self._ids[: self._n].tolist())}
 
-    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+    def search(
+        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+    ) -> list[Neighbour]:
         """Exact top-k by cosine, over all vectors or only the ``allowed`` ids."""
         query = _as_query(query, self.dim)
         ids, matrix = self._ids[: self._n], self._matrix[: self._n]
@@ -291,7 +295,9 @@ class HnswIndex:
             self._graph.mark_deleted(label)
         self._live = np.setdiff1d(self._live, doomed, assume_unique=True)
 
-    def search(self, query: Vectors, k: int, allowed: Collection[int] | None = None) -> list[Hit]:
+    def search(
+        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+    ) -> list[Neighbour]:
         """Top-k through the graph; a small ``allowed`` set is scored exactly instead.
 
         A filtered graph walk has to visit about ``ef / selectivity`` nodes, so for a small
@@ -310,7 +316,7 @@ class HnswIndex:
             self._known(allowed), query, k
         )
 
-    def _knn(self, query: Vectors, k: int, keep: _Filter | None) -> list[Hit]:
+    def _knn(self, query: Vectors, k: int, keep: _Filter | None) -> list[Neighbour]:
         """Graph search; ``[]`` when hnswlib cannot find ``k`` matches (it never returns fewer)."""
         try:
             labels, distances = self._graph.knn_query(query, k=k, num_threads=1, filter=keep)
@@ -324,9 +330,9 @@ class HnswIndex:
         ids = np.unique(_as_ids(allowed))
         return ids[_member(self._live, ids)]
 
-    def _exact(self, ids: Ids, query: Vectors, k: int) -> list[Hit]:
+    def _exact(self, ids: Ids, query: Vectors, k: int) -> list[Neighbour]:
         """Exact top-k over these live ids, reading their vectors back in bounded chunks."""
-        best: list[Hit] = []
+        best: list[Neighbour] = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             hits = _top_k(chunk, self._graph.get_items(chunk), query, k)
@@ -398,14 +404,14 @@ def _scores(matrix: Vectors, query: Vectors) -> Vectors:
     return scores
 
 
-def _top_k(ids: Ids, matrix: Vectors, query: Vectors, k: int) -> list[Hit]:
+def _top_k(ids: Ids, matrix: Vectors, query: Vectors, k: int) -> list[Neighbour]:
     """Exact top-k of ``matrix @ query``."""
     if k <= 0 or not len(ids):
         return []
     return _best(ids, _scores(matrix, query), k)
 
 
-def _best(ids: Ids, scores: Vectors, k: int) -> list[Hit]:
+def _best(ids: Ids, scores: Vectors, k: int) -> list[Neighbour]:
     if k <= 0 or not len(scores):
         return []
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photosense.vectors.index import ExactIndex, HnswIndex, Ids, VectorIndex, Vectors
+from photosense.arrays import Ids, Vectors
+from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex
 
 log = logging.getLogger(__name__)
 

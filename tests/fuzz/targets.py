@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 
-from photosense.errors import ImageSkipped, PhotosenseError
+from photosense.errors import ImageSkipped, PhotosenseError, XmpError
 from photosense.media.captions import MAX_CAPTION_CHARS, read_caption, read_caption_csv
 from photosense.media.decode import decode_photo, read_metadata
-from photosense.media.xmp import XmpError, description_from_xmp, parse_xmp, write_description
+from photosense.media.xmp import description_from_xmp, parse_xmp, write_description
 from photosense.tagging.xmp import keywords_from_xmp, read_keywords, write_sidecar
 
 if TYPE_CHECKING:

@@ -13,12 +13,13 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 
 import photosense.gui.app as gui_app
-from photosense import cli, indexing
+from photosense import cli
 from photosense.gui.jobs import Job, JobRunner
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
 from photosense.progress import run_to_end
 from photosense.store.repository import Store
+from photosense.vectors import cache as vector_cache
 from tests.gui.conftest import WAIT_MS
 
 
@@ -159,7 +160,7 @@ def test_the_model_and_index_load_in_the_background_once_the_window_is_up(
     build_library(tmp_path / "lib", photo_dir)
     loads: list[str] = []
     index_loads: list[str] = []
-    load_index = indexing.load_index
+    load_index = vector_cache.load_index
 
     def factory(spec: str) -> FakeEncoder:
         loads.append(spec)
@@ -169,7 +170,7 @@ def test_the_model_and_index_load_in_the_background_once_the_window_is_up(
         index_loads.append(args[1])
         return load_index(*args)
 
-    monkeypatch.setattr(indexing, "load_index", counted_load_index)
+    monkeypatch.setattr(vector_cache, "load_index", counted_load_index)
     library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", factory)
     runner = JobRunner()
     try:

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from photosense.errors import Cancelled
+from photosense.enums import FineTuneVerdict
+from photosense.errors import Cancelled, NotEnoughDataError
 from photosense.learn.finetune import (
     MIN_PAIRS,
+    FineTuneResult,
     FineTuneSettings,
     GeneralSet,
-    NotEnoughDataError,
     TrainingPair,
     TrainingProgress,
     fine_tune,
@@ -215,3 +216,50 @@ def test_refit_trains_again_on_every_pair(colour_pairs: list[TrainingPair]) -> N
     assert refit.best_epoch == plain.best_epoch and refit.alpha == plain.alpha
     assert refit.heldout_after == plain.heldout_after
     assert not torch.equal(refit.heads.text.up.weight, plain.heads.text.up.weight)
+
+
+def _result(
+    before: tuple[float, float, float],
+    after: tuple[float, float, float],
+    general: tuple[float, float] | None = None,
+) -> FineTuneResult:
+    keys = ("t2i_r1", "t2i_r5", "t2i_r10")
+    return FineTuneResult(
+        base="fake/colours-v1",
+        heads=AdapterHeads(8, 8, 2),
+        fingerprint="0" * 16,
+        pairs=40,
+        train_pairs=32,
+        heldout_pairs=8,
+        skipped=0,
+        settings=FineTuneSettings(),
+        alpha=0.5,
+        epochs_run=3,
+        best_epoch=2,
+        seconds=1.0,
+        heldout_before=dict(zip(keys, before, strict=True)),
+        heldout_after=dict(zip(keys, after, strict=True)),
+        general_before={"set": general[0]} if general else {},
+        general_after={"set": general[1]} if general else {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "general", "verdict"),
+    [
+        ((0.2, 0.5, 0.7), (0.3, 0.6, 0.8), None, FineTuneVerdict.BETTER),
+        ((0.2, 0.5, 0.7), (0.2, 0.5, 0.7), None, FineTuneVerdict.NOT_BETTER),
+        ((0.2, 0.5, 0.7), (0.5, 0.4, 0.9), None, FineTuneVerdict.NOT_BETTER),  # @5 fell
+        ((0.2, 0.5, 0.7), (0.3, 0.6, 0.8), (0.80, 0.785), FineTuneVerdict.BETTER),
+        ((0.2, 0.5, 0.7), (0.3, 0.6, 0.8), (0.80, 0.75), FineTuneVerdict.LOST_GENERAL),
+    ],
+)
+def test_the_activation_rule(
+    before: tuple[float, float, float],
+    after: tuple[float, float, float],
+    general: tuple[float, float] | None,
+    verdict: FineTuneVerdict,
+) -> None:
+    result = _result(before, after, general)
+    assert result.verdict is verdict
+    assert result.improved == (verdict is FineTuneVerdict.BETTER)

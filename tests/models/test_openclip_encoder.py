@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from photosense.errors import ModelError
+from photosense.errors import ModelError, ModelNotDownloadedError
 from photosense.models.encoder import Encoder
 from photosense.models.openclip import (
     TINY_ARCH,
@@ -155,9 +155,9 @@ def test_unknown_pretrained_tag_lists_the_known_ones() -> None:
 
 
 def test_missing_pretrained_weights_say_how_to_get_them(empty_hub: Path) -> None:
-    with pytest.raises(ModelError, match="not in the local Hugging Face cache") as raised:
+    with pytest.raises(ModelNotDownloadedError, match="is not downloaded") as raised:
         OpenClipEncoder.create("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
-    assert "Connect to the internet once" in str(raised.value)
+    assert raised.value.repo == "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"  # where to fetch it
 
 
 def test_pretrained_weights_load_from_the_hub_cache_offline(

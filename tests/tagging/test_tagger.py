@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from photosense.errors import NotIndexedError, PhotosenseError
+from photosense.errors import (
+    NothingIndexedError,
+    PhotoNotFoundError,
+    PhotosenseError,
+)
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
 from photosense.progress import run_to_end
@@ -246,10 +250,11 @@ def test_tag_before_indexing_says_what_to_do(
     tmp_path: Path, colour_vocabulary: tuple[str, ...]
 ) -> None:
     library = open_library(tmp_path / "library")
-    with pytest.raises(NotIndexedError, match="photosense index"):
+    with pytest.raises(NothingIndexedError):
         run_to_end(library.tags.suggest())
-    with pytest.raises(NotIndexedError, match="not in the library"):
+    with pytest.raises(PhotoNotFoundError) as raised:
         library.tags.accept(tmp_path / "nowhere.jpg", "red")
+    assert raised.value.photo == str(tmp_path / "nowhere.jpg") and raised.value.exists is False
     library.close()
 
 
