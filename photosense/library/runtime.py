@@ -21,7 +21,7 @@ from photosense.models.encoder import Encoder
 from photosense.models.local import is_adapted_id
 from photosense.models.registry import STARTER_ID
 from photosense.paths import INDEX_DIR_NAME
-from photosense.progress import Progress
+from photosense.progress import Progress, locked_steps
 from photosense.store.repository import Store
 from photosense.tagging.service import Tagger
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
@@ -163,11 +163,4 @@ class ModelRuntime:
     def stepwise(self, job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
         """Run each step of ``job`` under the lock, releasing it between steps (so a search
         from another thread gets in between the batches of a long run)."""
-        while True:
-            with self.lock:
-                try:
-                    progress = next(job)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-            yield progress
+        return (yield from locked_steps(job, self.lock))
