@@ -8,7 +8,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from photosense import cli, paths
+from photosense import paths
+from photosense.cli import app
 from photosense.library import library
 from photosense.models import registry
 from photosense.models.encoder import Encoder
@@ -162,7 +163,7 @@ def test_device_reaches_every_model_load(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     threads: list[int] = []
-    monkeypatch.setattr(cli, "configure_cpu_threads", lambda: threads.append(1))
+    monkeypatch.setattr(app, "configure_cpu_threads", lambda: threads.append(1))
     lib = ("--library", tmp_path / "lib", "--device", "cpu")
     run_json(capsys, *lib, "--model", "photosense-tiny", "index", photo_dir, "--json")
     run_json(capsys, *lib, "search", "red", "--json")

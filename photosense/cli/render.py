@@ -1,0 +1,136 @@
+"""The one place that writes the command line's output: JSON, tables, notes and progress bars.
+
+Every command builds a plain document (dicts, lists, records) and hands it here, so that all of
+them print JSON the same way. tqdm is imported on first use: commands that show no progress
+start without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from photosense.cli import words
+from photosense.library import Library
+from photosense.progress import Progress, run_to_end
+
+T = TypeVar("T")
+
+
+def _jsonable(value: object) -> object:
+    """How the records that documents hold become JSON: fields, paths and ISO dates."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def print_json(document: object, *, ascii_only: bool = False) -> None:
+    """Print a document as indented JSON on standard output.
+
+    ``ascii_only`` escapes every non-ASCII character (``\\u00e9``), as the documents of index,
+    tag, tags export-xmp, captions read, models use, eval and finetune always have.
+    """
+    print(json.dumps(document, indent=2, ensure_ascii=ascii_only, default=_jsonable))
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column of a text table: its title, its width, its alignment and the gap before it."""
+
+    title: str
+    width: int = 0
+    right: bool = False
+    gap: str = " "
+
+
+def print_table(columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> None:
+    """Print a title line, then one line per row, each cell padded to its column's width."""
+    print(_table_line(columns, [column.title for column in columns]).rstrip())
+    for row in rows:
+        print(_table_line(columns, row))
+
+
+def _table_line(columns: Sequence[Column], cells: Sequence[object]) -> str:
+    parts = []
+    for index, (column, cell) in enumerate(zip(columns, cells, strict=True)):
+        align = ">" if column.right else "<"
+        text = format(cell, f"{align}{column.width}") if column.width else str(cell)
+        parts.append(text if index == 0 else column.gap + text)
+    return "".join(parts)
+
+
+def print_error(message: str) -> None:
+    """``photosense: MESSAGE`` on standard error."""
+    print(f"photosense: {message}", file=sys.stderr)
+
+
+def fallback_warning(library: Library) -> None:
+    """Say so on standard error when the starter stands in for the library's own model."""
+    if library.models.fallback:
+        print_error(f"warning: {words.describe_fallback(library.models.fallback)}")
+
+
+def starter_hint(model_id: str) -> None:
+    """When the offline starter answered, say on standard error which model would do better."""
+    hint = words.starter_hint(model_id)
+    if hint is not None:
+        print(hint, file=sys.stderr)
+
+
+def drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
+    """Run a core job under a tqdm bar (none with ``quiet``); returns its result."""
+    from tqdm import tqdm
+
+    with tqdm(unit=unit, disable=quiet or None, dynamic_ncols=True, leave=False) as bar:
+
+        def update(progress: Progress) -> None:
+            if progress.total is not None:
+                bar.total = progress.total
+                bar.n = progress.done
+            bar.set_description(progress.message[:40])
+            bar.refresh()
+
+        return run_to_end(job, update)
+
+
+@contextmanager
+def bar_per_message(
+    unit: str, *, scale: bool = False, quiet: bool = False, leave: bool = True
+) -> Iterator[Callable[[Progress], None]]:
+    """A progress callback that shows one tqdm bar per message (a file, a data set), each
+    closed when the next one starts; ``quiet`` shows none."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(progress: Progress) -> None:
+        if quiet or progress.total is None:
+            return
+        bar = bars.get(progress.message)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[progress.message] = tqdm(
+                desc=progress.message,
+                total=progress.total,
+                unit=unit,
+                unit_scale=scale,
+                leave=leave,
+            )
+        bar.update(progress.done - bar.n)
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()

@@ -1,0 +1,79 @@
+"""``photosense search`` and ``photosense similar``: photos by a description or by a photo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from photosense.cli import render
+from photosense.cli.common import Commands, date, on_library, positive
+from photosense.library import Library, SearchResults
+
+
+def register(commands: Commands) -> None:
+    search = commands.add_parser("search", help="find photos by a description")
+    search.add_argument("text")
+    search.add_argument("--limit", type=positive, default=20)
+    search.add_argument("--min-score", type=float, help="drop results scoring below this")
+    search.add_argument("--folder", type=Path, help="only photos inside this folder")
+    search.add_argument("--after", type=date, help="only photos taken on or after this date")
+    search.add_argument("--before", type=date, help="only photos taken before this date")
+    search.add_argument("--sort", choices=["score", "date"], default="score")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--tag", metavar="TAG", help="only photos that carry this tag")
+    search.add_argument("--album", metavar="NAME", help="only photos of this album")
+    on_library(search, _search)
+
+    similar = commands.add_parser("similar", help="find photos that look like a photo")
+    similar.add_argument("photo", type=Path)
+    similar.add_argument("--limit", type=positive, default=20)
+    similar.add_argument("--json", action="store_true")
+    on_library(similar, _similar)
+
+
+def _search(library: Library, args: argparse.Namespace) -> int:
+    results = library.search.text(
+        args.text,
+        limit=args.limit,
+        min_score=args.min_score,
+        folder=args.folder,
+        after=args.after,
+        before=args.before,
+        sort=args.sort,
+        tag=args.tag,
+        album=args.album,
+    )
+    render.fallback_warning(library)
+    return _print_results(results, args.json)
+
+
+def _similar(library: Library, args: argparse.Namespace) -> int:
+    results = library.search.similar(args.photo, limit=args.limit)
+    render.fallback_warning(library)
+    return _print_results(results, args.json)
+
+
+def _print_results(results: SearchResults, as_json: bool) -> int:
+    if as_json:
+        document = {
+            "query": results.query,
+            "model": results.model_id,
+            "results": [
+                {
+                    "path": hit.photo.path,
+                    "score": round(hit.score, 6),
+                    "taken_at": hit.photo.taken_at,
+                }
+                for hit in results.hits
+            ],
+        }
+        render.print_json(document)
+        return 0
+    if not results.hits:
+        print("no matching photos")
+    for hit in results.hits:
+        print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
+    print(f"model: {results.model_id}", file=sys.stderr)
+    render.starter_hint(results.model_id)
+    return 0
