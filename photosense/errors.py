@@ -66,6 +66,14 @@ class PhotoNotFoundError(NotIndexedError):
         super().__init__(f"{photo}{extra} is not in the library{missing}")
 
 
+class FolderNotFoundError(NotIndexedError):
+    """``folder`` is not one of the library's folders, nor inside one."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        super().__init__(f"{folder} is not a folder of the library")
+
+
 class NothingIndexedError(NotIndexedError):
     """No photo has a vector under ``model_id`` yet: nothing to search."""
 

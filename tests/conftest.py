@@ -11,6 +11,7 @@ import pytest
 import pytest_socket
 from PIL import Image, ImageDraw
 
+from photosense import paths
 from tests.hub_cache import empty_hub  # noqa: F401  (a shared fixture)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,8 +47,9 @@ def _no_network(request: pytest.FixtureRequest) -> None:
 def _sandbox_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test touches a real user's library or cache."""
+    """No test touches a real user's library or cache, nor the library an earlier test opened."""
     monkeypatch.setenv("PHOTOSENSE_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setattr(paths, "_chosen_library", None)
 
 
 COLOURS = {

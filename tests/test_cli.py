@@ -131,7 +131,7 @@ def test_library_from_environment(
     [
         (["search", "red"], "photosense index"),
         (["index", "/definitely/not/here"], "folder not found"),
-        (["similar", "/nope.jpg"], "not in the library"),
+        (["similar", "/nope.jpg"], "/nope.jpg is not in the library: there is no such file"),
         (["search", "   "], "empty"),
     ],
 )
@@ -143,6 +143,25 @@ def test_errors_are_one_clear_line_and_nonzero(
     assert message in err
     assert err.startswith("photosense: ")
     assert "Traceback" not in err
+
+
+def test_filters_that_cannot_match_are_refused_not_silently_empty(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, out, err = run(capsys, "--library", lib, "search", "red", "--folder", elsewhere)
+    assert code == cli.EXIT_ERROR and out == ""
+    assert f"{elsewhere} is not a folder of the library" in err
+    assert f"photosense index {elsewhere}" in err
+    inside = run_json(capsys, "--library", lib, "search", "red", "--folder", photo_dir, "--json")
+    assert inside["results"]  # a folder of the library still filters as before
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--library", str(lib), "search", "red", "--min-score", "5"])
+    assert exit_info.value.code == cli.EXIT_USAGE
+    assert "from -1 to 1" in capsys.readouterr().err
 
 
 def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

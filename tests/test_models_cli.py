@@ -171,3 +171,43 @@ def test_device_reaches_every_model_load(
     assert devices and all(device == "cpu" for _, device in devices)
     assert [spec for spec, _ in devices] == ["photosense-tiny", TINY_ID, "starter"]
     assert threads == [1, 1, 1]  # once per process start
+
+
+def _store_a_model(model_id: str) -> None:
+    """A stored (fine-tuned) model, as the app's Teach dialog leaves one."""
+    from photosense.models.local import ADAPTER_ARCH, write_model
+
+    write_model(
+        model_id,
+        {"weight": torch.zeros(2, 2)},
+        architecture=ADAPTER_ARCH,
+        embedding_size=8,
+        image_size=32,
+        base=STARTER_ID,
+        source="fine-tuning",
+    )
+
+
+def _listed(capsys: pytest.CaptureFixture[str], *argv: object) -> set[str]:
+    return {m["id"] for m in run_json(capsys, *argv, "models", "list", "--json")["models"]}
+
+
+def test_library_flag_and_home_variable_find_the_same_models(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--library DIR`` and ``PHOTOSENSE_HOME=DIR`` are one library with one models folder."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    # Made under PHOTOSENSE_HOME=first (the app run that way), found with --library first.
+    monkeypatch.setenv("PHOTOSENSE_HOME", str(first))
+    _store_a_model("fine-tuned/made-at-home")
+    assert (first / "models" / "fine-tuned" / "made-at-home").is_dir()
+    monkeypatch.setenv("PHOTOSENSE_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setattr(paths, "_chosen_library", None)
+    assert "fine-tuned/made-at-home" in _listed(capsys, "--library", first)
+    # Made with --library second, found under PHOTOSENSE_HOME=second.
+    run_json(capsys, "--library", second, "status", "--json")
+    _store_a_model("fine-tuned/made-with-flag")
+    monkeypatch.setattr(paths, "_chosen_library", None)
+    monkeypatch.setenv("PHOTOSENSE_HOME", str(second))
+    found = _listed(capsys)
+    assert "fine-tuned/made-with-flag" in found and "fine-tuned/made-at-home" not in found

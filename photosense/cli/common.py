@@ -52,6 +52,20 @@ def positive(text: str) -> int:
     return value
 
 
+def score(text: str) -> float:
+    """An argument type: a similarity score, from -1 to 1 (cosine)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a score: scores are cosine similarities from -1 to 1 "
+            "(`photosense search --json` shows them)"
+        )
+    return value
+
+
 def open_library(args: argparse.Namespace) -> Library:
     """The library the common options name, with their model and device."""
     return Library.open(args.library, model=args.model, device=args.device)

@@ -57,5 +57,4 @@ def _eval(args: argparse.Namespace) -> int:
             for name, row in results.items()
         ),
     )
-    render.starter_hint(model_id)
     return 0

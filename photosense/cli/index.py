@@ -65,4 +65,3 @@ def _print_report(report: IndexReport, library: Library) -> None:
         print(f"… and {len(report.skipped) - 50} more skipped (see `photosense status --json`)")
     if report.cancelled:
         print("stopped early; run the same command again to finish")
-    render.starter_hint(library.models.current().model_id)

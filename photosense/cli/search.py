@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from photosense.cli import render
-from photosense.cli.common import Commands, date, on_library, positive
+from photosense.cli.common import Commands, date, on_library, positive, score
 from photosense.library import Library, SearchResults
 
 
@@ -15,7 +15,7 @@ def register(commands: Commands) -> None:
     search = commands.add_parser("search", help="find photos by a description")
     search.add_argument("text")
     search.add_argument("--limit", type=positive, default=20)
-    search.add_argument("--min-score", type=float, help="drop results scoring below this")
+    search.add_argument("--min-score", type=score, help="drop results scoring below this (-1 to 1)")
     search.add_argument("--folder", type=Path, help="only photos inside this folder")
     search.add_argument("--after", type=date, help="only photos taken on or after this date")
     search.add_argument("--before", type=date, help="only photos taken before this date")

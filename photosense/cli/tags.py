@@ -88,7 +88,6 @@ def _tag(library: Library, args: argparse.Namespace) -> int:
     )
     if report.cancelled:
         print("stopped early; run the same command again to finish")
-    render.starter_hint(library.models.current().model_id)
     return status
 
 

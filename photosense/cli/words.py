@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from photosense.errors import (
     AlbumNotFoundError,
+    FolderNotFoundError,
     ModelExistsError,
     ModelInUseError,
     ModelNotDownloadedError,
@@ -31,6 +32,8 @@ def describe(exc: Exception) -> str:
         if exc.exists is False:
             return text
         return f"{text}: index its folder first"
+    if isinstance(exc, FolderNotFoundError):
+        return f"{text}: index it first with `photosense index {exc.folder}`"
     if isinstance(exc, NothingIndexedError):
         return f"{text}: run `photosense index FOLDER`"
     if isinstance(exc, NoVectorError):

@@ -11,6 +11,7 @@ import logging
 from photosense.errors import (
     AlbumNotFoundError,
     Cancelled,
+    FolderNotFoundError,
     ModelExistsError,
     ModelInUseError,
     ModelNotDownloadedError,
@@ -31,6 +32,8 @@ def user_message(exc: object) -> str:
     """An error as one line for the user (an unexpected one is logged with its traceback)."""
     if isinstance(exc, PhotoNotFoundError):
         return f"{exc.photo} is no longer in the library (moved or deleted?): rescan with F5."
+    if isinstance(exc, FolderNotFoundError):
+        return f"{exc.folder} is not one of the library's folders any more: add it again."
     if isinstance(exc, NothingIndexedError):
         return "No photos are indexed yet: add a folder, or wait for indexing to finish."
     if isinstance(exc, NoVectorError):

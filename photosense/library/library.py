@@ -29,7 +29,7 @@ from photosense.library.search import Search
 from photosense.library.tags import Tags
 from photosense.media.scan import is_supported
 from photosense.models.registry import load_encoder
-from photosense.paths import DATABASE_NAME, default_library_dir
+from photosense.paths import DATABASE_NAME, default_library_dir, use_library_dir
 from photosense.store.repository import Store
 
 
@@ -83,6 +83,7 @@ class Library:
         directory = library_dir or default_library_dir()
         _refuse_photo_folder(directory)
         store = Store.open(directory)
+        use_library_dir(directory)
 
         def factory_for(chosen: str) -> EncoderFactory:
             return lambda spec: load_encoder(spec, device=chosen)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 
-from photosense.errors import PhotoNotFoundError
+from photosense.errors import FolderNotFoundError, PhotoNotFoundError
 from photosense.indexing import normalise_root
 from photosense.library.albums import find_album
 from photosense.library.runtime import ModelRuntime
@@ -41,7 +41,7 @@ class Photos:
         ``tag``), newest first. A tag counts when accepted, or suggested above its threshold
         under the library's model (which loads for it)."""
         ids = self._store.photos.ids(
-            folder=normalise_root(folder) if folder is not None else None,
+            folder=self._known_folder(folder) if folder is not None else None,
             after=after,
             before=before,
             album_id=find_album(self._store, album).id if album is not None else None,
@@ -51,6 +51,15 @@ class Photos:
         with self._runtime.lock:  # the tagger scores under the library's model
             tagged = self._runtime.tagger.photos_with(tag)
         return [photo_id for photo_id in ids if photo_id in tagged]
+
+    def _known_folder(self, folder: str | os.PathLike[str]) -> str:
+        """``folder`` normalised; ``FolderNotFoundError`` unless it is, or is inside, one of
+        the library's folders (a filter on anything else would silently match nothing)."""
+        root = normalise_root(folder)
+        for known in self._store.folders.all():
+            if root == known.path or root.startswith(known.path.rstrip(os.sep) + os.sep):
+                return root
+        raise FolderNotFoundError(str(folder))
 
     def resolve(self, photo: PhotoRef) -> PhotoRecord:
         """The record of a photo given by id or path; ``PhotoNotFoundError`` when unknown."""

@@ -9,7 +9,7 @@ from collections.abc import Generator, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from photosense.errors import PhotosenseError
+from photosense.errors import PhotosenseError, TagNotFoundError
 from photosense.library.photos import PhotoRef, Photos
 from photosense.library.runtime import ModelRuntime
 from photosense.progress import CancelToken, Progress
@@ -63,7 +63,8 @@ class Tags:
             return self._runtime.tagger.photos_with(tag)
 
     def accept(self, photo: PhotoRef, tag: str) -> TagRecord:
-        """Confirm (or add) ``tag`` on a photo; it nudges the tag's threshold down a little."""
+        """Confirm ``tag`` on a photo (a tag not in the vocabulary yet is added to it first); it
+        nudges the tag's threshold down a little."""
         record = self._photos.resolve(photo)
         runtime = self._runtime
         with runtime.lock:
@@ -72,7 +73,11 @@ class Tags:
                 vector = index.vectors_for([record.id])[0] if index is not None else None
             except KeyError:
                 vector = None
-            return runtime.tagger.accept(record.id, tag, vector)
+            try:
+                return runtime.tagger.accept(record.id, tag, vector)
+            except TagNotFoundError:  # a new word: it joins the vocabulary, then the photo
+                runtime.tagger.add(tag, ())
+                return runtime.tagger.accept(record.id, tag, vector)
 
     def reject(self, photo: PhotoRef, tag: str) -> TagRecord:
         """Mark ``tag`` wrong on a photo: it never comes back there and, if it had been

@@ -7,11 +7,12 @@ architecture and seed give the same vectors in every process and ``model_id`` st
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,29 @@ def build_skeleton(arch: str) -> torch.nn.Module:
     except (RuntimeError, OSError, ValueError) as exc:
         raise ModelError(f"Cannot build {arch} offline to check a checkpoint: {exc}") from exc
     return model
+
+
+class _DropOpenClipFailures(logging.Filter):
+    """open_clip logs a failed download on the root logger and then raises; the raised error
+    becomes a typed one that says what to do, so the raw log line would only say it twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.ERROR
+            and "open_clip" in record.pathname
+            and record.getMessage().startswith("Failed to download")
+        )
+
+
+@contextlib.contextmanager
+def _open_clip_failures_unlogged() -> Iterator[None]:
+    quiet = _DropOpenClipFailures()
+    root = logging.getLogger()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
 
 
 def _pretrained_error(arch: str, pretrained: str, exc: Exception) -> ModelError:
@@ -223,14 +247,15 @@ class OpenClipEncoder:
             resolved_id = model_id or random_model_id(arch, seed)
         else:
             try:
-                model, _, transform = open_clip.create_model_and_transforms(
-                    arch,
-                    pretrained=pretrained,
-                    device=target,
-                    precision=precision,
-                    weights_only=True,
-                    **options,
-                )
+                with _open_clip_failures_unlogged():
+                    model, _, transform = open_clip.create_model_and_transforms(
+                        arch,
+                        pretrained=pretrained,
+                        device=target,
+                        precision=precision,
+                        weights_only=True,
+                        **options,
+                    )
             except (RuntimeError, OSError, ValueError) as exc:
                 raise _pretrained_error(arch, pretrained, exc) from exc
             resolved_id = model_id or pretrained_model_id(arch, pretrained)

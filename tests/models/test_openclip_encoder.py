@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -158,6 +159,14 @@ def test_missing_pretrained_weights_say_how_to_get_them(empty_hub: Path) -> None
     with pytest.raises(ModelNotDownloadedError, match="is not downloaded") as raised:
         OpenClipEncoder.create("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
     assert raised.value.repo == "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"  # where to fetch it
+
+
+def test_a_failed_download_is_one_typed_error_not_also_a_log_line(
+    empty_hub: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG), pytest.raises(ModelNotDownloadedError):
+        OpenClipEncoder.create("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
+    assert not [r for r in caplog.records if r.getMessage().startswith("Failed to download")]
 
 
 def test_pretrained_weights_load_from_the_hub_cache_offline(

@@ -123,10 +123,23 @@ def test_export_xmp_json(
     assert len(doc["written"]) >= len(PHOTOS) - 1
 
 
+def test_accepting_a_new_word_adds_it_to_the_vocabulary(
+    capsys: pytest.CaptureFixture[str], lib: Path, colour_photos: Path
+) -> None:
+    photo = colour_photos / "red.jpg"
+    code, out, _ = run(capsys, "--library", lib, "tags", "accept", photo, "storm")
+    assert code == 0 and "accepted 'storm'" in out
+    shown = run_json(capsys, "--library", lib, "tags", "show", photo, "--json")
+    assert {"tag": "storm", "state": "accepted"}.items() <= next(
+        t for t in shown["tags"] if t["tag"] == "storm"
+    ).items()
+    listed = run_json(capsys, "--library", lib, "tags", "list", "--json")
+    assert "storm" in {t["name"] for t in listed}
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("tags", "accept", "PHOTO", "unicorn"), "no tag named 'unicorn'"),
         (("tags", "reject", "nowhere.jpg", "red"), "is not in the library"),
         (("tags", "rename", "red", "BLUE"), "already exists"),
         (("tags", "remove", "unicorn"), "no tag named 'unicorn'"),
