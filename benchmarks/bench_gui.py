@@ -270,7 +270,7 @@ def visible_rows(grid: object) -> list[int]:
 
 def first_screen_ready(window: object, thumbnails: bool) -> bool:
     """The grid shows every photo and the first screen has its records (and thumbnails)."""
-    from photosense.gui.models import GridRole
+    from photosense.gui.photo_grid_model import GridRole
 
     grid, model = window.grid, window.model  # type: ignore[attr-defined]
     if window.runner.busy() or not model.rowCount():  # type: ignore[attr-defined]

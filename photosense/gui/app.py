@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from photosense import __version__
 from photosense.errors import PhotosenseError
 from photosense.gui.jobs import Job, JobRunner, Lane
-from photosense.gui.models_page import device_setting
+from photosense.gui.model_manager_page import device_setting
 from photosense.gui.window import SETTINGS_APP, SETTINGS_ORG, MainWindow, default_settings
 from photosense.library import Library
 

@@ -29,7 +29,7 @@ from photosense.gui.annotations import (
 )
 from photosense.gui.dialogs import heading
 from photosense.gui.jobs import Job, JobRunner, Lane
-from photosense.gui.models import format_size
+from photosense.gui.photo_grid_model import format_size
 from photosense.gui.thumbnail_loader import load_thumbnail_image
 from photosense.gui.words import user_message
 from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, ThumbnailCache

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosense.gui.models import GridRole
+from photosense.gui.photo_grid_model import GridRole
 from photosense.library import PhotoRecord
 
 CELL = 176  # logical pixels of a square thumbnail cell

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosense.gui.models import photo_ids_from_mime
+from photosense.gui.photo_grid_model import photo_ids_from_mime
 from photosense.library import FolderStatus
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

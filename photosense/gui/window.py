@@ -55,8 +55,8 @@ from photosense.gui.dialogs import confirm as ask
 from photosense.gui.finetune_dialog import FineTuneDialog
 from photosense.gui.grid import PhotoGridView
 from photosense.gui.jobs import Job, JobRunner, Lane
-from photosense.gui.models import GridRole, PhotoGridModel
-from photosense.gui.models_page import ModelsDialog
+from photosense.gui.model_manager_page import ModelsDialog
+from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
 from photosense.gui.search_bar import SearchBar, SearchQuery
 from photosense.gui.sidebar import ALBUM, FOLDER, TAG, LibrarySidebar, Scope, SidebarEntry
 from photosense.gui.status import IndexingStatus

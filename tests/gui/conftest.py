@@ -17,7 +17,7 @@ from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
 from photosense.gui.jobs import JobRunner
-from photosense.gui.models import GridRole
+from photosense.gui.photo_grid_model import GridRole
 from photosense.gui.window import MainWindow
 from photosense.indexing import IndexReport
 from photosense.library import Library

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from photosense.gui.models import photo_ids_from_mime
+from photosense.gui.photo_grid_model import photo_ids_from_mime
 from photosense.gui.sidebar import ALBUM, Scope
 from photosense.gui.window import MainWindow
 from photosense.library import Library

@@ -89,7 +89,7 @@ def test_the_app_runs_models_on_the_saved_device(
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from photosense.gui.models_page import DEVICE_SETTING
+    from photosense.gui.model_manager_page import DEVICE_SETTING
     from photosense.gui.window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from photosense.gui.jobs import Job
-from photosense.gui.models import GridRole
+from photosense.gui.photo_grid_model import GridRole
 from photosense.gui.search_bar import DEBOUNCE_MS
 from photosense.gui.window import MainWindow
 from photosense.library import Library

@@ -13,7 +13,13 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from photosense.gui.jobs import JobRunner
-from photosense.gui.models import PAGE_SIZE, GridRole, PhotoGridModel, PhotoRole, format_size
+from photosense.gui.photo_grid_model import (
+    PAGE_SIZE,
+    GridRole,
+    PhotoGridModel,
+    PhotoRole,
+    format_size,
+)
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.media.thumbnails import ThumbnailCache
 from photosense.store.records import PhotoRecord

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.gui.jobs import Job, JobRunner, Lane
-from photosense.gui.models import format_size
+from photosense.gui.photo_grid_model import format_size
 from photosense.gui.words import user_message
 from photosense.library import Library, LibraryModel, ModelSwitch, RemovedModel
 from photosense.library.models import DEVICE_CHOICES, catalogue, check_device, import_file

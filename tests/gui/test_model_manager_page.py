@@ -15,10 +15,10 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from photosense.errors import ModelError
-from photosense.gui import models_page
+from photosense.gui import model_manager_page
 from photosense.gui.dialogs import AboutDialog
 from photosense.gui.jobs import Job
-from photosense.gui.models_page import DEVICE_SETTING, ModelListModel, ModelsDialog
+from photosense.gui.model_manager_page import DEVICE_SETTING, ModelListModel, ModelsDialog
 from photosense.gui.window import MainWindow
 from photosense.library import Library, LibraryModel
 from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
@@ -163,7 +163,7 @@ def test_download_reports_progress_and_can_be_cancelled(
             cancel.raise_if_cancelled()
             threading.Event().wait(0.01)
 
-    monkeypatch.setattr(models_page, "pull_model", fake_pull)
+    monkeypatch.setattr(model_manager_page, "pull_model", fake_pull)
     dialog = open_models(qtbot, window)
     dialog.select("ViT-B-32")
     job = dialog.download_selected()
@@ -214,14 +214,14 @@ def test_the_device_choice_is_checked_and_kept(
             raise ModelError("CUDA was requested but is not available")
         return "cpu"
 
-    monkeypatch.setattr(models_page, "check_device", fake_select)
+    monkeypatch.setattr(model_manager_page, "check_device", fake_select)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
     with qtbot.waitSignal(dialog.device_checked, timeout=WAIT_MS) as blocker:
         dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
     assert "not available" in blocker.args[0]
     assert settings.value(DEVICE_SETTING) == "cuda"
-    assert models_page.device_setting(settings) == "cuda"
+    assert model_manager_page.device_setting(settings) == "cuda"
 
 
 def test_choosing_another_device_moves_the_models_at_once(
@@ -232,7 +232,9 @@ def test_choosing_another_device_moves_the_models_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     moved: list[str] = []
-    monkeypatch.setattr(models_page, "check_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(
+        model_manager_page, "check_device", lambda choice: choice.replace("auto", "cpu")
+    )
     monkeypatch.setattr(gui_library.models, "set_device", moved.append)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
@@ -251,7 +253,9 @@ def test_a_device_that_cannot_be_used_leaves_the_models_where_they_are(
     def refuse(device: str) -> None:
         raise ModelError(f"{device} went away")
 
-    monkeypatch.setattr(models_page, "check_device", lambda choice: choice.replace("auto", "cpu"))
+    monkeypatch.setattr(
+        model_manager_page, "check_device", lambda choice: choice.replace("auto", "cpu")
+    )
     monkeypatch.setattr(gui_library.models, "set_device", refuse)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
@@ -279,7 +283,7 @@ def test_the_models_table_is_a_well_behaved_model(
     qtmodeltester: ModelTester, gui_library: Library
 ) -> None:
     table = ModelListModel()
-    listing = models_page.read_listing(gui_library)
+    listing = model_manager_page.read_listing(gui_library)
     qtmodeltester.check(table)
     table.set_models(listing.models, listing.state)
     qtmodeltester.check(table)
@@ -416,10 +420,10 @@ def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
     assert question.text == "Remove imported/holiday from this computer?"
     assert "import its file again" in question.details
     assert "This library holds 4 photo vectors made with it." in question.details
-    assert question.checkbox == models_page.FORGET_VECTORS and not question.checked
+    assert question.checkbox == model_manager_page.FORGET_VECTORS and not question.checked
     assert not folder.exists()
     assert imported_library.store.vectors.dim(IMPORTED) == MIN_DIM  # the vectors stay
-    freed = models_page.format_size(size)
+    freed = model_manager_page.format_size(size)
     assert dialog.message.text() == f"Removed imported/holiday: {freed} freed."
     assert rows(dialog)[IMPORTED][:2] == ["other", "missing"]
 
@@ -462,10 +466,10 @@ def test_a_download_is_removed_from_the_hugging_face_cache(
     asked: list[str] = []
 
     def ask(_parent: object, model: LibraryModel) -> bool:
-        asked.append(models_page.removal_box(model).informativeText())
+        asked.append(model_manager_page.removal_box(model).informativeText())
         return False
 
-    monkeypatch.setattr(models_page, "ask_removal", ask)
+    monkeypatch.setattr(model_manager_page, "ask_removal", ask)
     dialog = open_models(qtbot, window)
     assert rows(dialog)["ViT-B-32"][1] == "ready"
     assert dialog.select("ViT-B-32")
@@ -481,7 +485,7 @@ def test_the_question_names_the_download_size_when_the_size_on_disk_is_unknown(
 ) -> None:
     vit = next(m for m in gui_library.models.list() if m.info.id == "ViT-B-32")
     downloaded = LibraryModel(replace(vit.info, available=True), False, False, 1234)
-    box = models_page.removal_box(downloaded)
+    box = model_manager_page.removal_box(downloaded)
     assert "frees about 605 MB" in box.informativeText()
     assert "1,234 photo vectors" in box.informativeText()
     assert box.checkBox() is not None and not box.checkBox().isChecked()
@@ -495,7 +499,7 @@ def test_declining_removes_nothing(
 ) -> None:
     asked: list[str] = []
     monkeypatch.setattr(
-        models_page, "ask_removal", lambda _parent, model: asked.append(model.info.id)
+        model_manager_page, "ask_removal", lambda _parent, model: asked.append(model.info.id)
     )
     dialog = open_models(qtbot, make_window(imported_library))
     assert dialog.select(IMPORTED)
@@ -513,7 +517,7 @@ def test_a_failed_removal_is_shown_and_loses_nothing(
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(models_page, "ask_removal", lambda _parent, _model: True)
+    monkeypatch.setattr(model_manager_page, "ask_removal", lambda _parent, _model: True)
     dialog = open_models(qtbot, make_window(imported_library))
     assert dialog.select(IMPORTED)
     # Meanwhile a switch to it starts elsewhere (say from the command line).
