@@ -9,15 +9,13 @@ search index updates they make happen one at a time), ``read`` (searches, listin
 ``thumbnails`` (decoding images for the grid) and ``models`` (downloads and imports, which
 take minutes and touch no library, so they never hold up a search or a write). The library
 serialises use of its model and vector index itself (an indexing run holds its lock one batch at
-a time, so searches slip in between batches); a job may also be given a lock of its own to hold
-while each step runs.
+a time, so searches slip in between batches).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from photosense.errors import Cancelled
-from photosense.progress import CancelToken, Progress, locked_steps, run_to_end
+from photosense.progress import CancelToken, Progress, run_to_end
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +69,12 @@ class Job(QRunnable):
         *,
         name: str = "job",
         lane: Lane = Lane.READ,
-        lock: threading.RLock | None = None,
     ) -> None:
         super().__init__()
         self.setAutoDelete(False)  # Python owns the job; the runner keeps it until it reports
         self.work = work
         self.name = name
         self.lane = lane
-        self.lock = lock
         self.cancel_token = CancelToken()
         self.signals = JobSignals()
 
@@ -90,7 +86,6 @@ class Job(QRunnable):
         *args: Any,
         name: str = "job",
         lane: Lane = Lane.READ,
-        lock: threading.RLock | None = None,
     ) -> Job:
         """A job for ``function(*args)``, which has no progress to report; it returns the result."""
 
@@ -98,7 +93,7 @@ class Job(QRunnable):
             return function(*args)
             yield  # noqa: B901 - unreachable, but makes this a generator function
 
-        return cls(work, name=name, lane=lane, lock=lock)
+        return cls(work, name=name, lane=lane)
 
     @classmethod
     def reporting(
@@ -150,8 +145,6 @@ class Job(QRunnable):
                 return
             signals.started.emit()
             steps = self.work(self.cancel_token)
-            if self.lock is not None:
-                steps = locked_steps(steps, self.lock)
             result = run_to_end(steps, signals.progressed.emit)
             if self.cancel_token.cancelled or getattr(result, "cancelled", False) is True:
                 signals.cancelled.emit()

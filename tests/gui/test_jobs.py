@@ -210,20 +210,6 @@ def test_close_cancels_queued_and_running_jobs(qtbot: QtBot) -> None:
     assert late not in runner.jobs
 
 
-def test_lock_is_held_while_a_step_runs(qtbot: QtBot, runner: JobRunner) -> None:
-    held: list[bool] = []
-    lock = threading.RLock()
-
-    def work(_cancel: CancelToken) -> Generator[Progress, None, None]:
-        held.append(lock._is_owned())  # type: ignore[attr-defined]
-        yield Progress(1, 2)
-        held.append(lock._is_owned())  # type: ignore[attr-defined]
-
-    job = Job(work, lock=lock)
-    job.run()
-    assert held == [True, True]
-
-
 def test_finished_jobs_are_freed(qtbot: QtBot) -> None:
     """The pool must not keep jobs alive once they have reported (one job per thumbnail)."""
     import gc
