@@ -50,7 +50,7 @@ def visible_tags(rows: Sequence[PhotoTagInfo]) -> list[PhotoTagInfo]:
 
 def describe_caption_source(source: str, updated_at: datetime | None) -> str:
     """ "Written here, 3 May 2024" / "From the photo's XMP sidecar, …"."""
-    words = {
+    words: dict[str, str] = {
         CaptionSource.USER: "Written here",
         CaptionSource.SIDECAR: "From a sidecar file next to the photo",
         CaptionSource.FILE: "From the photo's own metadata",

@@ -116,7 +116,12 @@ def licence() -> str:
         info = metadata.metadata(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "see the LICENSE file of the source"
-    return info.get("License-Expression") or info.get("License") or "see the LICENSE file"
+
+    def field(name: str) -> str:
+        values = info.get_all(name)
+        return str(values[0]) if values else ""
+
+    return field("License-Expression") or field("License") or "see the LICENSE file"
 
 
 class AboutDialog(QDialog):

@@ -192,10 +192,10 @@ class FilterPanel(QWidget):
                     edit.setDate(QDate(value.year, value.month, value.day))
             self.min_score.setValue(query.min_score or 0.0)
             self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
-            for combo, value in ((self.album, query.album), (self.tag, query.tag)):
-                if value is not None and combo.findData(value) < 0:
-                    combo.addItem(value, value)
-                combo.setCurrentIndex(max(0, combo.findData(value)) if value else 0)
+            for combo, name in ((self.album, query.album), (self.tag, query.tag)):
+                if name is not None and combo.findData(name) < 0:
+                    combo.addItem(name, name)
+                combo.setCurrentIndex(max(0, combo.findData(name)) if name else 0)
         finally:
             self.blockSignals(False)
 

@@ -447,11 +447,11 @@ class LibrarySidebar(QWidget):
             menu.addAction("Rename album…", lambda: self.rename_album_requested.emit(value))
             menu.addAction("Delete album…", lambda: self.delete_album_requested.emit(value))
             menu.addSeparator()
-            menu.addAction("New album…", self.new_album_requested)
+            menu.addAction("New album…", self.new_album_requested.emit)
         elif item is not None and self.albums_section in (item, item.parent()):
-            menu.addAction("New album…", self.new_album_requested)
+            menu.addAction("New album…", self.new_album_requested.emit)
         elif item is self.folders_section:
-            menu.addAction("Add folder…", self.add_requested)
+            menu.addAction("Add folder…", self.add_requested.emit)
         else:
             return None
         return menu
