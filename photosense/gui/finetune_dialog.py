@@ -15,44 +15,37 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QDialog,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from photosense.enums import FineTuneVerdict
 from photosense.errors import NotEnoughDataError
+from photosense.gui.finetune_result import FineTuneResultPanel
+from photosense.gui.finetune_sources import Choice, FineTuneSources
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.status import format_duration
+from photosense.gui.training_plot import TrainingPlot, percent
 from photosense.gui.words import photos, user_message
 from photosense.library import (
-    MIN_HELDOUT,
     MIN_PAIRS,
-    AlbumInfo,
     FineTuneReport,
     FineTuneSettings,
     Library,
@@ -66,11 +59,6 @@ log = logging.getLogger(__name__)
 SwitchModel = Callable[[str, Callable[[Job], None] | None], Job | None]
 """The window's ``switch_model(spec, before_start)``: re-embeds the library with ``spec``."""
 
-RECALLS = (
-    ("t2i_r1", "Right photo first"),
-    ("t2i_r5", "In the top 5"),
-    ("t2i_r10", "In the top 10"),
-)
 PHASES = {
     "features": "Reading the photos",
     "training": "Training",
@@ -91,154 +79,6 @@ class Stage(enum.Enum):
     ACTIVATED = "activated"
     REVERTED = "reverted"
     DISCARDED = "discarded"
-
-
-class Source(enum.Enum):
-    ALL = "all"
-    ALBUMS = "albums"
-    FILE = "file"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """What to learn from, as ``Library.finetune`` takes it."""
-
-    albums: tuple[str, ...] | None = None  # None: every captioned photo (or only the file)
-    captions: str | None = None
-
-    def pairs(self, library: Library) -> int:
-        return len(library.finetune.pairs(albums=self.albums, captions=self.captions))
-
-
-def percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
-
-
-class TrainingPlot(QWidget):
-    """Loss (left axis, dashed) and held-out recall@5 (right axis, 0–100 %) per epoch.
-
-    Drawn with the palette's colours, so it follows light and dark mode.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.points: list[tuple[int, float, float]] = []  # (epoch, loss, recall@5)
-        self.epochs = 1
-        self.setMinimumSize(320, 170)
-        self.setAccessibleName("Training plot")
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(520, 220)
-
-    def set_epochs(self, epochs: int) -> None:
-        """The x axis runs to ``epochs`` (the planned number), so the lines grow across it."""
-        self.epochs = max(1, epochs)
-        self.update()
-
-    def add_point(self, epoch: int, loss: float, recall: float) -> None:
-        """Add an epoch; a resumed or repeated run replaces the epochs from ``epoch`` on."""
-        self.points = [p for p in self.points if p[0] < epoch] + [(epoch, loss, recall)]
-        last = self.points[-1]
-        self.setToolTip(
-            f"Epoch {last[0]}: loss {last[1]:.3f}, held-out recall@5 {percent(last[2])}"
-        )
-        self.update()
-
-    def clear(self) -> None:
-        self.points = []
-        self.setToolTip("")
-        self.update()
-
-    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.Text)
-        faint = palette.color(QPalette.ColorRole.PlaceholderText)
-        recall_colour = palette.color(QPalette.ColorRole.Highlight)
-        metrics = self.fontMetrics()
-        line = metrics.height()
-        top_loss = max((p[1] for p in self.points), default=1.0) * 1.1 or 1.0
-        epochs = max(self.epochs, max((p[0] for p in self.points), default=1))
-        loss_labels = [(fraction, f"{top_loss * fraction:.3g}") for fraction in (0.0, 0.5, 1.0)]
-        left = max(metrics.horizontalAdvance(label) for _, label in loss_labels) + 10
-        right = metrics.horizontalAdvance("100%") + 10
-        area = QRectF(left, line * 1.8, self.width() - left - right, self.height() - line * 4.2)
-        painter.fillRect(area, palette.color(QPalette.ColorRole.Base))
-        painter.setPen(QPen(faint, 1))
-        painter.drawRect(area)
-
-        # Legend: what each line is.
-        x = area.left()
-        for label, colour, style in (
-            ("loss", text, Qt.PenStyle.DashLine),
-            ("held-out recall@5", recall_colour, Qt.PenStyle.SolidLine),
-        ):
-            painter.setPen(QPen(colour, 2, style))
-            y = line * 0.7
-            painter.drawLine(QPointF(x, y), QPointF(x + 22, y))
-            painter.setPen(text)
-            painter.drawText(QPointF(x + 28, y + metrics.ascent() / 2 - 1), label)
-            x += 28 + metrics.horizontalAdvance(label) + 18
-
-        def at_x(epoch: float) -> float:
-            span = max(1, epochs - 1)
-            return (
-                area.left() + (epoch - 1) / span * area.width() if epochs > 1 else area.center().x()
-            )
-
-        def at_y(fraction: float) -> float:
-            return area.bottom() - fraction * area.height()
-
-        # Axes: loss on the left, recall on the right, epochs below.
-        painter.setPen(text)
-        for fraction, loss_label in loss_labels:
-            y = at_y(fraction)
-            painter.setPen(QPen(faint, 1, Qt.PenStyle.DotLine))
-            painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
-            painter.setPen(text)
-            painter.drawText(
-                QRectF(0, y - line / 2, left - 6, line),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                loss_label,
-            )
-            painter.drawText(
-                QRectF(area.right() + 6, y - line / 2, right, line),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                percent(fraction),
-            )
-        ticks = sorted({1, (epochs + 1) // 2, epochs})
-        for epoch in ticks:
-            painter.drawText(
-                QRectF(at_x(epoch) - 30, area.bottom() + 2, 60, line),
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                str(epoch),
-            )
-        painter.drawText(
-            QRectF(area.left(), area.bottom() + 2 + line, area.width(), line * 1.2),
-            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-            "epoch",
-        )
-
-        if not self.points:
-            painter.setPen(faint)
-            painter.drawText(
-                area,
-                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                "Loss and held-out recall appear here after each epoch",
-            )
-            return
-        for index, colour, style, scale in (
-            (1, text, Qt.PenStyle.DashLine, top_loss),
-            (2, recall_colour, Qt.PenStyle.SolidLine, 1.0),
-        ):
-            polygon = QPolygonF([QPointF(at_x(p[0]), at_y(p[index] / scale)) for p in self.points])
-            painter.setPen(QPen(colour, 2, style))
-            painter.drawPolyline(polygon)
-            painter.setBrush(colour)
-            for point in polygon:
-                painter.drawEllipse(point, 2.5, 2.5)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
 
 
 class FineTuneDialog(QDialog):
@@ -266,10 +106,8 @@ class FineTuneDialog(QDialog):
         self.base_settings = settings or FineTuneSettings()
         self.stage = Stage.SETUP
         self.job: Job | None = None
-        self.count_job: Job | None = None
         self.switch_job: Job | None = None
         self.report: FineTuneReport | None = None
-        self.pair_count: int | None = None  # of the current choice; None while counting
         self._switch_target = ""
         self._run_key: tuple[Choice, FineTuneSettings] | None = None
         self.setWindowTitle("Teach the model")
@@ -289,34 +127,7 @@ class FineTuneDialog(QDialog):
         )
         intro.setWordWrap(True)
 
-        self.sources_box = QGroupBox("Learn from")
-        self.all_radio = QRadioButton("All captioned photos in the library")
-        self.albums_radio = QRadioButton(
-            "Photos in these albums (the album's name captions photos without one)"
-        )
-        self.file_radio = QRadioButton("Captions from a file (CSV with path,caption)")
-        self.source_group = QButtonGroup(self)
-        for radio in (self.all_radio, self.albums_radio, self.file_radio):
-            self.source_group.addButton(radio)
-        self.all_radio.setChecked(True)
-        self.album_list = QListWidget()
-        self.album_list.setMaximumHeight(120)
-        self.album_list.setAccessibleName("Albums to learn from")
-        self.file_field = QLineEdit()
-        self.file_field.setPlaceholderText("captions.csv")
-        self.browse_button = QPushButton("Browse…")
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.file_field, 1)
-        file_row.addWidget(self.browse_button)
-        self.pairs_label = QLabel("Counting captioned photos…")
-        self.pairs_label.setWordWrap(True)
-        sources = QVBoxLayout(self.sources_box)
-        sources.addWidget(self.all_radio)
-        sources.addWidget(self.albums_radio)
-        sources.addWidget(self.album_list)
-        sources.addWidget(self.file_radio)
-        sources.addLayout(file_row)
-        sources.addWidget(self.pairs_label)
+        self.sources_box = FineTuneSources(self.library, self.runner)
 
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced settings")
@@ -362,29 +173,7 @@ class FineTuneDialog(QDialog):
         progress.addWidget(self.bar)
         progress.addWidget(self.plot, 1)
 
-        self.result_box = QGroupBox("Result on the photos kept aside")
-        grid = QGridLayout(self.result_box)
-        for column, title in enumerate(("", "Before", "After", "Change")):
-            header = QLabel(f"<b>{title}</b>")
-            grid.addWidget(header, 0, column)
-        self.result_cells: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
-        rows = (*RECALLS, ("general", "General knowledge"))
-        for row, (key, title) in enumerate(rows, start=1):
-            cells = (QLabel(), QLabel(), QLabel())
-            grid.addWidget(QLabel(title), row, 0)
-            for column, cell in enumerate(cells, start=1):
-                cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                grid.addWidget(cell, row, column)
-            self.result_cells[key] = cells
-        self._general_row = [grid.itemAtPosition(len(rows), c) for c in range(4)]
-        self.verdict_label = QLabel()
-        self.verdict_label.setWordWrap(True)
-        self.summary_label = QLabel()
-        self.summary_label.setWordWrap(True)
-        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        grid.addWidget(self.verdict_label, len(rows) + 1, 0, 1, 4)
-        grid.addWidget(self.summary_label, len(rows) + 2, 0, 1, 4)
-        grid.setColumnStretch(0, 1)
+        self.result_box = FineTuneResultPanel()
 
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -422,10 +211,7 @@ class FineTuneDialog(QDialog):
         layout.addWidget(self.message_label)
         layout.addLayout(buttons)
 
-        self.source_group.buttonToggled.connect(self._on_choice_changed)
-        self.album_list.itemChanged.connect(self._on_album_checked)
-        self.file_field.editingFinished.connect(self._on_file_edited)
-        self.browse_button.clicked.connect(self.browse)
+        self.sources_box.changed.connect(self._update)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.start_button.clicked.connect(lambda: self.start())
         self.cancel_button.clicked.connect(self.cancel)
@@ -447,139 +233,16 @@ class FineTuneDialog(QDialog):
         if self.stage not in (Stage.SETUP, Stage.CANCELLED, Stage.FAILED):
             return
         job = Job.call(self.library.albums.list, name="albums", lane=Lane.READ)
-        job.signals.finished.connect(self._on_albums)
+        job.signals.finished.connect(self.sources_box.set_albums)
         self.runner.start(job)
-        self._count()
-
-    def _on_albums(self, albums: list[AlbumInfo]) -> None:
-        checked = set(self.chosen_albums())
-        self.album_list.blockSignals(True)
-        self.album_list.clear()
-        for album in albums:
-            item = QListWidgetItem(f"{album.name} ({photos(album.count)})")
-            item.setData(Qt.ItemDataRole.UserRole, album.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if album.name in checked else Qt.CheckState.Unchecked
-            )
-            self.album_list.addItem(item)
-        self.album_list.blockSignals(False)
-        self.albums_radio.setEnabled(bool(albums) or self.albums_radio.isChecked())
-        self._update()
-
-    def chosen_albums(self) -> list[str]:
-        items = (self.album_list.item(row) for row in range(self.album_list.count()))
-        return [
-            str(item.data(Qt.ItemDataRole.UserRole))
-            for item in items
-            if item is not None and item.checkState() == Qt.CheckState.Checked
-        ]
-
-    def source(self) -> Source:
-        if self.albums_radio.isChecked():
-            return Source.ALBUMS
-        return Source.FILE if self.file_radio.isChecked() else Source.ALL
-
-    def choose_source(
-        self, source: Source, *, albums: tuple[str, ...] = (), file: str = ""
-    ) -> None:
-        """Select a source (as the user would), checking ``albums`` and filling in ``file``."""
-        for row in range(self.album_list.count()):
-            item = self.album_list.item(row)
-            if item is not None and albums:
-                name = item.data(Qt.ItemDataRole.UserRole)
-                state = Qt.CheckState.Checked if name in albums else Qt.CheckState.Unchecked
-                self.album_list.blockSignals(True)
-                item.setCheckState(state)
-                self.album_list.blockSignals(False)
-        if file:
-            self.file_field.setText(file)
-        radio = {Source.ALL: self.all_radio, Source.ALBUMS: self.albums_radio}
-        radio.get(source, self.file_radio).setChecked(True)
-        self._count()
-
-    def choice(self) -> Choice:
-        source = self.source()
-        if source is Source.ALBUMS:
-            return Choice(albums=tuple(self.chosen_albums()))
-        if source is Source.FILE:
-            return Choice(captions=self.file_field.text().strip())
-        return Choice()
-
-    def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Captions file", self.file_field.text(), "CSV files (*.csv);;All files (*)"
-        )
-        if path:
-            self.choose_source(Source.FILE, file=path)
-
-    def _on_choice_changed(self, _button: object, checked: bool) -> None:
-        if checked:
-            self._count()
-
-    def _on_album_checked(self, _item: QListWidgetItem) -> None:
-        if not self.albums_radio.isChecked():
-            self.albums_radio.setChecked(True)  # counts through _on_choice_changed
-        else:
-            self._count()
-
-    def _on_file_edited(self) -> None:
-        if self.file_field.text().strip() and not self.file_radio.isChecked():
-            self.file_radio.setChecked(True)
-        elif self.file_radio.isChecked():
-            self._count()
-
-    def _count(self) -> None:
-        """Count the pairs of the current choice in the background (a CSV is read, files
-        checked); the latest count wins."""
-        choice = self.choice()
-        self.pair_count = None
-        if choice.albums == () or choice.captions == "":
-            what = "Choose one or more albums." if choice.albums == () else "Choose a file."
-            self._set_count(0, what)
-            return
-        self.pairs_label.setText("Counting captioned photos…")
-        job = Job.call(choice.pairs, self.library, name="count pairs", lane=Lane.READ)
-        job.signals.finished.connect(self._on_counted)
-        job.signals.failed.connect(self._on_count_failed)
-        self.count_job = job
-        self.runner.start(job)
-        self._update()
-
-    def _on_counted(self, count: int) -> None:
-        if self.count_job is None or self.sender() is not self.count_job.signals:
-            return  # an older choice's count
-        self._set_count(count)
-
-    def _on_count_failed(self, exc: object) -> None:
-        if self.count_job is None or self.sender() is not self.count_job.signals:
-            return
-        self.pair_count = 0
-        self.pairs_label.setText(user_message(exc))
-        self._update()
-
-    def _set_count(self, count: int, hint: str = "") -> None:
-        self.pair_count = count
-        if count >= MIN_PAIRS:
-            kept = max(MIN_HELDOUT, round(self._settings().heldout_fraction * count))
-            text = (
-                f"{photos(count)} with captions to learn from; {kept:,} of them are kept aside "
-                "to measure the result."
-            )
-        else:
-            text = hint or (
-                f"{photos(count)} with captions here; fine-tuning needs at least {MIN_PAIRS}. "
-                "Caption more photos (select one and press Ctrl+E) or add photos to the albums "
-                "you learn from."
-            )
-        self.pairs_label.setText(text)
-        self._update()
+        self.sources_box.count()
 
     # -- settings ---------------------------------------------------------------------------
 
     def set_settings(self, settings: FineTuneSettings) -> None:
         """Show ``settings`` in the advanced fields; the ones not shown are kept as given."""
         self.base_settings = settings
+        self.sources_box.heldout_fraction = settings.heldout_fraction
         self.epochs_field.setValue(settings.epochs)
         self.rank_field.setValue(settings.rank)
         self.rate_field.setValue(settings.learning_rate)
@@ -602,7 +265,7 @@ class FineTuneDialog(QDialog):
         """Train in the background; ``before_start`` gets the job first, to connect to it."""
         if self.job is not None:
             return None
-        choice, settings = self.choice(), self._settings()
+        choice, settings = self.sources_box.choice(), self._settings()
         if choice.albums == () or choice.captions == "":
             self.message_label.setText("Choose what to learn from first.")
             return None
@@ -650,7 +313,8 @@ class FineTuneDialog(QDialog):
             what = f"the captions in {choice.captions}"
         else:
             what = "all captioned photos"
-        count = f" ({photos(self.pair_count)})" if self.pair_count else ""
+        pair_count = self.sources_box.pair_count
+        count = f" ({photos(pair_count)})" if pair_count else ""
         return (
             f"Learning from {what}{count}: up to {settings.epochs} epochs, adapter rank "
             f"{settings.rank}, learning rate {settings.learning_rate:g}, {settings.views} "
@@ -694,7 +358,8 @@ class FineTuneDialog(QDialog):
         self.bar.setValue(1)
         self.eta_label.clear()
         self.phase_label.setText(f"Done in {report.result.seconds:.0f} s")
-        self._show_result(report)
+        self.result_box.show_report(report)
+        self.activate_button.setText("Activate" if report.improved else "Activate anyway")
         self._set_stage(Stage.FINISHED)
 
     def _on_cancelled(self) -> None:
@@ -726,55 +391,6 @@ class FineTuneDialog(QDialog):
     def _on_done(self) -> None:
         self.job = None
         self._update()
-
-    def _show_result(self, report: FineTuneReport) -> None:
-        result = report.result
-        for key, _title in RECALLS:
-            before, after = result.heldout_before[key], result.heldout_after[key]
-            self._fill_row(key, before, after)
-        general = bool(result.general_before)
-        if general:
-            names = list(result.general_before)
-            before = sum(result.general_before.values()) / len(names)
-            after = sum(result.general_after.get(n, 0.0) for n in names) / len(names)
-            self._fill_row("general", before, after)
-        for item in self._general_row:
-            if item is not None and item.widget() is not None:
-                item.widget().setVisible(general)
-        r5 = (percent(result.heldout_before["t2i_r5"]), percent(result.heldout_after["t2i_r5"]))
-        if report.improved:
-            verdict = (
-                f"<b>Better.</b> Searching with the captions of the photos kept aside, the right "
-                f"photo is now in the top 5 for {r5[1]} of them, up from {r5[0]}."
-            )
-        else:
-            verdict = (
-                f"<b>Not better</b> on the photos kept aside ({r5[0]} → {r5[1]} in the top 5). "
-                "Keeping the current model is recommended; you can still activate this one."
-            )
-        if result.verdict is FineTuneVerdict.LOST_GENERAL:
-            verdict += f" It also lost {result.general_drop * 100:.0f} points of general knowledge."
-        self.verdict_label.setText(verdict)
-        if result.alpha >= 1:
-            blend = "not blended with the original"
-        elif result.alpha <= 0:
-            blend = "the blend kept the original model"
-        else:
-            blend = f"blend: {result.alpha:.0%} trained, {1 - result.alpha:.0%} original"
-        best = f"best: epoch {result.best_epoch}" if result.best_epoch else "none beat the start"
-        self.summary_label.setText(
-            f"New model {report.model_id} (from {result.base}): trained on "
-            f"{photos(result.train_pairs)}, measured on {result.heldout_pairs:,} kept aside; "
-            f"{result.epochs_run} epochs ({best}), {blend}; "
-            f"{result.seconds:.0f} s."
-        )
-        self.activate_button.setText("Activate" if report.improved else "Activate anyway")
-
-    def _fill_row(self, key: str, before: float, after: float) -> None:
-        cells = self.result_cells[key]
-        cells[0].setText(percent(before))
-        cells[1].setText(f"<b>{percent(after)}</b>")
-        cells[2].setText(f"{(after - before) * 100:+.0f} points")
 
     # -- what to do with the result ---------------------------------------------------------
 
@@ -930,15 +546,12 @@ class FineTuneDialog(QDialog):
         self.advanced_toggle.setVisible(choosing)
         self.advanced.setVisible(choosing and self.advanced_toggle.isChecked())
         self.choice_label.setVisible(not choosing and self._run_key is not None)
-        self.album_list.setEnabled(choosing and self.albums_radio.isChecked())
-        file_mode = choosing and self.file_radio.isChecked()
-        self.file_field.setEnabled(file_mode)
-        self.browse_button.setEnabled(file_mode)
+        self.sources_box.set_choosing(choosing)
         self.progress_box.setVisible(stage is not Stage.SETUP or bool(self.plot.points))
         self.result_box.setVisible(result and self.report is not None)
         self.start_button.setVisible(choosing)
         self.start_button.setText("Start again" if stage is Stage.CANCELLED else "Start")
-        self.start_button.setEnabled(choosing and (self.pair_count or 0) >= MIN_PAIRS)
+        self.start_button.setEnabled(choosing and (self.sources_box.pair_count or 0) >= MIN_PAIRS)
         self.start_button.setDefault(choosing)
         self.cancel_button.setVisible(stage in (Stage.RUNNING, Stage.CANCELLING))
         self.cancel_button.setEnabled(stage is Stage.RUNNING)

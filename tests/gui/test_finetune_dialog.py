@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from photosense.gui.finetune_dialog import FineTuneDialog, Source, Stage
+from photosense.gui.finetune_dialog import FineTuneDialog, Stage
+from photosense.gui.finetune_sources import Source
 from photosense.gui.jobs import Job
 from photosense.gui.window import MainWindow
 from photosense.learn.finetune import FineTuneSettings, TrainingProgress
@@ -50,7 +51,7 @@ def open_dialog(
     dialog = window.findChild(FineTuneDialog)
     assert isinstance(dialog, FineTuneDialog) and dialog.isVisible()
     dialog.set_settings(settings)
-    qtbot.waitUntil(lambda: dialog.pair_count is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dialog.sources_box.pair_count is not None, timeout=WAIT_MS)
     return dialog
 
 
@@ -76,8 +77,8 @@ def test_fine_tune_runs_plots_activates_and_reverts(
 ) -> None:
     window = make_window()
     dialog = open_dialog(qtbot, window)
-    assert dialog.pair_count == 24
-    assert "24 photos with captions" in dialog.pairs_label.text()
+    assert dialog.sources_box.pair_count == 24
+    assert "24 photos with captions" in dialog.sources_box.pairs_label.text()
     assert dialog.start_button.isEnabled()
 
     dialog.start_button.click()
@@ -89,9 +90,9 @@ def test_fine_tune_runs_plots_activates_and_reverts(
     assert [epoch for epoch, _, _ in dialog.plot.points] == [1, 2]
     assert all(0.0 <= recall <= 1.0 for _, _, recall in dialog.plot.points)
     before = report.result.heldout_before["t2i_r5"]
-    assert dialog.result_cells["t2i_r5"][0].text() == f"{before * 100:.0f}%"
-    assert dialog.result_box.isVisible() and dialog.verdict_label.text()
-    assert report.model_id in dialog.summary_label.text()
+    assert dialog.result_box.cells["t2i_r5"][0].text() == f"{before * 100:.0f}%"
+    assert dialog.result_box.isVisible() and dialog.result_box.verdict_label.text()
+    assert report.model_id in dialog.result_box.summary_label.text()
     assert dialog.activate_button.isVisible() and dialog.discard_button.isVisible()
 
     dialog.activate_button.click()
@@ -140,8 +141,8 @@ def test_too_few_captioned_photos_gets_a_message(
     add_photos(gui_library, tmp_path / "Few", 6)
     window = make_window()
     dialog = open_dialog(qtbot, window)
-    assert dialog.pair_count == 6
-    assert "needs at least 20" in dialog.pairs_label.text()
+    assert dialog.sources_box.pair_count == 6
+    assert "needs at least 20" in dialog.sources_box.pairs_label.text()
     assert not dialog.start_button.isEnabled()
 
     dialog.start()  # the core refuses too: the same words, and nothing is stored
@@ -160,15 +161,15 @@ def test_choosing_an_album_counts_its_photos(
     captioned.albums.add("Garden", ids[:8])
     window = make_window()
     dialog = open_dialog(qtbot, window)
-    qtbot.waitUntil(lambda: dialog.album_list.count() == 1, timeout=WAIT_MS)
-    assert dialog.album_list.item(0).text() == "Garden (8 photos)"
+    qtbot.waitUntil(lambda: dialog.sources_box.album_list.count() == 1, timeout=WAIT_MS)
+    assert dialog.sources_box.album_list.item(0).text() == "Garden (8 photos)"
 
-    dialog.choose_source(Source.ALBUMS, albums=("Garden",))
-    qtbot.waitUntil(lambda: dialog.pair_count == 8, timeout=WAIT_MS)
+    dialog.sources_box.choose_source(Source.ALBUMS, albums=("Garden",))
+    qtbot.waitUntil(lambda: dialog.sources_box.pair_count == 8, timeout=WAIT_MS)
     assert not dialog.start_button.isEnabled()
 
-    dialog.choose_source(Source.ALL)
-    qtbot.waitUntil(lambda: dialog.pair_count == 24, timeout=WAIT_MS)
+    dialog.sources_box.choose_source(Source.ALL)
+    qtbot.waitUntil(lambda: dialog.sources_box.pair_count == 24, timeout=WAIT_MS)
     assert dialog.start_button.isEnabled()
 
 
