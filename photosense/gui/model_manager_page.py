@@ -11,23 +11,12 @@ that forgets a model's vectors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSettings,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -37,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -46,17 +34,24 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.gui.jobs import Job, JobRunner, Lane
+from photosense.gui.model_list import (
+    ModelListModel,
+    ModelsListing,
+    describe_model,
+    read_listing,
+    starter_note,
+)
+from photosense.gui.model_removal import ask_removal, has_files, removal_blocked, removed_text
 from photosense.gui.photo_grid_model import format_size
 from photosense.gui.words import user_message
-from photosense.library import Library, LibraryModel, ModelSwitch, RemovedModel
-from photosense.library.models import DEVICE_CHOICES, catalogue, check_device, import_file
+from photosense.library import Library, LibraryModel
+from photosense.library.models import DEVICE_CHOICES, check_device, import_file
 from photosense.library.models import pull as pull_model
 from photosense.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
 
 DEVICE_SETTING = "models/device"
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 DEVICE_NAMES = {
     "auto": "Automatic (a GPU when there is one)",
@@ -66,246 +61,10 @@ DEVICE_NAMES = {
 }
 
 
-def starter_note(recommended: str, download_mb: int | None) -> str:
-    """What the offline starter model can and cannot do, in plain words."""
-    size = f"about {download_mb:,} MB, " if download_mb else ""
-    return (
-        "The starter model comes with photosense and works with no network. It knows the "
-        "everyday things of the 1,000 ImageNet categories: animals and breeds of dog, "
-        "vehicles, food, household objects and some places, so searches such as “dog”, "
-        "“bicycle” or “pizza” work well. It cannot read text in photos, does not know people, "
-        "landmarks, styles or moods (“cosy”, “vintage”), and follows long descriptions poorly. "
-        f"A CLIP model such as {recommended} ({size}downloaded once) understands far more."
-    )
-
-
 def device_setting(settings: QSettings | None) -> str:
     """The saved device choice ("auto" when none is saved or it is not one of the choices)."""
     value = str(settings.value(DEVICE_SETTING, "auto")) if settings is not None else "auto"
     return value if value in DEVICE_CHOICES else "auto"
-
-
-@dataclass(frozen=True)
-class ModelsListing:
-    """What the page shows, read in one background job."""
-
-    models: list[LibraryModel]
-    state: ModelSwitch
-    recommended: str
-    recommended_mb: int | None
-
-
-def read_listing(library: Library) -> ModelsListing:
-    """Any thread: the models on this machine and in this library, and the switch state."""
-    models = catalogue()
-    entry = models.get(models.recommended)
-    return ModelsListing(
-        library.models.list(),
-        library.models.progress(),
-        models.recommended,
-        entry.download_mb if entry is not None else None,
-    )
-
-
-def state_text(model: LibraryModel, state: ModelSwitch) -> str:
-    """ "active", "switching, 120 of 600", "ready", "not downloaded" or "missing"."""
-    if model.active:
-        return "active"
-    if model.pending:
-        return f"switching, {state.done:,} of {state.total:,}"
-    if model.info.available:
-        return "ready"
-    return "not downloaded" if model.info.download_mb is not None else "missing"
-
-
-def size_text(model: LibraryModel) -> str:
-    info = model.info
-    if info.size_bytes is not None:
-        return format_size(info.size_bytes)
-    if info.download_mb is not None:
-        return f"{info.download_mb:,} MB download"
-    return "—"
-
-
-def describe_model(model: LibraryModel) -> str:
-    """A paragraph on one model: what it is good for, its vectors, languages and licence."""
-    info = model.info
-    parts = [f"{info.good_for[:1].upper()}{info.good_for[1:]}."] if info.good_for else []
-    facts = [f"{info.embedding_size}-dimensional vectors"]
-    if info.architecture:
-        facts.append(f"architecture {info.architecture}")
-    if info.languages:
-        facts.append("languages: " + ", ".join(info.languages))
-    if info.licence:
-        facts.append(f"licence {info.licence}")
-    if model.vectors:
-        facts.append(f"{model.vectors:,} photos of this library embedded with it")
-    parts.append("; ".join(facts) + ".")
-    return " ".join(parts)
-
-
-def has_files(model: LibraryModel) -> bool:
-    """Whether removing ``model`` frees disk space: a download, or a stored (imported,
-    fine-tuned) model. The starter ships with photosense; an "other" model is only vectors."""
-    return model.info.kind not in ("starter", "other") and model.info.available
-
-
-def removal_blocked(model: LibraryModel | None) -> str:
-    """Why ``model`` cannot be removed now, in words ("" when it can)."""
-    if model is None:
-        return "Choose a model to remove"
-    name = model.info.id
-    if model.active:
-        return f"{name} answers searches now: switch to another model first, then remove it"
-    if model.pending:
-        return f"This library is switching to {name}: switch to another model first"
-    if has_files(model) or model.vectors:
-        return ""
-    if model.info.kind == "starter":
-        return "The starter model comes with photosense; there is nothing to remove"
-    return f"{name} is not on this computer and has no vectors in this library"
-
-
-def freed_text(model: LibraryModel) -> str:
-    """How much disk space removing ``model``'s files frees, as well as it is known."""
-    info = model.info
-    if info.size_bytes is not None:
-        return format_size(info.size_bytes)
-    return f"about {info.download_mb:,} MB" if info.download_mb is not None else "its disk space"
-
-
-FORGET_VECTORS = "Also forget this library's vectors for it (switching back re-embeds every photo)"
-
-
-def removal_box(model: LibraryModel, parent: QWidget | None = None) -> QMessageBox:
-    """The question asked before removing ``model``: what is deleted and freed, and (when this
-    library holds vectors of it) a box, off by default, to forget those vectors too."""
-    info = model.info
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Remove model")
-    vectors = f"This library holds {model.vectors:,} photo vectors made with it."
-    if has_files(model):
-        box.setText(f"Remove {info.id} from this computer?")
-        again = {
-            "catalogue": "You can download it again later.",
-            "imported": "To use it again, import its file again.",
-        }.get(info.kind, "Only fine-tuning again brings it back.")
-        details = [f"This deletes its files and frees {freed_text(model)}. {again}"]
-        if model.vectors:
-            details.append(vectors)
-            box.setCheckBox(QCheckBox(FORGET_VECTORS, box))  # the box owns it
-    else:
-        box.setText(f"Forget this library's vectors of {info.id}?")
-        details = [
-            f"{vectors} Switching back to it re-embeds every photo. No files are deleted.",
-        ]
-    box.setInformativeText("\n\n".join(details))
-    remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-    remove.setObjectName("remove")
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
-    return box
-
-
-def ask_removal(parent: QWidget | None, model: LibraryModel) -> bool | None:
-    """Ask before removing ``model``: None when the user declines, otherwise whether to forget
-    this library's vectors of it as well."""
-    box = removal_box(model, parent)
-    box.exec()
-    box.deleteLater()
-    clicked = box.clickedButton()
-    if clicked is None or clicked.objectName() != "remove":
-        return None
-    ticked = box.checkBox()
-    return ticked.isChecked() if ticked is not None else not has_files(model)
-
-
-def removed_text(name: str, removed: RemovedModel) -> str:
-    """What a removal did: "Removed ViT-B-32: 605.0 MB freed and 1,234 photo vectors forgotten." """
-    done = [f"{format_size(removed.bytes_freed)} freed"] if removed.bytes_freed else []
-    if removed.vectors_removed:
-        done.append(f"{removed.vectors_removed:,} photo vectors forgotten")
-    return f"Removed {name}: {' and '.join(done)}." if done else f"Removed {name}."
-
-
-class ModelListModel(QAbstractTableModel):
-    """The models as a table: name, kind, state, size and licence."""
-
-    COLUMNS = ("Model", "Kind", "State", "Size", "Licence")
-    ModelRole = Qt.ItemDataRole.UserRole + 1
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._models: list[LibraryModel] = []
-        self._state: ModelSwitch | None = None
-
-    def set_models(self, models: Sequence[LibraryModel], state: ModelSwitch) -> None:
-        self.beginResetModel()
-        self._models = list(models)
-        self._state = state
-        self.endResetModel()
-
-    def model_at(self, row: int) -> LibraryModel | None:
-        return self._models[row] if 0 <= row < len(self._models) else None
-
-    def row_of(self, model_id: str) -> int | None:
-        for row, model in enumerate(self._models):
-            if model_id in (model.info.id, model.info.model_id):
-                return row
-        return None
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._models)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or index.parent().isValid():
-            return None
-        model = self.model_at(index.row())
-        if model is None or self._state is None or not 0 <= index.column() < len(self.COLUMNS):
-            return None
-        if role == self.ModelRole:
-            return model
-        info = model.info
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                info.id,
-                info.kind,
-                state_text(model, self._state),
-                size_text(model),
-                info.licence or "—",
-            )[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{info.model_id}\n{describe_model(model)}"
-        if role == Qt.ItemDataRole.FontRole and model.active:
-            font = QFont()
-            font.setBold(True)
-            return font
-        return None
 
 
 class ModelsDialog(QDialog):

@@ -15,10 +15,12 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from photosense.errors import ModelError
-from photosense.gui import model_manager_page
+from photosense.gui import model_list, model_manager_page, model_removal
 from photosense.gui.dialogs import AboutDialog
 from photosense.gui.jobs import Job
-from photosense.gui.model_manager_page import DEVICE_SETTING, ModelListModel, ModelsDialog
+from photosense.gui.model_list import ModelListModel
+from photosense.gui.model_manager_page import DEVICE_SETTING, ModelsDialog
+from photosense.gui.photo_grid_model import format_size
 from photosense.gui.window import MainWindow
 from photosense.library import Library, LibraryModel
 from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
@@ -283,7 +285,7 @@ def test_the_models_table_is_a_well_behaved_model(
     qtmodeltester: ModelTester, gui_library: Library
 ) -> None:
     table = ModelListModel()
-    listing = model_manager_page.read_listing(gui_library)
+    listing = model_list.read_listing(gui_library)
     qtmodeltester.check(table)
     table.set_models(listing.models, listing.state)
     qtmodeltester.check(table)
@@ -420,10 +422,10 @@ def test_removing_asks_then_frees_the_files_and_on_request_the_vectors(
     assert question.text == "Remove imported/holiday from this computer?"
     assert "import its file again" in question.details
     assert "This library holds 4 photo vectors made with it." in question.details
-    assert question.checkbox == model_manager_page.FORGET_VECTORS and not question.checked
+    assert question.checkbox == model_removal.FORGET_VECTORS and not question.checked
     assert not folder.exists()
     assert imported_library.store.vectors.dim(IMPORTED) == MIN_DIM  # the vectors stay
-    freed = model_manager_page.format_size(size)
+    freed = format_size(size)
     assert dialog.message.text() == f"Removed imported/holiday: {freed} freed."
     assert rows(dialog)[IMPORTED][:2] == ["other", "missing"]
 
@@ -466,7 +468,7 @@ def test_a_download_is_removed_from_the_hugging_face_cache(
     asked: list[str] = []
 
     def ask(_parent: object, model: LibraryModel) -> bool:
-        asked.append(model_manager_page.removal_box(model).informativeText())
+        asked.append(model_removal.removal_box(model).informativeText())
         return False
 
     monkeypatch.setattr(model_manager_page, "ask_removal", ask)
@@ -485,7 +487,7 @@ def test_the_question_names_the_download_size_when_the_size_on_disk_is_unknown(
 ) -> None:
     vit = next(m for m in gui_library.models.list() if m.info.id == "ViT-B-32")
     downloaded = LibraryModel(replace(vit.info, available=True), False, False, 1234)
-    box = model_manager_page.removal_box(downloaded)
+    box = model_removal.removal_box(downloaded)
     assert "frees about 605 MB" in box.informativeText()
     assert "1,234 photo vectors" in box.informativeText()
     assert box.checkBox() is not None and not box.checkBox().isChecked()
