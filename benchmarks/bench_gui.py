@@ -373,7 +373,7 @@ def type_search(window: object, text: str) -> float:
     timer = QTimer()
     timer.timeout.connect(next_key)
     timer.start(100)
-    run_until(lambda: not keys and window.query.text == text, 30)  # type: ignore[attr-defined]
+    run_until(lambda: not keys and window.search_scope.query.text == text, 30)  # type: ignore[attr-defined]
     run_until(lambda: first_screen_ready(window, False), 60)
     return time.perf_counter() - typed[0]
 
@@ -465,7 +465,7 @@ def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path
         wait_for_layout(window)
         probe.start()
         started = time.perf_counter()
-        job = window.start_indexing([str(index_folder)])  # type: ignore[attr-defined]
+        job = window.indexing.start_indexing([str(index_folder)])  # type: ignore[attr-defined]
         run_until(lambda: job not in window.runner.jobs, 3600)  # type: ignore[attr-defined]
         run_until(lambda: first_screen_ready(window, True), 120)
         figures["lag_indexing"] = probe.stop()

@@ -18,7 +18,8 @@ from photosense import __version__
 from photosense.errors import PhotosenseError
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.model_manager_page import device_setting
-from photosense.gui.window import SETTINGS_APP, SETTINGS_ORG, MainWindow, default_settings
+from photosense.gui.window import MainWindow
+from photosense.gui.window_settings import SETTINGS_APP, SETTINGS_ORG, default_settings
 from photosense.library import Library
 
 log = logging.getLogger(__name__)

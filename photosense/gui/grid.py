@@ -6,14 +6,18 @@ over 100k photos decodes only what the user looks at. Colours come from the pale
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
     QRect,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
@@ -35,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosense.gui.photo_grid_model import GridRole
+from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
 from photosense.library import PhotoRecord
 
 CELL = 176  # logical pixels of a square thumbnail cell
@@ -243,6 +247,47 @@ class PhotoGridView(QListView):
         model = self.model()
         ids = (model.data(model.index(row, 0), GridRole.PhotoIdRole) for row in rows)
         return [i for i in ids if isinstance(i, int)]
+
+    def show_photos(
+        self,
+        model: PhotoGridModel,
+        ids: Sequence[int],
+        scores: Sequence[float] | None = None,
+        records: Sequence[PhotoRecord] = (),
+        *,
+        keep_position: bool = False,
+    ) -> None:
+        """Replace ``model``'s (the view's) photos, keeping the selected photos selected when
+        still there.
+
+        A live refresh (indexing added photos) keeps the scroll position; a new query shows
+        the current photo, or the top.
+        """
+        selection = self.selectionModel()
+        selected = [i.data(GridRole.PhotoIdRole) for i in selection.selectedIndexes()]
+        current = self.currentIndex().data(GridRole.PhotoIdRole)
+        scroll = self.verticalScrollBar().value()
+        model.set_photos(ids, scores, records)
+        for photo_id in selected:
+            row = model.row_of(photo_id)
+            if row is not None:
+                selection.select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
+        row = model.row_of(current) if current is not None else None
+        if row is not None:
+            selection.setCurrentIndex(model.index(row), QItemSelectionModel.SelectionFlag.NoUpdate)
+        if keep_position:
+            self._restore_scroll(scroll)
+        elif row is not None:
+            index = model.index(row)
+            QTimer.singleShot(0, self, lambda: self.scrollTo(index))
+
+    def _restore_scroll(self, value: int, tries: int = 50) -> None:
+        """Scroll back to ``value`` once the batched layout has grown the grid that far."""
+        bar = self.verticalScrollBar()
+        if bar.maximum() >= value or tries <= 0:
+            bar.setValue(value)
+        else:
+            QTimer.singleShot(20, self, lambda: self._restore_scroll(value, tries - 1))
 
     def set_current_album(self, album: str | None) -> None:
         """The album the grid shows (None: not an album); Delete then takes photos out of it."""

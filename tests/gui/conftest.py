@@ -49,12 +49,12 @@ def grid_names(window: MainWindow) -> list[str]:
 
 def index_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> IndexReport:
     """Add ``folder`` through the window and wait for the job and the refresh after it."""
-    job = window.create_index_job([str(folder)])
+    job = window.indexing.create_job([str(folder)])
     with (
         qtbot.waitSignal(job.signals.finished, timeout=WAIT_MS) as blocker,
-        qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS),
+        qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS),
     ):
-        window.start_index_job(job)
+        window.indexing.start(job)
     report = blocker.args[0]
     assert isinstance(report, IndexReport)
     wait_for_grid(qtbot, window)

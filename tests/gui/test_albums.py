@@ -93,7 +93,7 @@ def test_delete_key_takes_photos_out_of_the_album_shown(
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
     ids = select_names(window, "red.jpg", "green.jpg")
-    window.create_album("Trip", ids)
+    window.album_actions.create("Trip", ids)
     wait_for_album(qtbot, window, "Trip", 2)
 
     # Not in an album: Delete does nothing to the library.
@@ -120,7 +120,7 @@ def test_drag_photos_from_the_grid_onto_an_album(
     window: MainWindow, gui_library: Library, photo_dir: Path, qtbot: QtBot
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
-    window.create_album("Favourites")
+    window.album_actions.create("Favourites")
     wait_for_album(qtbot, window, "Favourites", 0)
     select_names(window, "blue.jpg", "green.jpg")
     indexes = window.grid.selectionModel().selectedIndexes()
@@ -159,7 +159,7 @@ def test_rename_and_delete_an_album(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
-    window.create_album("Holidy", select_names(window, "red.jpg"))
+    window.album_actions.create("Holidy", select_names(window, "red.jpg"))
     wait_for_album(qtbot, window, "Holidy", 1)
     window.show_scope(Scope(ALBUM, "Holidy"))
     wait_for_grid(qtbot, window)
@@ -171,13 +171,13 @@ def test_rename_and_delete_an_album(
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Holiday", True)))
     actions["Rename album…"].trigger()
     wait_for_album(qtbot, window, "Holiday", 1)
-    assert window.query.album == "Holiday"  # the grid follows the album it shows
+    assert window.search_scope.query.album == "Holiday"  # the grid follows the album it shows
     assert window.sidebar.scope == Scope(ALBUM, "Holiday")
     wait_for_grid(qtbot, window)
     assert grid_names(window) == ["red.jpg"]
 
     # A name already taken is refused, and the user is told.
-    window.create_album("holiday")
+    window.album_actions.create("holiday")
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
     assert "holiday" in window.statusBar().currentMessage().lower()
     assert [a.name for a in gui_library.albums.list()] == ["Holiday"]
@@ -188,7 +188,8 @@ def test_rename_and_delete_an_album(
     )
     window.sidebar.remove_button.click()
     qtbot.waitUntil(
-        lambda: window.query.album is None and not window.runner.busy(), timeout=WAIT_MS
+        lambda: window.search_scope.query.album is None and not window.runner.busy(),
+        timeout=WAIT_MS,
     )
     wait_for_grid(qtbot, window)
     assert gui_library.albums.list() == []
@@ -200,7 +201,7 @@ def test_album_filter_in_the_filters_menu(
     window: MainWindow, photo_dir: Path, qtbot: QtBot
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
-    window.create_album("Blues", select_names(window, "blue.jpg"))
+    window.album_actions.create("Blues", select_names(window, "blue.jpg"))
     wait_for_album(qtbot, window, "Blues", 1)
     filters = window.search_bar.filters
     assert [filters.album.itemText(i) for i in range(filters.album.count())] == ["any", "Blues"]

@@ -16,14 +16,16 @@ from tests.gui.conftest import WAIT_MS, grid_names, select_row, wait_for_grid
 
 def add_folder_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> None:
     """Add ``folder`` the way the user does (welcome, button or drop all call add_folders)."""
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.add_folders([str(folder)])
     wait_for_grid(qtbot, window)
 
 
 def search_and_wait(qtbot: QtBot, window: MainWindow, text: str) -> None:
     window.search_bar.set_text(text)
-    qtbot.waitUntil(lambda: window.query.text == text and window.model.has_scores, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.search_scope.query.text == text and window.model.has_scores, timeout=WAIT_MS
+    )
     wait_for_grid(qtbot, window)
 
 
@@ -148,8 +150,8 @@ def test_a_caption_that_cannot_be_saved_says_why(
     add_folder_and_wait(qtbot, window, photo_dir)
     record = show_photo(qtbot, window, 0)
     Path(record.path).unlink()  # gone from disk: the library no longer knows it after a rescan
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
-        window.rescan(None)
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
+        window.indexing.rescan(None)
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
     window.detail.record = record  # the pane still shows it, as after a slow refresh
     window.detail.caption.setEnabled(True)

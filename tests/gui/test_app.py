@@ -118,7 +118,7 @@ def test_the_app_runs_models_on_the_saved_device(
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert gui_app.run_app(tmp_path, "auto", "auto") == 0
     assert opened == ["cpu"]
-    assert [w.device for w in windows] == ["cpu"]
+    assert [w.dialogs.device for w in windows] == ["cpu"]
     assert frozen == [True]  # the start-up heap is spared from garbage collection
     # A device given on the command line wins over the saved one.
     assert gui_app.run_app(tmp_path, "auto", "mps") == 0

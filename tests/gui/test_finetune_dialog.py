@@ -186,5 +186,5 @@ def test_closing_the_dialog_cancels_the_run(
     assert job not in window.runner.jobs  # it has stopped and reported
     assert not captioned.finetune.models()
     # Opening it again shows what happened and can start again.
-    assert window.show_finetune() is dialog
+    assert window.dialogs.show_finetune() is dialog
     assert dialog.start_button.isVisible()

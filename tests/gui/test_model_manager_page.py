@@ -51,7 +51,7 @@ def switchable_library(tmp_path: Path) -> Iterator[Library]:
 
 
 def open_models(qtbot: QtBot, window: MainWindow) -> ModelsDialog:
-    dialog = window.show_models()
+    dialog = window.dialogs.show_models()
     qtbot.waitUntil(lambda: dialog.listing is not None, timeout=WAIT_MS)
     return dialog
 
@@ -91,18 +91,18 @@ def test_the_page_lists_the_models_and_switching_runs_a_job(
     assert dialog.use_button.isEnabled()
     progress: list[Progress] = []
     with (
-        qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS),
+        qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS),
         qtbot.waitSignal(dialog.listing_loaded, timeout=WAIT_MS),
     ):
         dialog.use_button.click()
-        assert window.switch_job is not None
-        window.switch_job.signals.progressed.connect(progress.append)
+        assert window.indexing.switch_job is not None
+        window.indexing.switch_job.signals.progressed.connect(progress.append)
         assert dialog.switch_row.isVisibleTo(dialog)
     assert any(p.total == 4 and p.done == 4 for p in progress)  # every photo re-embedded
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
     state = switchable_library.models.progress()
     assert state.active == OTHER_MODEL and state.pending is None
-    assert window.switch_job is None
+    assert window.indexing.switch_job is None
     assert "Searches now use fake/second" in window.statusBar().currentMessage()
     assert rows(dialog)[OTHER_MODEL][1] == "active"
     assert not dialog.switch_row.isVisibleTo(dialog)
@@ -130,8 +130,8 @@ def test_a_switch_can_be_stopped_and_resumes(
         job.signals.progressed.connect(on_progress)
         job.signals.cancelled.connect(lambda: cancelled.append(True))
 
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
-        assert window.switch_model("starter", stop_after_a_batch) is not None
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
+        assert window.indexing.switch_model("starter", stop_after_a_batch) is not None
     assert cancelled == [True]
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)
     state = switchable_library.models.progress()
@@ -143,7 +143,7 @@ def test_a_switch_can_be_stopped_and_resumes(
     assert rows(dialog)[OTHER_MODEL][1] == f"switching, {state.done} of 120"
 
     dialog.select("starter")  # the fake's name for the model being switched to
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         dialog.use_button.click()
     assert switchable_library.models.progress().active == OTHER_MODEL
 
@@ -245,7 +245,7 @@ def test_choosing_another_device_moves_the_models_at_once(
 
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cuda.", timeout=WAIT_MS)
     assert moved == ["cuda"]
-    assert dialog.device_in_use == "cuda" and window.device == "cuda"
+    assert dialog.device_in_use == "cuda" and window.dialogs.device == "cuda"
     assert settings.value(DEVICE_SETTING) == "cuda"
 
 
@@ -261,13 +261,13 @@ def test_a_device_that_cannot_be_used_leaves_the_models_where_they_are(
     monkeypatch.setattr(gui_library.models, "set_device", refuse)
     dialog = open_models(qtbot, window)
     qtbot.waitUntil(lambda: dialog.device_note.text() == "Models run on: cpu.", timeout=WAIT_MS)
-    before = window.device
+    before = window.dialogs.device
 
     with qtbot.waitSignal(dialog.device_checked, timeout=WAIT_MS) as blocker:
         dialog.device.setCurrentIndex(dialog.device.findData("mps"))
 
     assert "mps went away" in blocker.args[0]
-    assert dialog.device_in_use == before and window.device == before
+    assert dialog.device_in_use == before and window.dialogs.device == before
 
 
 def test_the_starter_note_shows_while_the_starter_answers(
@@ -298,7 +298,7 @@ def test_about_shows_the_version_licence_and_model(window: MainWindow, qtbot: Qt
 
     qtbot.waitUntil(lambda: window.overview is not None, timeout=WAIT_MS)
     window.about_action.trigger()
-    dialog = window.about_dialog
+    dialog = window.dialogs.about_dialog
     assert isinstance(dialog, AboutDialog)
     assert dialog.fields["version"].text() == __version__
     assert dialog.fields["licence"].text() == "GPL-3.0-or-later"

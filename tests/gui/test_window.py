@@ -34,7 +34,7 @@ def test_welcome_adds_the_pictures_folder_and_indexes_it(
     window = make_window(pictures_folder=str(photo_dir))
     qtbot.waitUntil(lambda: window.overview is not None, timeout=WAIT_MS)
     assert window.welcome.pictures_button.isEnabled()
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         qtbot.mouseClick(window.welcome.pictures_button, Qt.MouseButton.LeftButton)
     wait_for_grid(qtbot, window)
     assert window.stack.currentWidget() is window.splitter
@@ -58,7 +58,8 @@ def test_add_index_browse_search_and_detail(
     qtbot.keyClicks(window.search_bar.field, "red")
     assert window.search_bar.debounce.isActive()
     qtbot.waitUntil(
-        lambda: window.query.text == "red" and not window.runner.busy(), timeout=WAIT_MS
+        lambda: window.search_scope.query.text == "red" and not window.runner.busy(),
+        timeout=WAIT_MS,
     )
     assert grid_names(window)[0] == "red.jpg"
     assert window.model.has_scores
@@ -91,7 +92,7 @@ def test_search_waits_for_the_typing_to_stop(
     for text in ("b", "bl", "blu", "blue"):
         window.search_bar.set_text(text)
         qtbot.wait(DEBOUNCE_MS // 6)
-    qtbot.waitUntil(lambda: window.query.text == "blue", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.search_scope.query.text == "blue", timeout=WAIT_MS)
     wait_for_grid(qtbot, window)
     assert len(searches) == 1
     assert grid_names(window)[0] == "blue.jpg"
@@ -142,14 +143,16 @@ def test_similar_photos_from_the_context_menu(
     actions = {a.text().replace("&", ""): a for a in menu.actions() if a.text()}
     assert set(actions) == {"Similar photos", "Open", "Show in folder", "Add to album"}
     actions["Similar photos"].trigger()
-    qtbot.waitUntil(lambda: window.similar_to == red and window.model.has_scores, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.search_scope.similar_to == red and window.model.has_scores, timeout=WAIT_MS
+    )
     expected = gui_library.search.similar(red.path, limit=200)
     assert window.model.photo_ids == [h.photo.id for h in expected.hits]
     assert red.id not in window.model.photo_ids
     assert "look like red.jpg" in window.results_label.text()
     assert window.back_button.isVisible()
     window.back_button.click()
-    qtbot.waitUntil(lambda: window.similar_to is None and window.model.rowCount() == 4)
+    qtbot.waitUntil(lambda: window.search_scope.similar_to is None and window.model.rowCount() == 4)
 
 
 def test_open_and_show_in_folder_hand_the_photo_to_the_desktop(
@@ -197,7 +200,7 @@ def test_cancel_indexing_leaves_a_consistent_library(
     qtbot: QtBot,
 ) -> None:
     window = make_window(index_batch_size=2)
-    job = window.create_index_job([str(many_photos)])
+    job = window.indexing.create_job([str(many_photos)])
 
     def cancel_after_first_batch(progress: Progress) -> None:
         if progress.total is not None and progress.done > 0:
@@ -208,9 +211,9 @@ def test_cancel_indexing_leaves_a_consistent_library(
     job.signals.finished.connect(finished.append)
     with (
         qtbot.waitSignal(job.signals.cancelled, timeout=WAIT_MS),
-        qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS),
+        qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS),
     ):
-        window.start_index_job(job)
+        window.indexing.start(job)
     assert not finished
     wait_for_grid(qtbot, window)
     assert "Indexing stopped" in window.statusBar().currentMessage()
@@ -232,11 +235,11 @@ def test_cancel_button_in_the_status_bar(
     make_window: Callable[..., MainWindow], gui_library: Library, many_photos: Path, qtbot: QtBot
 ) -> None:
     window = make_window(index_batch_size=1)
-    job = window.create_index_job([str(many_photos)])
+    job = window.indexing.create_job([str(many_photos)])
     with qtbot.waitSignal(job.signals.progressed, timeout=WAIT_MS):
-        window.start_index_job(job)
+        window.indexing.start(job)
     assert window.indexing_status.isVisible()
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.indexing_status.cancel_button.click()
     assert job.cancelled
 
@@ -258,8 +261,8 @@ def test_skipped_files_dialog_lists_reasons(
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
     window.skipped_button.click()
-    qtbot.waitUntil(lambda: window.skipped_dialog is not None, timeout=WAIT_MS)
-    dialog = window.skipped_dialog
+    qtbot.waitUntil(lambda: window.dialogs.skipped_dialog is not None, timeout=WAIT_MS)
+    dialog = window.dialogs.skipped_dialog
     assert dialog is not None
     assert dialog.visible_paths() == [str(photo_dir / "broken.jpg")]
     assert "not recognised" in dialog.table.topLevelItem(0).text(2)
@@ -272,7 +275,7 @@ def test_remove_folder_returns_to_the_welcome(
     window: MainWindow, photo_dir: Path, qtbot: QtBot
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
-    job = window.remove_folder(str(photo_dir), confirm=False)
+    job = window.indexing.remove_folder(str(photo_dir), confirm=False)
     assert job is not None
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.welcome, timeout=WAIT_MS)
     wait_for_grid(qtbot, window)
@@ -290,7 +293,7 @@ def test_choose_folder_and_drop_a_folder(
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(photo_dir / "trips"))
     )
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.welcome.choose_button.click()
     wait_for_grid(qtbot, window)
     assert window.model.rowCount() == 2
@@ -308,7 +311,7 @@ def test_choose_folder_and_drop_a_folder(
         Qt.KeyboardModifier.NoModifier,
     )
     assert window._dropped_folders(event) == [str(other)]
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.dropEvent(event)
     wait_for_grid(qtbot, window)
     assert window.model.rowCount() == 3
@@ -327,8 +330,8 @@ def test_settings_persist_between_windows(
     first.search_bar.filters.min_score.setValue(0.25)
     first.close()
     second = make_window()
-    assert second.query.sort == "date"
-    assert second.query.min_score == 0.25
+    assert second.search_scope.query.sort == "date"
+    assert second.search_scope.query.min_score == 0.25
     assert second.search_bar.filters.sort.currentData() == "date"
     assert second.size().width() == 640
 
@@ -345,8 +348,8 @@ def test_a_missing_folder_is_shown_offline_and_its_photos_kept(
 ) -> None:
     index_and_wait(qtbot, window, photo_dir)
     photo_dir.rename(tmp_path / "unplugged")
-    with qtbot.waitSignal(window.indexing_ended, timeout=WAIT_MS):
-        window.rescan(None)
+    with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
+        window.indexing.rescan(None)
     wait_for_grid(qtbot, window)
     qtbot.waitUntil(
         lambda: "(offline)" in window.sidebar.folder_items()[0].text(0), timeout=WAIT_MS

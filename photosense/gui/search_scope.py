@@ -1,0 +1,180 @@
+"""What the grid shows: the query (text and filters), the folder, album or tag it is limited to,
+or the photos that look like one photo; said in words for the banner, and fetched by one job."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QObject, Signal
+
+from photosense.gui.jobs import Job
+from photosense.gui.search_bar import SearchQuery
+from photosense.gui.sidebar import ALBUM, FOLDER, TAG, Scope
+from photosense.library import Library, PhotoRecord, SearchResults
+
+SEARCH_LIMIT = 500
+SIMILAR_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class GridContents:
+    """The photos the grid is to show, in order; a search's scores and records come along."""
+
+    ids: Sequence[int]
+    scores: Sequence[float] | None = None
+    records: Sequence[PhotoRecord] = ()
+
+    @classmethod
+    def of(cls, results: SearchResults) -> GridContents:
+        hits = results.hits
+        return cls([h.photo.id for h in hits], [h.score for h in hits], [h.photo for h in hits])
+
+
+def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
+    """Any thread: the photos the grid shows when browsing, newest first, filters applied."""
+    return library.photos.ids(
+        folder=query.folder,
+        after=query.after_datetime,
+        before=query.before_datetime,
+        album=query.album,
+        tag=query.tag,
+    )
+
+
+def scope_of(query: SearchQuery) -> Scope:
+    """The sidebar item that stands for ``query``: its folder, else its album, else its tag."""
+    if query.folder:
+        return Scope(FOLDER, query.folder)
+    if query.album:
+        return Scope(ALBUM, query.album)
+    if query.tag:
+        return Scope(TAG, query.tag)
+    return Scope()
+
+
+class SearchScope(QObject):
+    """The grid's query and its similar-to photo; ``changed`` when the grid should show anew.
+
+    The search bar owns the text and filters, the sidebar the folder; an album or tag comes from
+    either. Renaming or deleting the album shown changes the query without a new search.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.query = SearchQuery()
+        self.similar_to: PhotoRecord | None = None
+
+    @property
+    def browsing(self) -> bool:
+        """True when the grid lists photos (no search text, no similar-to photo)."""
+        return self.similar_to is None and not self.query.text
+
+    def search(self, query: SearchQuery) -> None:
+        """The search bar's query, within the folder the sidebar chose."""
+        self.query = replace(query, folder=self.query.folder)
+        self.similar_to = None
+        self.changed.emit()
+
+    def select(self, scope: Scope) -> None:
+        """A sidebar item: that folder, album or tag (or all photos), the filters kept."""
+        self.query = replace(
+            self.query,
+            folder=scope.value if scope.kind == FOLDER else None,
+            album=scope.value if scope.kind == ALBUM else None,
+            tag=scope.value if scope.kind == TAG else None,
+        )
+        self.similar_to = None
+        self.changed.emit()
+
+    def look_like(self, record: PhotoRecord) -> None:
+        """Photos that look like ``record``."""
+        self.similar_to = record
+        self.changed.emit()
+
+    def leave_similar(self) -> None:
+        """Forget the similar-to photo (the search bar's next query shows what follows)."""
+        self.similar_to = None
+
+    def follow_rename(self, old: str, new: str) -> bool:
+        """The album ``old`` is now ``new``: True when the query shows it (and now ``new``)."""
+        if self.query.album != old:
+            return False
+        self.query = replace(self.query, album=new)
+        return True
+
+    def forget_album(self, name: str) -> bool:
+        """The album ``name`` was deleted: True when the query showed it (and now none)."""
+        if self.query.album != name:
+            return False
+        self.query = replace(self.query, album=None)
+        return True
+
+    def sidebar_scope(self) -> Scope:
+        return scope_of(self.query)
+
+    def fetch(self, library: Library) -> Job:
+        """A job (not started) whose result is the :class:`GridContents` of this scope."""
+        query = self.query
+        if self.similar_to is not None:
+            path = self.similar_to.path
+            return Job.call(
+                lambda: GridContents.of(library.search.similar(path, limit=SIMILAR_LIMIT)),
+                name="similar",
+            )
+        if query.text:
+            return Job.call(
+                lambda: GridContents.of(
+                    library.search.text(
+                        query.text,
+                        limit=SEARCH_LIMIT,
+                        min_score=query.min_score,
+                        folder=query.folder,
+                        after=query.after_datetime,
+                        before=query.before_datetime,
+                        sort=query.sort,
+                        tag=query.tag,
+                        album=query.album,
+                    )
+                ),
+                name="search",
+            )
+        return Job.call(lambda: GridContents(list_photo_ids(library, query)), name="all photos")
+
+    def words(self) -> str:
+        """The folder, album or tag the grid is limited to, in words ("" for none)."""
+        query = self.query
+        if query.folder:
+            return os.path.basename(query.folder) or query.folder
+        if query.album:
+            return f"album “{query.album}”"
+        if query.tag:
+            return f"photos tagged “{query.tag}”"
+        return ""
+
+    def banner(self, count: int) -> str:
+        """The line above the grid when it shows ``count`` photos of this scope."""
+        if self.similar_to is not None:
+            name = os.path.basename(self.similar_to.path)
+            return f"Photos that look like {name}" if count else f"Nothing looks like {name}"
+        query = self.query
+        if query.text:
+            where = self.words()
+            within = f" in {where}" if where else ""
+            text = (
+                f"Best matches for “{query.text}”{within} · {count:,}"
+                if count
+                else f"Nothing{within} matches “{query.text}”"
+            )
+            if query.sort == "date":
+                text += ", newest first"
+            return text
+        where = self.words() or "all photos"
+        text = f"{where[:1].upper()}{where[1:]} · {count:,}, newest first"
+        named = not query.folder and bool(query.album or query.tag)  # the album or tag
+        if query.filter_count > int(named):
+            text += " (filtered)"
+        return text
