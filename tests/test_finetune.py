@@ -95,7 +95,9 @@ def test_cli_finetune_json_activate_eval_and_revert(capsys, tmp_path: Path, capt
     status = run_json(capsys, "--library", library, "status", "--json")
     assert status["active_model"] == "fine-tuned/mine"
     # Evaluated like any other model, without a library.
-    scores = run_json(capsys, "--model", "fine-tuned/mine", "eval", captioned, "--json")
+    scores = run_json(
+        capsys, "--library", library, "--model", "fine-tuned/mine", "eval", captioned, "--json"
+    )
     assert scores["model"] == "fine-tuned/mine"
     assert "t2i_r5" in scores["datasets"]["album"]
     # Revert: one command, and the fine-tuned model is still there to go back to.
@@ -103,7 +105,7 @@ def test_cli_finetune_json_activate_eval_and_revert(capsys, tmp_path: Path, capt
     assert code == 0, err
     status = run_json(capsys, "--library", library, "status", "--json")
     assert status["active_model"] == base
-    listing = run_json(capsys, "models", "list", "--json")
+    listing = run_json(capsys, "--library", library, "models", "list", "--json")
     assert "fine-tuned/mine" in json.dumps(listing)
 
 

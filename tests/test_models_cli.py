@@ -97,7 +97,7 @@ def test_import_use_search_and_remove(
     lib = ("--library", tmp_path / "lib")
     run_json(capsys, *lib, "--model", "photosense-tiny", "index", photo_dir, "--json")
 
-    code, out, err = run(capsys, "models", "import", tiny_file, "--arch", TINY_ARCH)
+    code, out, err = run(capsys, *lib, "models", "import", tiny_file, "--arch", TINY_ARCH)
     assert code == 0, err
     assert "imported imported/tiny-finetune (photosense-tiny, 8-d" in out
 

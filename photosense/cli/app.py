@@ -19,6 +19,7 @@ from photosense.cli import eval as evaluate
 from photosense.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, Commands, Handler
 from photosense.cli.words import describe
 from photosense.errors import PhotosenseError
+from photosense.library import choose_folder
 from photosense.library.models import configure_cpu_threads
 
 COMMAND_GROUPS = (index, search, status, evaluate, tags, albums, captions, models, finetune)
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot is not None:
         parser.error("--screenshot renders the window: give it without a command")
     configure_cpu_threads()
+    choose_folder(args.library)  # also for the commands that open no library: its models
     try:
         handler: Handler = args.handler
         return handler(args)

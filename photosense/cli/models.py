@@ -61,7 +61,7 @@ def _models(args: argparse.Namespace) -> int:
     if action == "pull":
         return _models_pull(args.id)
     if action == "import":
-        return _models_import(args.file, args.arch, args.name, args.library)
+        return _models_import(args.file, args.arch, args.name)
     with open_library(args) as library:
         if action == "list":
             return _models_list(library, args.json)
@@ -149,8 +149,8 @@ def _models_pull(spec: str) -> int:
     return 0
 
 
-def _models_import(file: Path, arch: str | None, name: str | None, library: Path | None) -> int:
-    model = import_file(file, arch, name, library=library)
+def _models_import(file: Path, arch: str | None, name: str | None) -> int:
+    model = import_file(file, arch, name)
     print(
         f"imported {model.id} ({model.architecture}, {model.embedding_size}-d, "
         f"{_mb(model.size_bytes)}); switch to it with `photosense models use {model.id}`"

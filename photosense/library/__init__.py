@@ -15,7 +15,7 @@ from photosense.learn.records import (
     TrainingProgress,
 )
 from photosense.library.evaluation import Evaluation
-from photosense.library.library import Library
+from photosense.library.library import Library, choose_folder
 from photosense.library.photos import PhotoRef
 from photosense.library.records import (
     CaptionImport,
@@ -87,4 +87,5 @@ __all__ = [
     "ThumbnailCache",
     "TrainingPair",
     "TrainingProgress",
+    "choose_folder",
 ]

@@ -33,6 +33,15 @@ from photosense.paths import DATABASE_NAME, default_library_dir, use_library_dir
 from photosense.store.repository import Store
 
 
+def choose_folder(directory: Path | None = None) -> Path:
+    """Make ``directory`` (else the default library folder) the library this process works on,
+    and return it: the models made and imported for a library live in it, so a command that
+    opens no library (``eval``, ``models import``) still finds them by the same folder."""
+    chosen = directory or default_library_dir()
+    use_library_dir(chosen)
+    return chosen
+
+
 def _refuse_photo_folder(directory: Path) -> None:
     """A new library never starts inside a photo folder: photosense writes nothing there."""
     if (directory / DATABASE_NAME).exists():
@@ -80,10 +89,9 @@ class Library:
         cls, library_dir: Path | None = None, *, model: str = "auto", device: str = "auto"
     ) -> Library:
         """Open (creating if needed) the library in ``library_dir`` or the default folder."""
-        directory = library_dir or default_library_dir()
+        directory = choose_folder(library_dir)
         _refuse_photo_folder(directory)
         store = Store.open(directory)
-        use_library_dir(directory)
 
         def factory_for(chosen: str) -> EncoderFactory:
             return lambda spec: load_encoder(spec, device=chosen)

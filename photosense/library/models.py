@@ -28,7 +28,6 @@ from photosense.models.device import configure_cpu_threads as configure_cpu_thre
 from photosense.models.encoder import Encoder
 from photosense.models.local import LocalModel
 from photosense.models.registry import STARTER_ID, is_starter
-from photosense.paths import use_library_dir
 from photosense.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -60,14 +59,11 @@ def pull(
     return inventory.pull(spec, on_progress, cancel)
 
 
-def import_file(
-    path: Path, arch: str | None = None, name: str | None = None, *, library: Path | None = None
-) -> LocalModel:
+def import_file(path: Path, arch: str | None = None, name: str | None = None) -> LocalModel:
     """Check a checkpoint file (safetensors, or a pickle-free torch file) and store it as
-    ``imported/NAME`` with the models of ``library`` (by default the one this process works
-    on); nothing is written unless the whole checkpoint fits ``arch``."""
-    if library is not None:
-        use_library_dir(library)
+    ``imported/NAME`` with the models of the library this process works on (see
+    :func:`photosense.library.choose_folder`); nothing is written unless the whole checkpoint
+    fits ``arch``."""
     return local.import_checkpoint(path, arch, name)
 
 

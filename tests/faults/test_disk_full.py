@@ -119,8 +119,8 @@ def test_disk_full_while_fine_tuning_saves_its_progress(
     assert_clean_failure(child)
     assert "could not save" in child.stderr and "disk may be full" in child.stderr
     assert_kept(before, check_library(library, photo_files(root)), photo_files(root))
-    assert not list((home / "models").glob("fine-tuned/*"))
+    assert not list((library / "models").glob("fine-tuned/*"))  # the library's models
 
     child = run_child(*args, env=env)  # room again: it finishes
     assert child.code == 0, child.stderr
-    assert list((home / "models").glob("fine-tuned/*/model.safetensors"))
+    assert list((library / "models").glob("fine-tuned/*/model.safetensors"))

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from photosense import paths
 from photosense.library.runtime import ACTIVE_MODEL_KEY, PENDING_MODEL_KEY
 from photosense.models.fake import FAKE_MODEL_ID
 from photosense.progress import run_to_end
@@ -332,7 +331,7 @@ def test_kill_during_fine_tuning_keeps_the_base_and_resumes(
     after = check_library(library, photo_files(root))
     assert_kept(before, after, photo_files(root))
     assert after.settings.get(ACTIVE_MODEL_KEY) in (None, FAKE_MODEL_ID)  # the base, untouched
-    assert not list(paths.models_dir().glob("fine-tuned/*"))  # no half model
+    assert not list((library / "models").glob("fine-tuned/*"))  # no half model
 
     report = tmp_path / "report.json"
     child = run_child(
@@ -349,5 +348,5 @@ def test_kill_during_fine_tuning_keeps_the_base_and_resumes(
     document = json.loads(child.stdout)
     assert document["base"] == FAKE_MODEL_ID and document["epochs"] == 5
     assert json.loads(report.read_text())["calls"] == 3  # epochs 3-5: 1-2 came from the checkpoint
-    assert (paths.models_dir() / document["model"] / "model.safetensors").is_file()
+    assert (library / "models" / document["model"] / "model.safetensors").is_file()
     assert_complete(library, root, FAKE_MODEL_ID)
