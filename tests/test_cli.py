@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,13 @@ def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str], tmp_p
         cli.main(["--library", str(tmp_path), "search", "red", "--after", "yesterday"])
     assert exit_info.value.code == cli.EXIT_USAGE
     assert "not a date" in capsys.readouterr().err
+
+
+def test_every_json_document_prints_names_as_they_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    (photo_dir / "brûlée crème.jpg").write_bytes(b"not a photo")  # skipped, and reported
+    code, out, err = run(capsys, "--library", tmp_path / "lib", "index", photo_dir, "--json")
+    assert code == 0, err
+    assert "brûlée crème.jpg" in out and "\\u00fb" not in out
+    assert any(s["path"].endswith("brûlée crème.jpg") for s in json.loads(out)["skipped"])

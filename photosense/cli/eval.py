@@ -42,7 +42,7 @@ def _eval(args: argparse.Namespace) -> int:
     model_id = evaluation.model_id
     results = {name: result.as_dict() for name, result in evaluation.results.items()}
     if args.json:
-        render.print_json({"model": model_id, "datasets": results}, ascii_only=True)
+        render.print_json({"model": model_id, "datasets": results})
         return 0
     columns = [render.Column("dataset", 20), render.Column("split", 5)]
     columns += [render.Column("n", 6, right=True)]

@@ -113,7 +113,7 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
         activated = switch.activated
     document = report.as_dict(activated)
     if args.json:
-        render.print_json(document, ascii_only=True)
+        render.print_json(document)
         return 0
     before, after = document["heldout"]["before"], document["heldout"]["after"]  # type: ignore[index]
     print(f"{report.model_id}: {report.result.pairs} pairs, {report.result.seconds:.0f} s")

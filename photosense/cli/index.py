@@ -30,7 +30,7 @@ def _index(library: Library, args: argparse.Namespace) -> int:
         )
         report: IndexReport = render.drive(job, args.json, "photo")
     if args.json:
-        render.print_json(report_document(report), ascii_only=True)
+        render.print_json(report_document(report))
     else:
         _print_report(report, library)
     return EXIT_INTERRUPTED if report.cancelled else 0

@@ -172,7 +172,7 @@ def _models_use(library: Library, args: argparse.Namespace) -> int:
             "progress": {"done": state.done, "total": state.total},
             "index": report_document(report.index) if report.index is not None else None,
         }
-        render.print_json(document, ascii_only=True)
+        render.print_json(document)
     elif report.activated:
         print(f"active model: {report.model_id} ({state.done}/{state.total} photos embedded)")
     else:

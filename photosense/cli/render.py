@@ -34,13 +34,10 @@ def _jsonable(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def print_json(document: object, *, ascii_only: bool = False) -> None:
-    """Print a document as indented JSON on standard output.
-
-    ``ascii_only`` escapes every non-ASCII character (``\\u00e9``), as the documents of index,
-    tag, tags export-xmp, captions read, models use, eval and finetune always have.
-    """
-    print(json.dumps(document, indent=2, ensure_ascii=ascii_only, default=_jsonable))
+def print_json(document: object) -> None:
+    """Print a document as indented UTF-8 JSON on standard output (names and captions in any
+    script print as themselves), every command the same way."""
+    print(json.dumps(document, indent=2, ensure_ascii=False, default=_jsonable))
 
 
 @dataclasses.dataclass(frozen=True)

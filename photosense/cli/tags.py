@@ -79,7 +79,7 @@ def _tag(library: Library, args: argparse.Namespace) -> int:
             "seconds": round(report.seconds, 3),
             "cancelled": report.cancelled,
         }
-        render.print_json(document, ascii_only=True)
+        render.print_json(document)
         return status
     print(
         f"{report.photos} photos tagged, {report.suggestions} suggestions, "
@@ -186,7 +186,7 @@ def _tags_export(library: Library, suggested: bool, as_json: bool) -> int:
     if as_json:
         failed = [{"path": p, "reason": r} for p, r in report.failed]
         document = {"written": report.written, "failed": failed, "cancelled": report.cancelled}
-        render.print_json(document, ascii_only=True)
+        render.print_json(document)
     else:
         print(f"{len(report.written)} sidecars written, {len(report.failed)} failed")
         for path, reason in report.failed:
