@@ -153,7 +153,7 @@ def configure_cpu_threads() -> None:
     model calls it before it runs), so a command that runs no model never loads torch.
     """
     global _deferred_threads
-    threads = _chosen_threads()
+    threads = chosen_threads()
     if threads is None:
         return
     if "torch" in sys.modules:
@@ -165,8 +165,9 @@ def configure_cpu_threads() -> None:
         _deferred_threads = threads
 
 
-def _chosen_threads() -> int | None:
-    """The thread count ``configure_cpu_threads`` sets; None leaves torch's own."""
+def chosen_threads() -> int | None:
+    """The CPU thread count models run with (torch, and ONNX Runtime for queries); None
+    leaves the runtime's own."""
     env = os.environ.get(ENV_THREADS, "").strip()
     if env:
         try:

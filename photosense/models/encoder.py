@@ -11,23 +11,31 @@ from PIL import Image
 
 from photosense.arrays import Vectors
 
-__all__ = ["Encoder", "Vectors", "l2_normalise"]
+__all__ = ["Encoder", "TextEncoder", "Vectors", "l2_normalise"]
 
 
 @runtime_checkable
-class Encoder(Protocol):
-    """Maps images and texts into one vector space.
-
-    ``prepare_image`` turns a decoded RGB image into whatever ``encode_prepared`` batches (it is
-    called on worker threads, so it must be thread-safe and cheap on shared state). Every vector
-    leaving an encoder is float32 and L2-normalised.
-    """
+class TextEncoder(Protocol):
+    """What a search needs of a model: its id and its text side (every Encoder is one; the
+    starter also has a light one for queries that needs no torch)."""
 
     @property
     def model_id(self) -> str: ...
 
     @property
     def dim(self) -> int: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@runtime_checkable
+class Encoder(TextEncoder, Protocol):
+    """Maps images and texts into one vector space.
+
+    ``prepare_image`` turns a decoded RGB image into whatever ``encode_prepared`` batches (it is
+    called on worker threads, so it must be thread-safe and cheap on shared state). Every vector
+    leaving an encoder is float32 and L2-normalised.
+    """
 
     @property
     def image_size(self) -> int: ...
@@ -37,8 +45,6 @@ class Encoder(Protocol):
     def encode_prepared(self, prepared: Sequence[Any]) -> Vectors: ...
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors: ...
-
-    def encode_texts(self, texts: Sequence[str]) -> Vectors: ...
 
 
 def l2_normalise(vectors: npt.ArrayLike) -> Vectors:

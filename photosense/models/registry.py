@@ -20,11 +20,11 @@ import re
 
 from photosense.errors import UnknownModelError
 from photosense.models.catalogue import find_entry
-from photosense.models.encoder import Encoder
+from photosense.models.encoder import Encoder, TextEncoder
 from photosense.models.local import is_adapted_id, is_local_id, load_local
 from photosense.models.starter_recipes import BRIDGE_V1_ID, STARTER_ID
 
-__all__ = ["STARTER_ID", "is_starter", "load_encoder", "parse_spec"]
+__all__ = ["STARTER_ID", "is_starter", "load_encoder", "load_query_encoder", "parse_spec"]
 
 _STARTER_ALIASES = {"auto", "starter", STARTER_ID}
 _RANDOM_TAG = re.compile(r"random-seed(\d+)")
@@ -104,3 +104,22 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
     if pretrained is None:
         return OpenClipEncoder.create(arch, None, device=device, seed=seed or 0)
     return OpenClipEncoder.create(arch, pretrained, device=device)
+
+
+def load_query_encoder(spec: str) -> TextEncoder | None:
+    """A light encoder for search queries under ``spec``, or None where the model has none.
+
+    The starter's versions have one (ONNX Runtime, no torch; it loads on the first query);
+    ``PHOTOSENSE_ONNX=0`` turns it off. Loads nothing now.
+    """
+    from photosense.models.starter_query import StarterQueryEncoder, onnx_enabled
+
+    if not onnx_enabled():
+        return None
+    try:
+        arch, pretrained, _ = parse_spec(spec)
+    except UnknownModelError:
+        return None  # the full model's loader reports it
+    if arch != "starter":
+        return None
+    return StarterQueryEncoder(pretrained or STARTER_ID)

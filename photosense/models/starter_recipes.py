@@ -11,6 +11,9 @@ from dataclasses import dataclass
 TEXT_DIM = 384
 """all-MiniLM-L6-v2's vector size, the embedding size of every starter recipe."""
 
+TEXT_MAX_TOKENS = 256
+"""all-MiniLM-L6-v2's ``max_seq_length`` (sentence_bert_config.json)."""
+
 CLASS_PROMPTS: tuple[str, ...] = (
     "{}",
     "a photo of a {}.",
