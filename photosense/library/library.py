@@ -24,11 +24,11 @@ from photosense.library.folders import Folders
 from photosense.library.models import Models
 from photosense.library.photos import Photos
 from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
-from photosense.library.runtime import EncoderFactory, ModelRuntime
+from photosense.library.runtime import EncoderFactory, ModelRuntime, QueryEncoderFactory
 from photosense.library.search import Search
 from photosense.library.tags import Tags
 from photosense.media.scan import is_supported
-from photosense.models.registry import load_encoder
+from photosense.models.registry import load_encoder, load_query_encoder
 from photosense.paths import DATABASE_NAME, default_library_dir, use_library_dir
 from photosense.store.repository import Store
 
@@ -69,11 +69,17 @@ class Library:
         model: str = "auto",
         *,
         factory_for_device: Callable[[str], EncoderFactory] | None = None,
+        query_factory: QueryEncoderFactory | None = None,
     ) -> None:
         self.store = store
         self.path = library_dir
         self.runtime = ModelRuntime(
-            store, library_dir, encoder_factory, model, factory_for_device=factory_for_device
+            store,
+            library_dir,
+            encoder_factory,
+            model,
+            factory_for_device=factory_for_device,
+            query_factory=query_factory,
         )
         self.photos = Photos(self.runtime)
         self.albums = Albums(store, self.photos)
@@ -96,7 +102,14 @@ class Library:
         def factory_for(chosen: str) -> EncoderFactory:
             return lambda spec: load_encoder(spec, device=chosen)
 
-        return cls(store, directory, factory_for(device), model, factory_for_device=factory_for)
+        return cls(
+            store,
+            directory,
+            factory_for(device),
+            model,
+            factory_for_device=factory_for,
+            query_factory=load_query_encoder,
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -13,11 +13,14 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from photosense.errors import ModelError, NothingIndexedError
 from photosense.learn.metrics import class_text_vectors
 from photosense.library.records import ModelFallback
 from photosense.models.device import select_device
-from photosense.models.encoder import Encoder
+from photosense.models.encoder import Encoder, TextEncoder
 from photosense.models.local import is_adapted_id
 from photosense.models.registry import STARTER_ID
 from photosense.paths import INDEX_DIR_NAME
@@ -38,6 +41,8 @@ AUTO_TAG_KEY = "tagging.auto"
 """Setting: tag new photos as they are indexed (default true)."""
 
 EncoderFactory = Callable[[str], Encoder]
+QueryEncoderFactory = Callable[[str], TextEncoder | None]
+"""A light text encoder for search queries under a model spec, or None where there is none."""
 T = TypeVar("T")
 
 
@@ -71,6 +76,7 @@ class ModelRuntime:
         model: str = "auto",
         *,
         factory_for_device: Callable[[str], EncoderFactory] | None = None,
+        query_factory: QueryEncoderFactory | None = None,
     ) -> None:
         self.store = store
         self.path = library_dir
@@ -83,6 +89,9 @@ class ModelRuntime:
         self.fallback: ModelFallback | None = None
         """Why the starter answers instead of the library's model (its files are missing)."""
         self._tagger: Tagger | None = None
+        self._query_factory = query_factory
+        self._query: TextEncoder | None = None
+        self._query_asked = False
         # Guards the lazily loaded model and the in-memory indexes: a search from one thread
         # runs between the batches of an indexing run on another.
         self.lock = threading.RLock()
@@ -135,6 +144,7 @@ class ModelRuntime:
         self.store.settings.set(PENDING_MODEL_KEY, None)
         if self.requested == "auto":
             self._encoder, self.fallback = encoder, None
+            self._query, self._query_asked = None, False
 
     @property
     def tagger(self) -> Tagger:
@@ -152,9 +162,48 @@ class ModelRuntime:
     def auto_tagging(self) -> bool:
         return self.store.settings.get(AUTO_TAG_KEY, True) is not False
 
-    def index(self) -> VectorIndex:
-        """The answering model's vector index; ``NothingIndexedError`` when it holds nothing."""
-        model_id = self.encoder.model_id
+    @property
+    def text_encoder(self) -> TextEncoder:
+        """What searches embed their text with: the model's light query encoder (no torch)
+        while the full model is not loaded and it has one, else the model itself."""
+        with self.lock:
+            if self._encoder is None and not self._query_asked:
+                self._query_asked = True
+                if self._query_factory is not None:
+                    self._query = self._query_factory(self.spec)
+            if self._encoder is None and self._query is not None:
+                return self._query
+            return self.encoder
+
+    def encode_query(self, text: str) -> tuple[str, npt.NDArray[np.float32]]:
+        """``text``'s vector and the id of the model it belongs to. If the light encoder fails,
+        the full model answers (a search never fails for the sake of speed)."""
+        with self.lock:
+            encoder = self.text_encoder
+            try:
+                return encoder.model_id, encoder.encode_texts([text])[0]
+            except Exception as exc:  # onnxruntime and its export raise their own types
+                if encoder is not self._query:
+                    raise
+                log.warning("the full model embeds queries: the light one failed: %s", exc)
+                self._query = None
+            return self.encoder.model_id, self.encoder.encode_texts([text])[0]
+
+    def indexed_model(self) -> str:
+        """The answering model's id, known without loading it where the light query encoder
+        knows it; ``NothingIndexedError``, decided from the store, when it has no vectors."""
+        with self.lock:
+            model_id = self.text_encoder.model_id
+            vectors = {m_id: count for m_id, _, _, count in self.store.vectors.models()}
+            if not vectors.get(model_id):
+                raise NothingIndexedError(model_id)
+            return model_id
+
+    def index(self, model_id: str | None = None) -> VectorIndex:
+        """The vector index of ``model_id`` (default: the answering model, loaded);
+        ``NothingIndexedError`` when it holds nothing."""
+        if model_id is None:
+            model_id = self.encoder.model_id
         index = self.indexes.get(model_id)
         if index is None or len(index) == 0:
             raise NothingIndexedError(model_id)

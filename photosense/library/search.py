@@ -45,27 +45,31 @@ class Search:
             raise PhotosenseError("the search text is empty")
         runtime = self._runtime
         with runtime.lock:
+            runtime.indexed_model()  # nothing to search: said before any model loads
             only = runtime.tagger.photos_with(tag) if tag is not None else None
             if album is not None:
                 in_album = set(self._photos.ids(album=album))
                 only = in_album if only is None else only & in_album
-            query = runtime.encoder.encode_texts([text])[0]
+            model_id, query = runtime.encode_query(text)
             return self._search(
-                text, query, limit, min_score, folder, after, before, sort, None, only
+                text, model_id, query, limit, min_score, folder, after, before, sort, None, only
             )
 
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
-        """Photos that look like ``photo`` (a path inside the library)."""
+        """Photos that look like ``photo`` (a path inside the library): its stored vector is
+        the query, so no text model loads (nor any model, for the starter)."""
         record = self._photos.resolve(photo)
         path = record.path
         runtime = self._runtime
         with runtime.lock:
-            index = runtime.index()
+            model_id = runtime.indexed_model()
             try:
-                query = index.vectors_for([record.id])[0]
+                query = runtime.index(model_id).vectors_for([record.id])[0]
             except KeyError:
-                raise NoVectorError(str(photo), runtime.encoder.model_id) from None
-            return self._search(path, query, limit, None, None, None, None, "score", record.id)
+                raise NoVectorError(str(photo), model_id) from None
+            return self._search(
+                path, model_id, query, limit, None, None, None, None, "score", record.id
+            )
 
     def prepare(self) -> str:
         """Load the model and its vector index now (seconds on a large library), so that the
@@ -79,6 +83,7 @@ class Search:
     def _search(
         self,
         label: str,
+        model_id: str,
         query: npt.NDArray[np.float32],
         limit: int,
         min_score: float | None,
@@ -93,7 +98,7 @@ class Search:
             raise PhotosenseError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         if limit < 1:
             raise PhotosenseError("the limit must be at least 1")
-        index = self._runtime.index()
+        index = self._runtime.index(model_id)
         allowed: set[int] | None = None
         if folder is not None or after is not None or before is not None:
             allowed = set(self._photos.ids(folder=folder, after=after, before=before))
@@ -109,4 +114,4 @@ class Search:
         hits = [Hit(records[i], s) for i, s in found if i in records]
         if sort == "date":
             hits.sort(key=lambda h: h.photo.taken_at, reverse=True)
-        return SearchResults(label, self._runtime.encoder.model_id, hits)
+        return SearchResults(label, model_id, hits)
