@@ -1,0 +1,144 @@
+"""The command line end to end: how long `photosense search`, `similar`, `status` take.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_cli.py [--photos 40] [--runs 7]
+        [--baseline /path/to/other/worktree] [--torch-too]
+
+Each command runs as a fresh subprocess (`python -m photosense ...`), as a user's shell runs it,
+``--runs`` times after one untimed warm-up; the table gives the median and the minimum wall time.
+The library holds ``--photos`` generated photos indexed with the real starter model (built once
+and cached in ~/.cache/photosense-bench/cli-N, about a minute for 40 photos on two cores); an
+empty library answers the "nothing indexed" case. ``--baseline`` runs the same commands with
+another checkout first on the path (e.g. a worktree of the previous commit), ``--torch-too``
+with ``PHOTOSENSE_ONNX=0`` (queries through torch, as the app's escape hatch does). Variants
+run interleaved, so a change in the machine's load touches them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import CACHE, machine
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+QUERY = "a red circle on a blue background"
+SHAPES = ("ellipse", "rectangle", "stripes", "triangle")
+COLOURS = (
+    (220, 30, 30),
+    (30, 90, 220),
+    (40, 170, 60),
+    (240, 200, 40),
+    (250, 250, 250),
+    (20, 20, 20),
+)
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    """``count`` small JPEGs: a few shapes in a few colours on varied backgrounds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for i in range(count):
+        path = folder / f"photo-{i:03d}.jpg"
+        made.append(path)
+        if path.is_file():
+            continue
+        back = COLOURS[i % len(COLOURS)]
+        fore = COLOURS[(i * 5 + 1) % len(COLOURS)]
+        image = Image.new("RGB", (480, 360), back)
+        draw = ImageDraw.Draw(image)
+        shape = SHAPES[(i // len(COLOURS)) % len(SHAPES)]
+        box = (60 + i % 7 * 10, 40 + i % 5 * 12, 380 - i % 3 * 20, 300 - i % 4 * 15)
+        if shape == "ellipse":
+            draw.ellipse(box, fill=fore)
+        elif shape == "rectangle":
+            draw.rectangle(box, fill=fore)
+        elif shape == "triangle":
+            draw.polygon(
+                [(box[0], box[3]), (box[2], box[3]), ((box[0] + box[2]) // 2, box[1])], fore
+            )
+        else:
+            for x in range(0, 480, 40):
+                draw.rectangle((x, 0, x + 18, 360), fill=fore)
+        image.save(path, quality=90)
+    return made
+
+
+def photosense(tree: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> float:
+    """Run ``python -m photosense ARGS`` with ``tree`` first on the path; its wall seconds."""
+    environment = {**os.environ, "PYTHONPATH": str(tree), "PHOTOSENSE_HOME": str(home)}
+    environment.update(env or {})
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "photosense", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        sys.exit(f"photosense {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return elapsed
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare against")
+    parser.add_argument("--torch-too", action="store_true", help="also with PHOTOSENSE_ONNX=0")
+    args = parser.parse_args()
+
+    root = CACHE / f"cli-{args.photos}"
+    home = root / "home"
+    library, empty = root / "library", root / "empty"
+    photos = make_photos(root / "photos", args.photos)
+    if not (library / "library.sqlite3").is_file():
+        print(f"indexing {len(photos)} photos with the starter model...", file=sys.stderr)
+        seconds = photosense(REPO, home, "--library", str(library), "index", str(root / "photos"))
+        print(f"indexed in {seconds:.0f} s", file=sys.stderr)
+
+    variants: list[tuple[str, Path, dict[str, str]]] = []
+    if args.baseline is not None:
+        variants.append((f"baseline ({args.baseline.name})", args.baseline.resolve(), {}))
+    if args.torch_too:
+        variants.append(("this tree, PHOTOSENSE_ONNX=0", REPO, {"PHOTOSENSE_ONNX": "0"}))
+    variants.append(("this tree", REPO, {}))
+
+    cases = {
+        "--help": ["--help"],
+        "status": ["--library", str(library), "status"],
+        "search": ["--library", str(library), "search", QUERY],
+        "similar": ["--library", str(library), "similar", str(photos[0])],
+        "search, empty library": ["--library", str(empty), "search", QUERY],
+    }
+    print(f"machine: {machine()}")
+    print(f"load before: {load()}")
+    print(f"library: {args.photos} generated photos, starter model; {args.runs} runs each\n")
+    print("| command | variant | median s | min s |")
+    print("|---|---|---|---|")
+    for case, argv in cases.items():
+        times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        for _, tree, env in variants:
+            photosense(tree, home, *argv, env=env)  # warm-up: file cache, the ONNX export
+        for _ in range(args.runs):
+            for name, tree, env in variants:
+                times[name].append(photosense(tree, home, *argv, env=env))
+        for name, _, _ in variants:
+            runs = times[name]
+            print(f"| `{case}` | {name} | {statistics.median(runs):.2f} | {min(runs):.2f} |")
+    print(f"\nload after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
