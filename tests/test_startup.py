@@ -96,6 +96,22 @@ def test_commands_that_run_no_model_load_no_model_code(
     assert "not downloaded" in report["outputs"][-2]
 
 
+def test_searching_an_empty_library_loads_no_model_code() -> None:
+    """Nothing to search is said from the store, before any model (or torch) loads."""
+    report = run_fresh(
+        """
+        import contextlib, io
+        from photosense.cli import main
+
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            report["code"] = main(["search", "a red car"])
+        report["error"] = err.getvalue()
+        """
+    )
+    assert report["code"] == 1 and "no photos are indexed" in report["error"]
+    assert report["loaded"] == []
+
+
 @pytest.mark.slow
 def test_the_window_shows_a_library_and_its_tags_without_loading_a_model(
     photo_dir: Path, tmp_path: Path

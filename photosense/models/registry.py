@@ -109,17 +109,15 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
 def load_query_encoder(spec: str) -> TextEncoder | None:
     """A light encoder for search queries under ``spec``, or None where the model has none.
 
-    The starter's versions have one (ONNX Runtime, no torch; it loads on the first query);
-    ``PHOTOSENSE_ONNX=0`` turns it off. Loads nothing now.
+    The starter's versions have one (ONNX Runtime, no torch; ``PHOTOSENSE_ONNX=0`` makes it
+    torch's text tower alone). It loads on the first query: its model id costs nothing.
     """
     from photosense.models.starter_query import StarterQueryEncoder, onnx_enabled
 
-    if not onnx_enabled():
-        return None
     try:
         arch, pretrained, _ = parse_spec(spec)
     except UnknownModelError:
         return None  # the full model's loader reports it
     if arch != "starter":
         return None
-    return StarterQueryEncoder(pretrained or STARTER_ID)
+    return StarterQueryEncoder(pretrained or STARTER_ID, use_onnx=onnx_enabled())

@@ -10,8 +10,8 @@ ONNX) or answers differently (the graph, every layer, the probe's tokens). A dam
 token table that the probe does not read would go unseen: checksumming 90 MB would cost a search
 a quarter of a second, and the files are only ever written whole (atomically). Indexing keeps
 the full torch model.
-``PHOTOSENSE_ONNX=0`` sends queries through torch (an escape hatch, e.g. if onnxruntime
-misbehaves on a machine).
+``PHOTOSENSE_ONNX=0`` sends queries through torch's text tower instead (an escape hatch, e.g.
+if onnxruntime misbehaves on a machine).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -276,27 +276,33 @@ def load_text_tower(cache_root: Path | None = None) -> OnnxTextTower:
 
 class StarterQueryEncoder:
     """The starter's text side for queries: the model id and vectors of
-    ``StarterEncoder.encode_texts``, through ONNX Runtime; loads on the first query."""
+    ``StarterEncoder.encode_texts``, through ONNX Runtime (or, with ``use_onnx`` off, torch's
+    text tower alone); loads on the first query, so its id costs nothing."""
 
-    def __init__(self, model_id: str, cache_root: Path | None = None) -> None:
-        self._model_id = model_id
+    dim = TEXT_DIM
+
+    def __init__(
+        self, model_id: str, cache_root: Path | None = None, *, use_onnx: bool = True
+    ) -> None:
+        self.model_id = model_id
+        self.use_onnx = use_onnx
         self._cache_root = cache_root
-        self._tower: OnnxTextTower | None = None
+        self._encode: Callable[[Sequence[str]], Vectors] | None = None
         self._lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return TEXT_DIM
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         with self._lock:
-            if self._tower is None:
+            if self._encode is None:
                 started = time.perf_counter()
-                self._tower = load_text_tower(self._cache_root)
-                log.info("Loaded the ONNX text tower in %.2f s", time.perf_counter() - started)
-            tower = self._tower
-        return tower.encode(texts)
+                self._encode = self._load()
+                log.info("Loaded the query text tower in %.2f s", time.perf_counter() - started)
+            encode = self._encode
+        return l2_normalise(encode(list(texts)))
+
+    def _load(self) -> Callable[[Sequence[str]], Vectors]:
+        if self.use_onnx:
+            return load_text_tower(self._cache_root).encode
+        from photosense.models.device import select_device
+        from photosense.models.starter import MiniLMTextTower
+
+        return MiniLMTextTower(select_device("cpu")).encode

@@ -56,8 +56,19 @@ def test_only_the_starter_has_a_query_encoder(monkeypatch: pytest.MonkeyPatch) -
     assert bridge is not None and bridge.model_id == BRIDGE_V1_ID
     assert load_query_encoder("photosense-tiny") is None
     assert load_query_encoder("fine-tuned/mine") is None
+    assert isinstance(bridge, StarterQueryEncoder) and bridge.use_onnx
     monkeypatch.setenv(ENV_ONNX, "0")
-    assert load_query_encoder("auto") is None
+    torch_side = load_query_encoder("auto")
+    assert isinstance(torch_side, StarterQueryEncoder) and not torch_side.use_onnx
+
+
+@pytest.mark.starter
+@pytest.mark.slow
+def test_with_onnx_off_queries_go_through_torch(tmp_path: Path) -> None:
+    encoder = StarterQueryEncoder(STARTER_ID, tmp_path, use_onnx=False)
+    got = encoder.encode_texts(TEXTS[:2])
+    assert list(tmp_path.iterdir()) == []  # nothing exported
+    assert np.allclose(got, StarterEncoder("cpu", cache_dir=tmp_path).encode_texts(TEXTS[:2]))
 
 
 @pytest.mark.starter
