@@ -3,6 +3,8 @@
 :class:`ModelRuntime` owns what the capabilities share: the lock that serialises the model and
 the in-memory vector indexes, the lazily loaded encoder, the cached tagger and the index cache.
 Every capability (search, tags, models, fine-tuning…) reaches the model through it alone.
+Searches ask it for a text encoder, which may be a light one for queries (the starter's runs
+without torch); indexing, tagging and fine-tuning use the full encoder.
 """
 
 from __future__ import annotations
