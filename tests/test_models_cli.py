@@ -36,6 +36,8 @@ def devices(monkeypatch: pytest.MonkeyPatch, empty_hub: Path) -> list[tuple[str,
 
     monkeypatch.setattr(library, "load_encoder", load)
     monkeypatch.setattr(registry, "load_encoder", load)
+    # The fake starter embeds its own queries (the real one's query side is 384-d ONNX).
+    monkeypatch.setattr(library, "load_query_encoder", lambda _spec: None)
     return loads
 
 
