@@ -13,10 +13,15 @@ would tag nothing). So each tag is standardised on its own:
    their overall level matches the library's (text-to-text similarities run higher than
    image-to-text ones in CLIP-style models); then the two are mixed with weight
    ``n / (n + prior_photos)`` on the library.
-3. **Selection.** A photo gets a tag when the tag's z-score clears the threshold (a global
+3. **Families.** Kinds that rule each other out (dog breeds, bird species) are resolved
+   first: a member's score counts for its parent ("dog"), and of the members only the best
+   survives, and only when it leads the next one by ``lead``; otherwise they give way to the
+   parent. One cat is not five breeds.
+4. **Selection.** A photo gets a tag when the tag's z-score clears the threshold (a global
    default plus the tag's own feedback offset), is within ``margin`` of the photo's best tag
-   (a weak tag next to a strong one is usually a near-miss), and is among the photo's
-   ``max_per_photo`` best.
+   (a weak tag next to a strong one is usually a near-miss), stands ``standout`` above the
+   mean of the photo's ``crowd`` best tags (a photo the model cannot read scores a crowd of
+   unrelated tags alike: it gets none), and is among the photo's ``max_per_photo`` best.
 
 Everything here is numpy over plain arrays, chunked so 100k photos x 2k tags stays in bounded
 memory; it knows nothing about the store.
@@ -25,7 +30,7 @@ memory; it knows nothing about the store.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +40,12 @@ from photosense.models.encoder import Vectors
 
 __all__ = [
     "Calibration",
+    "Family",
     "Selection",
     "TaggingParams",
     "calibrate",
     "chance_level",
+    "resolve_families",
     "select_tags",
     "standardise",
     "tag_blocks",
@@ -60,6 +67,8 @@ CHUNK = 8192
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
+Family = tuple[int, Ints]
+"""A family as columns of a score matrix: the parent's column and its members' columns."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,14 @@ class TaggingParams:
     tag (a dog *and* a beach) that real photos have."""
     max_per_photo: int = 5
     """At most this many suggested tags per photo."""
+    lead: float = 1.0
+    """z by which a family's best member must lead the next one to be kept; otherwise the
+    members give way to their parent."""
+    standout: float = 1.75
+    """z by which a tag must rise above the mean of the photo's ``crowd`` best tags."""
+    crowd: int = 10
+    """How many of a photo's best tags make its crowd; the standout test applies only to
+    vocabularies of more than twice this many tags (in a small one the best tags are no crowd)."""
     prior_photos: float = 50.0
     """How many library photos the background captions count as when blending."""
 
@@ -90,8 +107,10 @@ class TaggingParams:
     def __post_init__(self) -> None:
         if self.max_per_photo < 1:
             raise ValueError("max_per_photo must be at least 1")
-        if self.margin < 0 or self.prior_photos < 0:
-            raise ValueError("margin and prior_photos cannot be negative")
+        if min(self.margin, self.prior_photos, self.lead, self.standout) < 0:
+            raise ValueError("margin, prior_photos, lead and standout cannot be negative")
+        if self.crowd < 1:
+            raise ValueError("crowd must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -204,20 +223,65 @@ def zscores(photo_vectors: Vectors, tag_vectors: Vectors, calibration: Calibrati
     return z
 
 
-def select_tags(z: Floats, thresholds: Floats, params: TaggingParams) -> Selection:
+def resolve_families(z: Floats, families: Sequence[Family], lead: float) -> Floats:
+    """``z`` with each family resolved per photo (a copy; suppressed members become -inf).
+
+    A member's score counts for the parent (its z is at least the best member's). Of the
+    members, only the best keeps its score, and only when it leads the next member by ``lead``;
+    otherwise every member is dropped and the parent stands for them.
+    """
+    out = z.copy()
+    rows = np.arange(len(z))
+    for parent, members in families:
+        block = out[:, members]
+        if len(members) == 1:
+            out[:, parent] = np.maximum(out[:, parent], block[:, 0])
+            continue
+        top2 = np.argpartition(-block, 1, axis=1)[:, :2]
+        first, second = block[rows, top2[:, 0]], block[rows, top2[:, 1]]
+        swap = second > first
+        best = np.where(swap, top2[:, 1], top2[:, 0])
+        first, second = np.maximum(first, second), np.minimum(first, second)
+        kept = np.full_like(block, -np.inf)
+        clear = first - second >= lead
+        kept[rows[clear], best[clear]] = first[clear]
+        out[:, members] = kept
+        out[:, parent] = np.maximum(out[:, parent], first)
+    return out
+
+
+def _crowd_level(z: Floats, crowd: int) -> Floats:
+    """Per photo, the mean of its ``crowd`` best finite z-scores (suppressed tags left out)."""
+    k = min(crowd, z.shape[1])
+    best = -np.partition(-z, k - 1, axis=1)[:, :k]
+    finite = np.isfinite(best)
+    total = np.where(finite, best, 0).sum(axis=1)
+    level: Floats = (total / np.maximum(finite.sum(axis=1), 1)).astype(np.float32)
+    return level
+
+
+def select_tags(
+    z: Floats, thresholds: Floats, params: TaggingParams, families: Sequence[Family] = ()
+) -> Selection:
     """Choose tags for each row of ``z`` (photos x tags, z-scores).
 
-    ``thresholds`` holds one z cutoff per tag (the global cutoff plus the tag's offset). A tag
-    must clear its cutoff and come within ``params.margin`` of the photo's best tag; of those,
-    each photo keeps its ``params.max_per_photo`` best. Only the few candidates are sorted, so
-    the cost is a couple of passes over ``z``.
+    ``thresholds`` holds one z cutoff per tag (the global cutoff plus the tag's offset).
+    ``families`` are resolved first (:func:`resolve_families`). A tag must then clear its
+    cutoff, come within ``params.margin`` of the photo's best tag and, in a vocabulary of more
+    than ``2 * params.crowd`` tags, stand ``params.standout`` above the photo's crowd; of
+    those, each photo keeps its ``params.max_per_photo`` best. Only the few candidates are
+    sorted, so the cost is a few passes over ``z``.
     """
     if z.size == 0:
         empty = np.zeros(0, np.int64)
         return Selection(empty, empty.copy(), np.zeros(0, np.float32))
+    if families:
+        z = resolve_families(z, families, params.lead)
     floor = z.max(axis=1) - np.float32(params.margin)
     keep = z >= thresholds[None, :]
     keep &= z >= floor[:, None]
+    if z.shape[1] > 2 * params.crowd:
+        keep &= z >= (_crowd_level(z, params.crowd) + np.float32(params.standout))[:, None]
     rows, cols = np.nonzero(keep)
     scores = z[rows, cols]
     order = np.lexsort((-scores, rows))
@@ -234,6 +298,7 @@ def tag_blocks(
     thresholds: Floats,
     params: TaggingParams,
     chunk: int = CHUNK,
+    families: Sequence[Family] = (),
 ) -> Iterator[tuple[int, Selection]]:
     """Score, standardise and select over photos in chunks; yields (first row, selection).
 
@@ -241,4 +306,4 @@ def tag_blocks(
     """
     for start in range(0, len(photo_vectors), chunk):
         z = zscores(photo_vectors[start : start + chunk], tag_vectors, calibration)
-        yield start, select_tags(z, thresholds, params)
+        yield start, select_tags(z, thresholds, params, families)

@@ -33,6 +33,7 @@ from photosense.store.records import PhotoTagRecord, TagRecord
 from photosense.store.repository import Store
 from photosense.tagging.calibration import (
     Calibration,
+    Family,
     TaggingParams,
     calibrate,
     select_tags,
@@ -40,9 +41,11 @@ from photosense.tagging.calibration import (
 )
 from photosense.tagging.vectors import TagVectorCache
 from photosense.tagging.vocabulary import (
+    TagFamily,
     VocabularyEntry,
     background_captions,
     clean_name,
+    default_families,
     default_vocabulary,
     prompt_key,
     tag_templates,
@@ -133,6 +136,7 @@ class _Scoring:
     calibration: Calibration
     signature: str
     bucket: int
+    families: tuple[Family, ...] = ()
 
     @property
     def key(self) -> str:
@@ -253,11 +257,13 @@ class Tagger(TagVocabulary):
         *,
         vocabulary: Sequence[VocabularyEntry] | None = None,
         background: Sequence[str] | None = None,
+        families: Sequence[TagFamily] | None = None,
     ) -> None:
         super().__init__(store, params, vocabulary=vocabulary)
         self.encoder = encoder
         self.cache = cache
         self._background = tuple(background if background is not None else background_captions())
+        self._families = tuple(families if families is not None else default_families())
         self._scoring_cache: _Scoring | None = None
 
     # -- scoring ----------------------------------------------------------------------------
@@ -269,9 +275,21 @@ class Tagger(TagVocabulary):
                 model_id,
                 asdict(self.params),
                 [(t.id, prompt_key(model_id, tag_templates(t.prompts) + (t.name,))) for t in tags],
+                [list(c) for c in self._family_columns(tags)],
             ]
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _family_columns(self, tags: Sequence[TagRecord]) -> list[tuple[int, ...]]:
+        """Each family present among ``tags`` as (parent column, member columns...)."""
+        column = {t.name.casefold(): i for i, t in enumerate(tags)}
+        found: list[tuple[int, ...]] = []
+        for family in self._families:
+            parent = column.get(family.parent.casefold())
+            members = [column[m.casefold()] for m in family.members if m.casefold() in column]
+            if parent is not None and members:
+                found.append((parent, *members))
+        return found
 
     def _vector_count(self) -> int:
         for model_id, _dim, _generation, count in self.store.vectors.models():
@@ -309,7 +327,10 @@ class Tagger(TagVocabulary):
             photos = np.zeros((0, self.encoder.dim), dtype=np.float32)
         calibration = calibrate(vectors, photos, background, self.params.prior_photos)
         log.info("calibrated %d tags on %d photos", len(tags), len(photos))
-        self._scoring_cache = _Scoring(tags, vectors, calibration, signature, bucket)
+        families = tuple(
+            (c[0], np.array(c[1:], dtype=np.int64)) for c in self._family_columns(tags)
+        )
+        self._scoring_cache = _Scoring(tags, vectors, calibration, signature, bucket, families)
         return self._scoring_cache
 
     def _cutoffs(self, scoring: _Scoring) -> npt.NDArray[np.float32]:
@@ -324,7 +345,7 @@ class Tagger(TagVocabulary):
         if not scoring.tags or len(photo_ids) == 0:
             return []
         z = zscores(vectors, scoring.vectors, scoring.calibration)
-        chosen = select_tags(z, self._cutoffs(scoring), self.params)
+        chosen = select_tags(z, self._cutoffs(scoring), self.params, scoring.families)
         tag_ids = [t.id for t in scoring.tags]
         return [
             (int(photo_ids[r]), tag_ids[c], float(s))

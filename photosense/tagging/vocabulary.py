@@ -1,6 +1,7 @@
-"""The default tag vocabulary, the background captions, and how a tag becomes prompts.
+"""The default tag vocabulary, its families, the background captions, and how a tag becomes
+prompts.
 
-Both lists ship in ``photosense/resources`` as plain text (see the README there). A tag with
+The lists ship in ``photosense/resources`` as plain text (see the README there). A tag with
 no prompts of its own is prompted with :data:`TAG_TEMPLATES`; one with its own prompts ("Rex"
 -> "a photo of Rex, a golden retriever") uses exactly those.
 """
@@ -17,11 +18,14 @@ from photosense.errors import PhotosenseError
 
 __all__ = [
     "TAG_TEMPLATES",
+    "TagFamily",
     "VocabularyEntry",
     "background_captions",
     "clean_name",
+    "default_families",
     "default_vocabulary",
     "fill",
+    "parse_families",
     "parse_vocabulary",
     "prompt_key",
     "tag_templates",
@@ -36,6 +40,7 @@ TAG_TEMPLATES: tuple[str, ...] = (
 
 VOCABULARY_FILE = "tags.txt"
 BACKGROUND_FILE = "background_captions.txt"
+FAMILIES_FILE = "tag_families.txt"
 MAX_NAME_LENGTH = 100
 
 
@@ -46,6 +51,14 @@ class VocabularyEntry:
     name: str
     category: str
     prompts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TagFamily:
+    """Tags that are kinds of ``parent`` and rule each other out on one subject (breeds)."""
+
+    parent: str
+    members: tuple[str, ...]
 
 
 def clean_name(name: str) -> str:
@@ -80,6 +93,31 @@ def parse_vocabulary(text: str) -> list[VocabularyEntry]:
     return entries
 
 
+def parse_families(text: str) -> list[TagFamily]:
+    """Parse the families format (see ``tag_families.txt``): ``parent: member, member``.
+
+    A tag may belong to one family only, and a parent may not be a member of its own family.
+    """
+    families: list[TagFamily] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parent, colon, rest = line.partition(":")
+        members = tuple(clean_name(m) for m in rest.split(",") if m.strip())
+        if not colon or not members:
+            raise PhotosenseError(f"families line {number}: expected 'parent: member, member'")
+        folded = [m.casefold() for m in members]
+        if clean_name(parent).casefold() in folded or len(set(folded)) < len(folded):
+            raise PhotosenseError(f"families line {number}: a tag is listed twice")
+        if seen & set(folded):
+            raise PhotosenseError(f"families line {number}: a tag is in two families")
+        seen.update(folded)
+        families.append(TagFamily(clean_name(parent), members))
+    return families
+
+
 def _resource_text(name: str) -> str:
     return resources.files("photosense").joinpath("resources", name).read_text(encoding="utf-8")
 
@@ -87,6 +125,11 @@ def _resource_text(name: str) -> str:
 def default_vocabulary() -> list[VocabularyEntry]:
     """The shipped default vocabulary, in file order."""
     return parse_vocabulary(_resource_text(VOCABULARY_FILE))
+
+
+def default_families() -> list[TagFamily]:
+    """The shipped families of the default vocabulary (kinds that exclude each other)."""
+    return parse_families(_resource_text(FAMILIES_FILE))
 
 
 def background_captions() -> list[str]:

@@ -8,9 +8,11 @@ import pytest
 
 from photosense.models.encoder import l2_normalise
 from photosense.tagging.calibration import (
+    Family,
     TaggingParams,
     calibrate,
     chance_level,
+    resolve_families,
     select_tags,
     standardise,
     zscores,
@@ -150,3 +152,78 @@ def test_chance_level_grows_with_the_vocabulary() -> None:
     )
     # With a handful of tags the cutoff stays at its floor instead of tagging half the photos.
     assert TaggingParams().cutoff(2) == TaggingParams().min_cutoff
+
+
+# A small hierarchy: column 0 is "cat", columns 1-4 are four breeds of it, column 5 is "window".
+CAT, TABBY, PERSIAN, SIAMESE, BLACK, WINDOW = range(6)
+CATS: list[Family] = [(CAT, np.array([TABBY, PERSIAN, SIAMESE, BLACK], np.int64))]
+LOOSE = TaggingParams(threshold=0.0, margin=10.0, lead=1.0)
+
+
+def chosen_names(cols: npt.NDArray[np.int64]) -> set[int]:
+    return {int(c) for c in cols}
+
+
+def test_breeds_with_no_clear_winner_give_way_to_the_parent() -> None:
+    # One cat scored as five things at once (the photo): no breed leads by 1 z.
+    z = np.array([[4.2, 4.3, 4.4, 4.2, 4.0, 1.0]], dtype=np.float32)
+
+    selection = select_tags(z, np.zeros(6, np.float32), LOOSE, CATS)
+
+    assert chosen_names(selection.cols) == {CAT, WINDOW}
+    assert selection.scores[selection.cols == CAT][0] == pytest.approx(4.4)  # the best breed's
+
+
+def test_a_breed_clearly_ahead_survives_alone_and_counts_for_its_parent() -> None:
+    # The parent scores low of its own; a dalmatian is still a dog.
+    z = np.array([[0.5, 2.0, 5.5, 4.0, 1.0, 1.0]], dtype=np.float32)
+
+    resolved = resolve_families(z, CATS, lead=1.0)
+
+    assert resolved[0, CAT] == pytest.approx(5.5)
+    assert resolved[0, PERSIAN] == pytest.approx(5.5)
+    assert np.isneginf(resolved[0, [TABBY, SIAMESE, BLACK]]).all()
+    selection = select_tags(z, np.zeros(6, np.float32), LOOSE, CATS)
+    assert chosen_names(selection.cols) == {CAT, PERSIAN, WINDOW}
+
+
+def test_families_act_per_photo_and_leave_other_tags_alone() -> None:
+    z = np.array(
+        [
+            [4.0, 4.1, 4.0, 4.1, 4.0, 0.0],  # no clear breed: the parent
+            [1.0, 1.0, 1.0, 7.0, 1.0, 6.5],  # siamese clear; the window is no sibling
+        ],
+        dtype=np.float32,
+    )
+
+    selection = select_tags(z, np.full(6, 2.0, np.float32), LOOSE, CATS)
+
+    pairs = set(zip(selection.rows.tolist(), selection.cols.tolist(), strict=True))
+    assert pairs == {(0, CAT), (1, CAT), (1, SIAMESE), (1, WINDOW)}
+    # Without the hierarchy the first photo is four breeds and a cat.
+    flat = select_tags(z, np.full(6, 2.0, np.float32), LOOSE)
+    assert {c for r, c in zip(flat.rows, flat.cols, strict=True) if r == 0} == set(range(5))
+
+
+def test_a_photo_the_model_cannot_read_gets_no_tags() -> None:
+    # 30 tags: photo 0 scores a crowd of them alike (a texture, a dark crop); photo 1 shows
+    # one thing. Both have tags over the cutoff; only the second has one that stands out.
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.0, 0.3, (2, 30)).astype(np.float32)
+    z[0, :12] += 3.0
+    z[1, 7] = 5.0
+    params = TaggingParams(threshold=0.0, margin=10.0, standout=1.5, crowd=10)
+
+    selection = select_tags(z, np.full(30, 2.0, np.float32), params)
+
+    assert selection.rows.tolist() == [1] and selection.cols.tolist() == [7]
+    # The test is off in small vocabularies, where the best tags are no crowd.
+    small = select_tags(z[:, :12], np.full(12, 2.0, np.float32), params)
+    assert 0 in small.rows.tolist()
+
+
+def test_selection_params_are_checked() -> None:
+    with pytest.raises(ValueError, match="lead"):
+        TaggingParams(lead=-1.0)
+    with pytest.raises(ValueError, match="crowd"):
+        TaggingParams(crowd=0)

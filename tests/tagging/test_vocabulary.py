@@ -12,8 +12,10 @@ from photosense.tagging.vocabulary import (
     VocabularyEntry,
     background_captions,
     clean_name,
+    default_families,
     default_vocabulary,
     fill,
+    parse_families,
     parse_vocabulary,
     prompt_key,
     tag_templates,
@@ -92,3 +94,28 @@ def test_names_prompts_and_keys() -> None:
     assert key == prompt_key("model-a", ("a photo of a dog.",))
     assert key != prompt_key("model-b", ["a photo of a dog."])
     assert key != prompt_key("model-a", ["a photo of a cat."])
+
+
+def test_default_families_are_vocabulary_tags() -> None:
+    vocabulary = {e.name.casefold() for e in default_vocabulary()}
+    families = default_families()
+
+    assert {f.parent for f in families} >= {"dog", "cat", "bird"}
+    for family in families:
+        assert family.parent.casefold() in vocabulary
+        assert {m.casefold() for m in family.members} <= vocabulary, family.parent
+    cats = next(f for f in families if f.parent == "cat")
+    assert {"tabby cat", "persian cat", "siamese cat", "black cat"} <= set(cats.members)
+
+
+def test_families_format() -> None:
+    text = "# kinds\n\ndog: pug, beagle\ncat:tabby cat,  black   cat\n"
+    families = parse_families(text)
+
+    assert [(f.parent, f.members) for f in families] == [
+        ("dog", ("pug", "beagle")),
+        ("cat", ("tabby cat", "black cat")),
+    ]
+    for bad in ("dog pug", "dog:", "dog: pug, pug", "dog: dog, pug", "a: x\nb: x"):
+        with pytest.raises(PhotosenseError, match="families line"):
+            parse_families(bad)
