@@ -107,6 +107,12 @@ class ModelRuntime:
         return str(active) if active else STARTER_ID
 
     @property
+    def answering_model_id(self) -> str:
+        """The id of the model that answers: the loaded one, else its spec (loads nothing)."""
+        with self.lock:
+            return self._encoder.model_id if self._encoder is not None else self.spec
+
+    @property
     def encoder(self) -> Encoder:
         """The model, loaded on first use (loading takes seconds; status needs none of it).
 

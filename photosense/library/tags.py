@@ -27,10 +27,16 @@ class Tags:
         self._photos = photos
         self._vocabulary = TagVocabulary(runtime.store)  # listing tags needs no model
 
-    def list(self) -> builtins.list[TagInfo]:
-        """The vocabulary with thresholds and counts (no model is loaded for it)."""
+    def list(self, *, min_photos: int = 0) -> builtins.list[TagInfo]:
+        """Tags by name with thresholds and counts (no model is loaded for it).
+
+        ``TagInfo.photos`` counts the photos a tag counts on now: confirmed, or suggested by
+        the answering model above the tag's threshold. ``min_photos=1`` lists only the tags a
+        user can browse by; the default (0) lists the whole vocabulary.
+        """
         with self._runtime.lock:
-            return self._vocabulary.tags()
+            model_id = self._runtime.answering_model_id
+            return self._vocabulary.tags(model_id, min_photos=min_photos)
 
     def suggest(
         self, *, retag: bool = False, cancel: CancelToken | None = None

@@ -312,6 +312,23 @@ class Tags(Part):
             query = select(PhotoTag.photo_id).where(PhotoTag.tag_id == tag_id)
             return set(session.scalars(query.where(accepted | suggested)))
 
+    def counted_photos(self, *, model_id: str, base_cutoff: float) -> dict[int, int]:
+        """Per tag id: photos the tag counts on (see ``photos_with_tag``), where a suggestion
+        counts when its score reaches ``base_cutoff`` plus the tag's own offset."""
+        suggested = (
+            (PhotoTag.state == TagState.SUGGESTED)
+            & (PhotoTag.model_id == model_id)
+            & (PhotoTag.score >= base_cutoff + Tag.threshold_offset)
+        )
+        query = (
+            select(PhotoTag.tag_id, func.count())
+            .join(Tag, Tag.id == PhotoTag.tag_id)
+            .where((PhotoTag.state == TagState.ACCEPTED) | suggested)
+            .group_by(PhotoTag.tag_id)
+        )
+        with self._session() as session:
+            return {tag_id: int(count) for tag_id, count in session.execute(query)}
+
     def counts(self) -> dict[int, dict[TagState, int]]:
         """Per tag id: how many photos have it in each state."""
         counts: dict[int, dict[TagState, int]] = {}

@@ -103,6 +103,9 @@ class TagInfo:
     accepted: int
     suggested: int
     rejected: int
+    photos: int = 0
+    """Photos the tag counts on now: accepted, or suggested by the answering model with a
+    score that clears the tag's current threshold (``suggested`` counts every suggestion)."""
 
 
 @dataclass(frozen=True)
@@ -219,13 +222,23 @@ class TagVocabulary:
         self.store.tags.remove(tag.id)
         return tag
 
-    def tags(self) -> list[TagInfo]:
-        """Every tag with its threshold and photo counts, by name."""
+    def tags(self, model_id: str | None = None, *, min_photos: int = 0) -> list[TagInfo]:
+        """Tags with their thresholds and photo counts, by name.
+
+        ``photos`` counts suggestions of ``model_id`` only (none when it is None). With
+        ``min_photos`` only the tags that count on at least that many photos are listed: the
+        ones a user would browse by, not the whole vocabulary.
+        """
         self.ensure_vocabulary()
         tags = self.store.tags.all()
         counts = self.store.tags.counts()
         base = self.params.cutoff(sum(t.enabled for t in tags))
-        return [
+        counted = (
+            self.store.tags.counted_photos(model_id=model_id, base_cutoff=base)
+            if model_id is not None
+            else {}
+        )
+        infos = [
             TagInfo(
                 name=t.name,
                 origin=t.origin,
@@ -236,16 +249,19 @@ class TagVocabulary:
                 accepted=counts.get(t.id, {}).get(TagState.ACCEPTED, 0),
                 suggested=counts.get(t.id, {}).get(TagState.SUGGESTED, 0),
                 rejected=counts.get(t.id, {}).get(TagState.REJECTED, 0),
+                photos=counted.get(t.id, counts.get(t.id, {}).get(TagState.ACCEPTED, 0)),
             )
             for t in tags
         ]
+        return [info for info in infos if info.photos >= min_photos]
 
 
 class Tagger(TagVocabulary):
     """Auto-tagging for one model over one store; the tag vectors live in ``cache``.
 
     ``vocabulary`` (default: the shipped list) is added to the store once; ``background``
-    (default: the shipped generic captions) calibrates tags while the library is small.
+    (default: the shipped generic captions) calibrates tags while the library is small;
+    ``families`` (default: the shipped ones) group tags that rule each other out, by name.
     """
 
     def __init__(

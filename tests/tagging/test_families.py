@@ -67,3 +67,9 @@ def test_without_the_family_the_cat_gets_every_breed(
     finally:
         library.close()
 
+
+def test_the_listing_counts_the_parent_not_the_breeds(family_library: Library) -> None:
+    listed = {t.name: t.photos for t in family_library.tags.list(min_photos=1)}
+
+    assert listed.get("cat", 0) >= 1
+    assert not set(BREEDS) & set(listed)

@@ -293,3 +293,27 @@ def test_new_suggestions_use_the_latest_thresholds(
     rows = [r for p in PHOTOS for r in tagged_library.tags.of_photo(colour_photos / p)]
     reds = [r for r in rows if r.tag == "red" and r.state == "suggested"]
     assert all(r.score is not None and r.score >= cutoff for r in reds)
+
+
+def test_listing_counts_the_photos_each_tag_counts_on(tagged_library: Library) -> None:
+    everything = tagged_library.tags.list()
+    for info in everything:
+        assert info.photos == len(tagged_library.tags.photos_with(info.name)), info.name
+    browsable = {t.name for t in tagged_library.tags.list(min_photos=1)}
+    assert browsable == {t.name for t in everything if t.photos >= 1}
+    assert {"red", "blue"} <= browsable
+
+
+def test_confident_listing_drops_rejected_and_keeps_confirmed(
+    tagged_library: Library, colour_photos: Path
+) -> None:
+    assert searched(tagged_library, "a photo", "blue") == {"blue.jpg"}
+    tagged_library.tags.reject(colour_photos / "blue.jpg", "blue")
+    tagged_library.tags.add("sunset")
+    tagged_library.tags.accept(colour_photos / "red.jpg", "sunset")
+
+    listed = {t.name: t.photos for t in tagged_library.tags.list(min_photos=1)}
+
+    assert "blue" not in listed
+    assert listed["sunset"] == 1
+    assert "blue" in {t.name for t in tagged_library.tags.list()}
