@@ -3,6 +3,7 @@
     PYTHONPATH=. .venv/bin/python benchmarks/bench_tagging.py --speed [--photos 100000]
         [--tags 2000] [--dims 384,512] [--store-photos 20000]
     PYTHONPATH=. .venv/bin/python benchmarks/bench_tagging.py --quality [--model starter]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_tagging.py --real [--show] [--before]
 
 **Speed** runs the same code as ``photosense tag`` on synthetic unit vectors (photos: a shared
 direction plus noise, like real image embeddings; tags: random unit vectors): calibration on a
@@ -23,22 +24,34 @@ tag present (per-tag calibration is affine, so it leaves this unchanged: it meas
 photo mAP ranks the tags of each photo (here calibration does change the order).
 Fashion-MNIST is evaluated on a fixed stratified subset (200 images per class, by sha256 of the
 path) because the CPU encodes ~20 images/s.
+
+**Real** tags real photos with the app's own default vocabulary (~1,450 tags) and tag families,
+as a user's library would be: foolbox-imagenet and camera-photos together make the library,
+and each suggestion is checked against ``benchmarks/labels/real_photo_tags.csv``, the tags a
+person would keep on each photo (labelled by looking at the photos; every tag among each
+photo's 8 best was judged). Precision: suggestions that are right; recall: labelled tags that
+were suggested; "photos right": photos with at least one right tag. ``--show`` prints each
+photo's tags; ``--with-stamps`` adds the 538 tuxpaint stamps to the library (calibration only),
+like the mixed library of clip art and photos the tagging complaints came from. ``--before``
+(for --quality and --real) uses the selection as it was before tag families and the standout
+test.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from _common import CACHE, dataset, machine, peak_rss_mib
+from _common import CACHE, DATASETS, dataset, machine, peak_rss_mib
 
 from photosense import evaluation
 from photosense.learn.metrics import class_text_vectors
@@ -49,6 +62,7 @@ from photosense.progress import run_to_end
 from photosense.store.records import Batch, PhotoFields
 from photosense.store.repository import Store
 from photosense.tagging.calibration import (
+    Family,
     TaggingParams,
     calibrate,
     select_tags,
@@ -57,11 +71,25 @@ from photosense.tagging.calibration import (
 )
 from photosense.tagging.service import Tagger
 from photosense.tagging.vectors import TagVectorCache
-from photosense.tagging.vocabulary import TAG_TEMPLATES, VocabularyEntry, background_captions
+from photosense.tagging.vocabulary import (
+    TAG_TEMPLATES,
+    VocabularyEntry,
+    background_captions,
+    default_families,
+    default_vocabulary,
+    tag_templates,
+)
 
 log = logging.getLogger("bench_tagging")
 
 Array = npt.NDArray[np.float32]
+BEFORE = TaggingParams(standout=0.0, crowd=1_000_000)
+"""The selection before tag families and the standout test (a crowd larger than any
+vocabulary turns the test off); ``--before`` measures it (with no families)."""
+LABELS = Path(__file__).parent / "labels" / "real_photo_tags.csv"
+REAL_SETS = ("foolbox-imagenet", "camera-photos")
+REAL_STAMPS = ("train", "test")
+"""``--with-stamps`` adds both splits of tuxpaint-stamps to the library (not to the scores)."""
 FASHION_PER_CLASS = 200
 """Fashion-MNIST images per class in each fixed subset (the CPU encodes ~20 images/s)."""
 
@@ -271,7 +299,7 @@ def photo_map(scores: Array, labels: npt.NDArray[np.int64]) -> float:
 
 def global_cut(scores: Array, cutoff: float, cap: int) -> Selection:
     """One cutoff on raw scores for every tag, keeping each photo's ``cap`` best."""
-    params = TaggingParams(margin=np.inf, max_per_photo=cap)
+    params = replace(BEFORE, margin=np.inf, max_per_photo=cap)  # no standout on raw scores
     chosen = select_tags(scores, np.full(scores.shape[1], cutoff, np.float32), params)
     return chosen.rows, chosen.cols
 
@@ -312,7 +340,7 @@ def prf_row(label: str, method: str, selection: Selection, part: Part, photo_ap:
 
 def run_quality(args: argparse.Namespace) -> None:
     encoder = load_encoder(args.model)
-    params = TaggingParams()
+    params = BEFORE if args.before else TaggingParams()
     cap = params.max_per_photo
     cache = TagVectorCache(CACHE / "tagging-text", class_text_vectors)
     background = cache.vectors(encoder, [(c, ("{}",)) for c in background_captions()])
@@ -340,7 +368,7 @@ def run_quality(args: argparse.Namespace) -> None:
         method = f"global {cut:.3f} (oracle)"
         table.append(prf_row(label, method, global_cut(part.scores, cut, cap), part, raw_ap))
         # At most one tag per photo: the argmax view single-label sets reward.
-        one = TaggingParams(max_per_photo=1)
+        one = replace(params, max_per_photo=1)
         cutoffs = np.full(len(names), one.cutoff(len(names)), np.float32)
         chosen = select_tags(part.calibrated, cutoffs, one)
         p1, r1, f1, _ = micro_prf(chosen.rows, chosen.cols, part.labels)
@@ -360,12 +388,113 @@ def run_quality(args: argparse.Namespace) -> None:
     print("\n".join(single))
 
 
+# -- real photos, the app's vocabulary ----------------------------------------------------------
+
+
+def real_library(encoder: Encoder) -> tuple[Array, list[str]]:
+    """Vectors of every image of the real sets (cached), with "set/path" keys."""
+    keys: list[str] = []
+    for name in REAL_SETS:
+        folder = dataset(name)
+        keys += [
+            f"{name}/{p.relative_to(folder).as_posix()}"
+            for p in sorted((folder / "images").rglob("*"))
+            if p.is_file()
+        ]
+    digest = hashlib.sha256(repr((encoder.model_id, keys)).encode()).hexdigest()[:16]
+    path = CACHE / "tagging" / f"real-{digest}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["vectors"], [str(k) for k in stored["keys"]]
+    found = run_to_end(evaluation.encode_images(encoder, [DATASETS / k for k in keys]))
+    keep = sorted(found)
+    vectors = np.stack([found[i] for i in keep]).astype(np.float32)
+    keys = [keys[i] for i in keep]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, vectors=vectors, keys=np.array(keys))
+    return vectors, keys
+
+
+def real_labels() -> dict[str, set[str]]:
+    """The tags a person would keep, per "set/path" (see the module docstring)."""
+    with LABELS.open(encoding="utf-8", newline="") as handle:
+        return {
+            f"{row['set']}/{row['path']}": {t for t in row["correct"].split(";") if t}
+            for row in csv.DictReader(handle)
+        }
+
+
+def run_real(args: argparse.Namespace) -> None:
+    encoder = load_encoder(args.model)
+    params = BEFORE if args.before else TaggingParams()
+    vocabulary = default_vocabulary()
+    names = [e.name for e in vocabulary]
+    cache = TagVectorCache(CACHE / "tagging-text", class_text_vectors)
+    tag_vectors = cache.vectors(encoder, [(e.name, tag_templates(e.prompts)) for e in vocabulary])
+    background = cache.vectors(encoder, [(c, ("{}",)) for c in background_captions()])
+    column = {n.casefold(): i for i, n in enumerate(names)}
+    families: list[Family] = []
+    if not args.before:
+        for family in default_families():
+            members = [column[m.casefold()] for m in family.members]
+            families.append((column[family.parent.casefold()], np.array(members, np.int64)))
+    vectors, keys = real_library(encoder)
+    labels = real_labels()
+    library = vectors
+    if args.with_stamps:  # the issue's library: real photos among 538 clip-art stamps
+        stamps = [encoded_set(encoder, "tuxpaint-stamps", part).vectors for part in REAL_STAMPS]
+        library = np.concatenate([vectors, *stamps])
+    calibration = calibrate(tag_vectors, library, background, params.prior_photos)
+    z = standardise(vectors @ tag_vectors.T, calibration)
+    cutoffs = np.full(len(names), params.cutoff(len(names)), np.float32)
+    chosen = select_tags(z, cutoffs, params, families)
+    tags: list[list[str]] = [[] for _ in keys]
+    for row, col in zip(chosen.rows, chosen.cols, strict=True):
+        tags[row].append(names[col])
+    groups = {
+        "foolbox-imagenet (20 photos)": lambda k: k.startswith("foolbox-imagenet/"),
+        "camera-photos (71 files)": lambda k: k.startswith("camera-photos/"),
+        "camera-photos, 35 full pictures": lambda k: (
+            k.startswith("camera-photos/") and "/64px/" not in k and "/raw.pixls/" not in k
+        ),
+        "camera-photos, 36 crops of 64 px": lambda k: "/64px/" in k or "/raw.pixls/" in k,
+        "all (91)": lambda k: True,
+    }
+    print(f"machine: {machine()}")
+    print(f"model: {encoder.model_id}; {len(names)} tags, {len(families)} families; {params}")
+    print(f"library: {len(library)} photos (calibration)\n")
+    print("| photos | precision | recall | photos right | tags/photo |")
+    print("|---|---|---|---|---|")
+    for label, member in groups.items():
+        rows = [i for i, k in enumerate(keys) if member(k)]
+        suggested = sum(len(tags[i]) for i in rows)
+        right = sum(len(set(tags[i]) & labels[keys[i]]) for i in rows)
+        wanted = sum(len(labels[keys[i]]) for i in rows)
+        photos_right = sum(bool(set(tags[i]) & labels[keys[i]]) for i in rows)
+        precision = right / suggested if suggested else 0.0
+        print(
+            f"| {label} | {precision:.3f} ({right}/{suggested}) | {right / wanted:.3f} "
+            f"| {photos_right} | {suggested / len(rows):.2f} |"
+        )
+    if args.show:
+        print()
+        for key, found in zip(keys, tags, strict=True):
+            marked = [t if t in labels[key] else f"{t} (wrong)" for t in found]
+            print(f"{key}: {', '.join(marked) or '-'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--quality", action="store_true")
+    parser.add_argument("--real", action="store_true", help="real photos, the app's vocabulary")
+    parser.add_argument("--show", action="store_true", help="with --real: each photo's tags")
+    parser.add_argument("--before", action="store_true", help="the selection before families")
+    parser.add_argument(
+        "--with-stamps", action="store_true", help="with --real: the stamps join the library"
+    )
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--tags", type=int, default=2000)
     parser.add_argument("--dims", type=lambda s: [int(x) for x in s.split(",")], default=[384, 512])
@@ -375,13 +504,15 @@ def main() -> None:
     )
     parser.add_argument("--model", default="starter")
     args = parser.parse_args()
-    if not (args.speed or args.quality):
-        parser.error("give --speed and/or --quality")
+    if not (args.speed or args.quality or args.real):
+        parser.error("give --speed, --quality and/or --real")
     logging.basicConfig(level=logging.WARNING)
     if args.speed:
         run_speed(args)
     if args.quality:
         run_quality(args)
+    if args.real:
+        run_real(args)
 
 
 if __name__ == "__main__":
