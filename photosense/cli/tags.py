@@ -29,7 +29,20 @@ def register(commands: Commands) -> None:
 
     tags = commands.add_parser("tags", help="the tag vocabulary and the tags on photos")
     actions = tags.add_subparsers(dest="tags_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="every tag with its threshold and photo counts")
+    listing = actions.add_parser(
+        "list", help="the tags on photos (confirmed, or suggested with confidence) and counts"
+    )
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all", action="store_true", help="the whole vocabulary, tags on no photo included"
+    )
+    which.add_argument(
+        "--min-photos",
+        type=int,
+        default=1,
+        metavar="N",
+        help="only tags that count on at least N photos (default 1)",
+    )
     listing.add_argument("--json", action="store_true")
     show = actions.add_parser("show", help="the tags on one photo")
     show.add_argument("photo", type=Path)
@@ -94,7 +107,7 @@ def _tag(library: Library, args: argparse.Namespace) -> int:
 def _tags(library: Library, args: argparse.Namespace) -> int:
     action: str = args.tags_command
     if action == "list":
-        return _tags_list(library, args.json)
+        return _tags_list(library, 0 if args.all else args.min_photos, args.json)
     if action == "show":
         return _tags_show(library, args.photo, args.json)
     if action == "export-xmp":
@@ -118,8 +131,8 @@ def _tags(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def _tags_list(library: Library, as_json: bool) -> int:
-    tags = library.tags.list()
+def _tags_list(library: Library, min_photos: int, as_json: bool) -> int:
+    tags = library.tags.list(min_photos=min_photos)
     if as_json:
         document = [
             {
@@ -129,6 +142,7 @@ def _tags_list(library: Library, as_json: bool) -> int:
                 "prompts": list(t.prompts) if t.prompts else None,
                 "threshold": round(t.threshold, 4),
                 "offset": round(t.offset, 4),
+                "photos": t.photos,
                 "accepted": t.accepted,
                 "suggested": t.suggested,
                 "rejected": t.rejected,
@@ -142,15 +156,18 @@ def _tags_list(library: Library, as_json: bool) -> int:
             render.Column("tag", 32),
             render.Column("origin", 10),
             render.Column("threshold", 9, right=True),
+            render.Column("photos", 7, right=True),
             render.Column("accepted", 8, right=True),
             render.Column("suggested", 9, right=True),
         ],
         (
             [t.name, t.origin, f"{t.threshold:.2f}" if t.enabled else "off"]
-            + [t.accepted, t.suggested]
+            + [t.photos, t.accepted, t.suggested]
             for t in tags
         ),
     )
+    if min_photos > 0 and not as_json:
+        print(f"tags on at least {min_photos} photo(s); `photosense tags list --all` lists all")
     return 0
 
 

@@ -47,6 +47,24 @@ def test_tags_list_json(capsys: pytest.CaptureFixture[str], lib: Path) -> None:
     assert red["offset"] == 0.0 and isinstance(red["threshold"], float)
 
 
+def test_tags_list_shows_tags_on_photos_unless_asked_for_all(
+    capsys: pytest.CaptureFixture[str], lib: Path, colour_photos: Path
+) -> None:
+    run(capsys, "--library", lib, "tags", "add", "purple")
+    run(capsys, "--library", lib, "tags", "reject", colour_photos / "blue.jpg", "blue")
+
+    listed = run_json(capsys, "--library", lib, "tags", "list", "--json")
+    everything = run_json(capsys, "--library", lib, "tags", "list", "--all", "--json")
+
+    assert {t["name"] for t in listed} == set(COLOUR_TAGS) - {"blue"}
+    assert {t["name"] for t in everything} == set(COLOUR_TAGS) | {"purple"}
+    photos = {t["name"]: t["photos"] for t in everything}
+    assert photos["purple"] == photos["blue"] == 0 and photos["red"] >= 3
+    code, out, _ = run(capsys, "--library", lib, "tags", "list", "--min-photos", "3")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:2]] == ["red"]
+    assert "--all" in out.splitlines()[-1]
+
+
 def test_tags_show_accept_reject(
     capsys: pytest.CaptureFixture[str], lib: Path, colour_photos: Path
 ) -> None:
