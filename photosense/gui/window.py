@@ -575,14 +575,14 @@ class MainWindow(QMainWindow):
 
     def _on_tags(self, tags: list[TagInfo]) -> None:
         self.tags = tags
-        used = [t for t in tags if t.accepted + t.suggested > 0]
-        used.sort(key=lambda t: (-(t.accepted + t.suggested), t.name.casefold()))
+        # The sidebar lists the tags that count on photos (confirmed, or suggested with
+        # confidence), not every suggestion row; the tag editor still knows the vocabulary.
+        used = [t for t in tags if t.photos > 0]
+        used.sort(key=lambda t: (-t.photos, t.name.casefold()))
         self.sidebar.set_tags(
             [
                 SidebarEntry(
-                    t.name,
-                    t.accepted + t.suggested,
-                    f"{t.name}: {t.accepted:,} confirmed, {t.suggested:,} suggested",
+                    t.name, t.photos, f"{t.name}: {t.photos:,} photos, {t.accepted:,} confirmed"
                 )
                 for t in used
             ]

@@ -119,6 +119,36 @@ def test_tags_in_the_sidebar_filter_the_grid(
     assert "in photos tagged “blue”" in window.results_label.text()
 
 
+def test_the_sidebar_lists_tags_that_count_on_photos(
+    window: MainWindow, gui_library: Library, photo_dir: Path, qtbot: QtBot
+) -> None:
+    add_folder_and_wait(qtbot, window, photo_dir)
+    qtbot.waitUntil(lambda: bool(window.sidebar.tag_items()), timeout=WAIT_MS)
+    gui_library.tags.reject(photo_dir / "trips" / "blue.jpg", "blue")  # its only photo
+    gui_library.tags.add("sky")
+    gui_library.tags.accept(photo_dir / "trips" / "blue.jpg", "sky")
+    gui_library.tags.accept(photo_dir / "red.jpg", "sky")
+    # Green's photo keeps a suggestion of "grey" from a model that no longer answers.
+    store = gui_library.runtime.store
+    green_photo = gui_library.photos.resolve(photo_dir / "green.jpg")
+    grey = store.tags.named("grey")
+    assert grey is not None
+    store.tags.replace_suggestions(
+        "old/model", "old", [green_photo.id], [(green_photo.id, grey.id, 9.0)]
+    )
+
+    window.refresh_tags()
+
+    def listed() -> dict[str, str]:
+        return {item.text(0): item.text(1) for item in window.sidebar.tag_items()}
+
+    qtbot.waitUntil(lambda: "sky" in listed(), timeout=WAIT_MS)
+    assert listed() == {"sky": "2", "red": "1", "yellow": "1"}
+    assert window.tags is not None
+    vocabulary = {t.name: t for t in window.tags}
+    assert vocabulary["grey"].suggested == 1 and vocabulary["blue"].rejected == 1  # still tags
+
+
 def test_an_unsaved_caption_is_saved_when_another_photo_is_shown(
     window: MainWindow, gui_library: Library, photo_dir: Path, qtbot: QtBot
 ) -> None:
