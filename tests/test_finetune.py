@@ -118,3 +118,19 @@ def test_cli_finetune_refuses_bad_input(capsys, tmp_path: Path) -> None:
         run(capsys, "--library", tmp_path / "lib", "finetune", "--epochs", "0")
     assert exit_info.value.code == 2
     assert "positive whole number" in capsys.readouterr().err
+
+
+def test_preview_shows_a_few_pairs_and_what_was_left_out_why(fake_library, captioned) -> None:
+    with (captioned / "captions.csv").open("a", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["red-0.jpg", "© 2019 Jane Doe. All rights reserved."])  # later wins
+        writer.writerow(["green-1.jpg", "https://example.com/p/1"])
+        writer.writerow(["blue-2.jpg", "A blue thing. Licensed under CC BY 2.0."])
+    preview = fake_library.finetune.preview(captions=captioned / "captions.csv")
+    assert (
+        preview.count == 22 == len(fake_library.finetune.pairs(captions=captioned / "captions.csv"))
+    )
+    assert len(preview.samples) == 5
+    assert preview.left_out == {"a licence or copyright notice": 1, "only a web address": 1}
+    texts = {p.text for p in fake_library.finetune.pairs(captions=captioned / "captions.csv")}
+    assert "A blue thing." in texts and not any("Licensed" in t for t in texts)

@@ -15,6 +15,7 @@ from photosense.learn.records import (
     TrainingProgress,
 )
 from photosense.library.evaluation import Evaluation
+from photosense.library.finetune import PairsPreview
 from photosense.library.library import Library, choose_folder
 from photosense.library.photos import PhotoRef
 from photosense.library.records import (
@@ -70,6 +71,7 @@ __all__ = [
     "LibraryModel",
     "LibraryStatus",
     "LocalModel",
+    "PairsPreview",
     "ModelFallback",
     "ModelInfo",
     "ModelStatus",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from photosense.enums import CaptionSource
@@ -16,7 +18,7 @@ from photosense.learn.records import FineTuneSettings, TrainingPair, storage_err
 from photosense.library.captions import Captions
 from photosense.library.records import FineTuneReport
 from photosense.library.runtime import ModelRuntime
-from photosense.media.captions import read_caption_csv
+from photosense.media.captions import read_caption_csv, screen_caption
 from photosense.models.device import batch_size_for
 from photosense.models.local import ADAPTER_ARCH, LocalModel, list_local, model_folder, write_model
 from photosense.paths import cache_dir
@@ -26,6 +28,19 @@ log = logging.getLogger(__name__)
 
 GENERAL_LIMIT = 1000
 """Photos per general-knowledge set: enough to see a 2-point change, quick to encode."""
+SCREENED_SOURCES = frozenset({CaptionSource.FILE, CaptionSource.SIDECAR, CaptionSource.CSV})
+"""Texts that came with files, not typed by the user: screened for boilerplate and length."""
+PREVIEW_PAIRS = 5
+
+
+@dataclass(frozen=True)
+class PairsPreview:
+    """What a run would learn from: how many pairs, the first few, and how many texts were
+    left out for each reason (a licence notice, only a web address, too long)."""
+
+    count: int
+    samples: tuple[TrainingPair, ...]
+    left_out: dict[str, int]
 
 
 class FineTune:
@@ -118,12 +133,42 @@ class FineTune:
         split: str | None = None,
     ) -> list[TrainingPair]:
         """The image-text pairs ``run`` would train on (see there), each pair once."""
+        return self._collect(albums, captions, split)[0]
+
+    def preview(
+        self,
+        *,
+        albums: Sequence[str] | None = None,
+        captions: str | os.PathLike[str] | None = None,
+        split: str | None = None,
+    ) -> PairsPreview:
+        """How many pairs ``run`` would train on, a few of them, and what was left out why."""
+        pairs, left_out = self._collect(albums, captions, split)
+        return PairsPreview(len(pairs), tuple(pairs[:PREVIEW_PAIRS]), dict(left_out))
+
+    def _collect(
+        self,
+        albums: Sequence[str] | None,
+        captions: str | os.PathLike[str] | None,
+        split: str | None,
+    ) -> tuple[list[TrainingPair], Counter[str]]:
         found: list[TrainingPair] = []
         if albums or captions is None:
             found += self._captions.training_pairs(albums or None)
         if captions is not None:
             found += _file_pairs(Path(captions), split)
-        return list(dict.fromkeys(found))
+        kept: list[TrainingPair] = []
+        left_out: Counter[str] = Counter()
+        for pair in dict.fromkeys(found):
+            if pair.source not in SCREENED_SOURCES:
+                kept.append(pair)
+                continue
+            text, reason = screen_caption(pair.text)
+            if text is None:
+                left_out[reason or "not a caption"] += 1
+            else:
+                kept.append(replace(pair, text=text) if text != pair.text else pair)
+        return list(dict.fromkeys(kept)), left_out
 
     def models(self) -> list[LocalModel]:
         """Fine-tuned models on this machine, newest first, with their records."""

@@ -48,14 +48,18 @@ __all__ = [
     "is_placeholder",
     "read_caption",
     "read_caption_csv",
+    "screen_caption",
 ]
 
 log = logging.getLogger(__name__)
 
-READER_VERSION = 1
+READER_VERSION = 2
 """Part of every fingerprint: raising it makes the next run read every photo again."""
 MAX_CAPTION_CHARS = 2000
 """Captions read from files or CSVs are cut to this length (text encoders read far less)."""
+MAX_USABLE_CHARS = 300
+"""A caption longer than this keeps its leading sentences up to it; a longer first sentence is
+a description, not a caption (a text encoder reads about 77 tokens, some 300 characters)."""
 SHORT_TEXT_CHARS = 500
 """A text sidecar up to this long is the caption whole; a longer one gives its first line."""
 MAX_TEXT_SIDECAR_BYTES = 64 * 1024
@@ -105,6 +109,48 @@ _PLACEHOLDER_PATTERNS = (
     re.compile(r"[\w-]+\.(jpe?g|png|tiff?|heic|heif|webp|gif|bmp|dng|nef|cr2|arw)"),
     re.compile(r"[\W_\d]*"),  # only digits, punctuation or spaces
 )
+# Licence, copyright and credit boilerplate that publishers put where the caption goes.
+_BOILERPLATE = re.compile(
+    r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|\blicen[cs]ed?\b|\blicen[cs]e\b"
+    r"|creative\s*commons|\bcc[ -]?(by|0)\b|public domain|\bgfdl\b|gnu free documentation"
+    r"|permission is granted|\battribution\b|wikimedia commons|\bstock photo\b"
+    r"|reproduction (is )?(prohibited|forbidden)|do not (copy|reproduce)",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+LEFT_OUT_NOTICE = "a licence or copyright notice"
+LEFT_OUT_URL = "only a web address"
+LEFT_OUT_LONG = f"longer than {MAX_USABLE_CHARS} characters"
+
+
+def screen_caption(text: str) -> tuple[str, None] | tuple[None, str]:
+    """``(caption, None)`` with licence/credit sentences and web addresses taken out and cut to
+    whole sentences within :data:`MAX_USABLE_CHARS`, or ``(None, reason)`` when nothing of a
+    caption is left (the reason in words, for telling the user what was left out)."""
+    cleaned = clean_caption(text)
+    sentences = [s for s in _SENTENCE_END.split(cleaned) if s]
+    kept: list[str] = []
+    reason = LEFT_OUT_URL
+    for sentence in sentences:
+        if _BOILERPLATE.search(sentence):
+            reason = LEFT_OUT_NOTICE
+            continue
+        bare = clean_caption(_URL.sub(" ", sentence))
+        if bare.strip(" .,:;-–—|()[]"):
+            kept.append(bare)
+    if not kept:
+        return None, reason
+    caption = ""
+    for sentence in kept:
+        longer = f"{caption} {sentence}".strip()
+        if len(longer) > MAX_USABLE_CHARS:
+            break
+        caption = longer
+    if not caption:
+        return None, LEFT_OUT_LONG
+    return caption, None
 
 
 @dataclass(frozen=True)
@@ -141,13 +187,18 @@ def is_placeholder(text: str) -> bool:
 
 
 def _caption(raw: str | None) -> str | None:
-    """``raw`` cleaned and cut to length, or None when it is no real caption."""
+    """``raw`` cleaned and screened (:func:`screen_caption`), or None when it is no real
+    caption: a camera's placeholder, a licence notice, a web address, a long description."""
     if raw is None:
         return None
     text = clean_caption(raw)
     if is_placeholder(text):
         return None
-    return text[:MAX_CAPTION_CHARS].rstrip()
+    screened, reason = screen_caption(text[:MAX_CAPTION_CHARS])
+    if screened is None:
+        log.debug("passed over a caption (%s): %.80s", reason, text)
+        return None
+    return None if is_placeholder(screened) else screened
 
 
 def _sidecar_names(name: str) -> list[str]:
