@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -157,6 +159,18 @@ class FineTuneDialog(QDialog):
         form.addRow("Views per photo", self.views_field)
         form.addRow("", self.wise_field)
         self.advanced.setVisible(False)
+        self.name_field = QLineEdit()
+        self.name_field.setPlaceholderText("optional, e.g. my-words")
+        self.name_field.setToolTip(
+            "The new model's name, as the Models page and `photosense models` list it "
+            "(fine-tuned/NAME); leave empty for one made from the base model's name."
+        )
+        self.name_field.setAccessibleName("Name of the new model")
+        self.name_row = QWidget()
+        name_row = QHBoxLayout(self.name_row)
+        name_row.setContentsMargins(0, 0, 0, 0)
+        name_row.addWidget(QLabel("Name of the new model:"))
+        name_row.addWidget(self.name_field, 1)
         self.choice_label = QLabel()
         self.choice_label.setWordWrap(True)
 
@@ -200,18 +214,30 @@ class FineTuneDialog(QDialog):
             button.setAutoDefault(False)
             buttons.addWidget(button)
 
+        # Everything but the buttons scrolls, so the dialog never needs more than the screen.
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(intro)
+        body.addWidget(self.sources_box)
+        body.addWidget(self.name_row)
+        body.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        body.addWidget(self.advanced)
+        body.addWidget(self.choice_label)
+        body.addWidget(self.progress_box, 1)
+        body.addWidget(self.result_box)
+        body.addWidget(self.message_label)
+        self.scroller = QScrollArea()
+        self.scroller.setWidget(self.body)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.sources_box)
-        layout.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.advanced)
-        layout.addWidget(self.choice_label)
-        layout.addWidget(self.progress_box, 1)
-        layout.addWidget(self.result_box)
-        layout.addWidget(self.message_label)
+        layout.addWidget(self.scroller, 1)
         layout.addLayout(buttons)
 
         self.sources_box.changed.connect(self._update)
+        self.sources_box.changed.connect(self._fit_later)  # a preview came
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.start_button.clicked.connect(lambda: self.start())
         self.cancel_button.clicked.connect(self.cancel)
@@ -276,12 +302,14 @@ class FineTuneDialog(QDialog):
         self.plot.set_epochs(settings.epochs)
         self.report = None
         library = self.library
+        name = self.name_field.text().strip() or None
 
         def work(cancel: CancelToken) -> Any:
             return library.finetune.run(
                 albums=choice.albums,
                 captions=choice.captions,
                 settings=settings,
+                name=name,
                 cancel=cancel,
             )
 
@@ -523,13 +551,33 @@ class FineTuneDialog(QDialog):
         self.stage = stage
         self._update()
         self.stage_changed.emit(stage)
-        QTimer.singleShot(0, self._fit)
+        self._fit_later()
+
+    def _fit_later(self) -> None:
+        """Fit once the widgets just shown or filled in have their sizes."""
+        QTimer.singleShot(0, self, self._fit)
 
     def _fit(self) -> None:
-        """Grow to show what the new stage shows (a top-level window does not by itself)."""
-        hint = self.sizeHint()
-        if hint.height() > self.height() or hint.width() > self.width():
-            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
+        """Grow to show what the new stage shows (a top-level window does not by itself), but
+        never past the screen's free area: beyond it the body scrolls."""
+        viewport = self.scroller.viewport().size()
+        wanted = self.body.sizeHint()
+        width = self.width() + max(0, wanted.width() - viewport.width())
+        height = self.height() + max(0, wanted.height() - viewport.height())
+        screen = self.screen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            frame = self.frameGeometry().size() - self.size()  # title bar and borders
+            width = min(width, free.width() - frame.width())
+            height = min(height, free.height() - frame.height())
+        if width != self.width() or height != self.height():
+            self.resize(max(width, self.width()), max(height, self.height()))
+        if screen is not None:
+            free, box = screen.availableGeometry(), self.frameGeometry()
+            x = max(free.left(), min(box.left(), free.right() - box.width() + 1))
+            y = max(free.top(), min(box.top(), free.bottom() - box.height() + 1))
+            if (x, y) != (box.left(), box.top()):
+                self.move(x, y)
 
     def _update(self) -> None:
         stage, busy = self.stage, self.job is not None or self.switch_job is not None
@@ -543,6 +591,8 @@ class FineTuneDialog(QDialog):
         )
         # Once a run starts, the choice shrinks to one line so the plot and numbers fit.
         self.sources_box.setVisible(choosing)
+        self.name_row.setVisible(choosing)
+        self.name_field.setEnabled(choosing)
         self.advanced_toggle.setVisible(choosing)
         self.advanced.setVisible(choosing and self.advanced_toggle.isChecked())
         self.choice_label.setVisible(not choosing and self._run_key is not None)
@@ -572,6 +622,10 @@ class FineTuneDialog(QDialog):
         """Close (Esc, Close, the window's close box): a run in progress is cancelled."""
         self.cancel()
         super().reject()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._fit_later()  # the scrolling body does not size the dialog by itself
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.cancel()

@@ -5,9 +5,11 @@ file; the group box that chooses it and counts the image–text pairs it gives, 
 from __future__ import annotations
 
 import enum
+import html
+import os
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -25,7 +27,18 @@ from PySide6.QtWidgets import (
 
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.words import photos, user_message
-from photosense.library import MIN_HELDOUT, MIN_PAIRS, AlbumInfo, FineTuneSettings, Library
+from photosense.library import (
+    MIN_HELDOUT,
+    MIN_PAIRS,
+    AlbumInfo,
+    FineTuneSettings,
+    Library,
+    PairsPreview,
+)
+
+TYPING_PAUSE_MS = 400
+"""A typed path is taken this long after the last key (or at once on Enter)."""
+PREVIEW_CHARS = 90
 
 
 class Source(enum.Enum):
@@ -41,8 +54,8 @@ class Choice:
     albums: tuple[str, ...] | None = None  # None: every captioned photo (or only the file)
     captions: str | None = None
 
-    def pairs(self, library: Library) -> int:
-        return len(library.finetune.pairs(albums=self.albums, captions=self.captions))
+    def preview(self, library: Library) -> PairsPreview:
+        return library.finetune.preview(albums=self.albums, captions=self.captions)
 
 
 class FineTuneSources(QGroupBox):
@@ -56,6 +69,7 @@ class FineTuneSources(QGroupBox):
         self.runner = runner
         self.count_job: Job | None = None
         self.pair_count: int | None = None  # of the current choice; None while counting
+        self.preview: PairsPreview | None = None  # of the current choice, once counted
         self.heldout_fraction = FineTuneSettings().heldout_fraction  # for the words only
         self.all_radio = QRadioButton("All captioned photos in the library")
         self.albums_radio = QRadioButton(
@@ -75,8 +89,15 @@ class FineTuneSources(QGroupBox):
         file_row = QHBoxLayout()
         file_row.addWidget(self.file_field, 1)
         file_row.addWidget(self.browse_button)
+        self.file_timer = QTimer(self)
+        self.file_timer.setSingleShot(True)
+        self.file_timer.setInterval(TYPING_PAUSE_MS)
         self.pairs_label = QLabel("Counting captioned photos…")
         self.pairs_label.setWordWrap(True)
+        self.preview_label = QLabel()
+        self.preview_label.setWordWrap(True)
+        self.preview_label.setTextFormat(Qt.TextFormat.RichText)
+        self.preview_label.setAccessibleName("Captions it will learn from")
         sources = QVBoxLayout(self)
         sources.addWidget(self.all_radio)
         sources.addWidget(self.albums_radio)
@@ -84,10 +105,13 @@ class FineTuneSources(QGroupBox):
         sources.addWidget(self.file_radio)
         sources.addLayout(file_row)
         sources.addWidget(self.pairs_label)
+        sources.addWidget(self.preview_label)
 
         self.source_group.buttonToggled.connect(self._on_choice_changed)
         self.album_list.itemChanged.connect(self._on_album_checked)
         self.file_field.editingFinished.connect(self._on_file_edited)
+        self.file_field.textEdited.connect(lambda _text: self.file_timer.start())
+        self.file_timer.timeout.connect(self._on_file_edited)
         self.browse_button.clicked.connect(self.browse)
 
     def set_albums(self, albums: list[AlbumInfo]) -> None:
@@ -171,6 +195,8 @@ class FineTuneSources(QGroupBox):
             self.count()
 
     def _on_file_edited(self) -> None:
+        """Take the typed path (after a pause in typing, on Enter or on leaving the field)."""
+        self.file_timer.stop()
         if self.file_field.text().strip() and not self.file_radio.isChecked():
             self.file_radio.setChecked(True)
         elif self.file_radio.isChecked():
@@ -181,22 +207,29 @@ class FineTuneSources(QGroupBox):
         checked); the latest count wins."""
         choice = self.choice()
         self.pair_count = None
+        self.preview = None
+        self.preview_label.clear()
         if choice.albums == () or choice.captions == "":
             what = "Choose one or more albums." if choice.albums == () else "Choose a file."
             self._set_count(0, what)
             return
+        if choice.captions is not None and not os.path.isfile(os.path.expanduser(choice.captions)):
+            self._set_count(0, f"No file at {choice.captions}: check the path, or Browse….")
+            return
         self.pairs_label.setText("Counting captioned photos…")
-        job = Job.call(choice.pairs, self.library, name="count pairs", lane=Lane.READ)
+        job = Job.call(choice.preview, self.library, name="count pairs", lane=Lane.READ)
         job.signals.finished.connect(self._on_counted)
         job.signals.failed.connect(self._on_count_failed)
         self.count_job = job
         self.runner.start(job)
         self.changed.emit()
 
-    def _on_counted(self, count: int) -> None:
+    def _on_counted(self, preview: PairsPreview) -> None:
         if self.count_job is None or self.sender() is not self.count_job.signals:
             return  # an older choice's count
-        self._set_count(count)
+        self.preview = preview
+        self._set_count(preview.count)
+        self.preview_label.setText(describe_preview(preview))
 
     def _on_count_failed(self, exc: object) -> None:
         if self.count_job is None or self.sender() is not self.count_job.signals:
@@ -221,3 +254,25 @@ class FineTuneSources(QGroupBox):
             )
         self.pairs_label.setText(text)
         self.changed.emit()
+
+
+def describe_preview(preview: PairsPreview) -> str:
+    """A few of the pairs it will learn from, and what was left out and why (rich text)."""
+    lines = []
+    for pair in preview.samples:
+        text = pair.text if len(pair.text) <= PREVIEW_CHARS else pair.text[:PREVIEW_CHARS] + "…"
+        name = os.path.basename(pair.path)
+        lines.append(f"“{html.escape(text)}” <i>({html.escape(name)})</i>")
+    if preview.count > len(preview.samples):
+        lines.append(f"… and {preview.count - len(preview.samples):,} more")
+    left = sum(preview.left_out.values())
+    if left:
+        why = ", ".join(
+            f"{count:,} {reason}"
+            for reason, count in sorted(preview.left_out.items(), key=lambda kv: -kv[1])
+        )
+        lines.append(
+            f"Left out {left:,} caption{'s' if left != 1 else ''} that came with the "
+            f"files: {html.escape(why)}."
+        )
+    return "<br>".join(lines)

@@ -188,3 +188,66 @@ def test_closing_the_dialog_cancels_the_run(
     # Opening it again shows what happened and can start again.
     assert window.dialogs.show_finetune() is dialog
     assert dialog.start_button.isVisible()
+
+
+def write_csv(folder: Path, rows: list[tuple[str, str]]) -> Path:
+    import csv
+
+    path = folder / "captions.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "caption"])
+        writer.writerows(rows)
+    return path
+
+
+def test_a_typed_csv_path_is_taken_as_typed_with_a_preview_of_what_is_used(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], gui_library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Teach"
+    add_photos(gui_library, folder, 24, captions=False)
+    names = sorted(p.name for p in folder.glob("*.jpg"))
+    rows = [(name, f"my {name.split('-')[0]} thing") for name in names[:22]]
+    rows.append((names[22], "© 2019 Jane Doe. All rights reserved."))
+    rows.append((names[23], "https://www.flickr.com/photos/janedoe/4815162342/"))
+    csv_path = write_csv(folder, rows)
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    sources = dialog.sources_box
+
+    sources.file_radio.setChecked(True)
+    sources.file_field.setFocus()
+    qtbot.keyClicks(sources.file_field, str(tmp_path / "nope.csv"))
+    qtbot.waitUntil(lambda: "No file at" in sources.pairs_label.text(), timeout=WAIT_MS)
+    assert not dialog.start_button.isEnabled()
+
+    sources.file_field.clear()
+    qtbot.keyClicks(sources.file_field, str(csv_path))  # no Enter, the field keeps the focus
+    qtbot.waitUntil(lambda: sources.pair_count == 22, timeout=WAIT_MS)
+    assert sources.file_field.hasFocus() or not window.isActiveWindow()
+    assert dialog.start_button.isEnabled()
+    preview = sources.preview_label.text()
+    assert "“my blue thing”" in preview and "… and 17 more" in preview
+    assert "Left out 2 captions" in preview
+    assert "1 a licence or copyright notice" in preview and "1 only a web address" in preview
+
+
+def test_the_new_model_gets_its_name_and_the_result_fits_the_screen(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library
+) -> None:
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    dialog.advanced_toggle.setChecked(True)
+    screen = dialog.screen()
+    assert screen is not None
+    dialog.plot.setMinimumHeight(screen.availableGeometry().height())  # more than fits
+    qtbot.keyClicks(dialog.name_field, "garden-words")
+    assert dialog.start() is not None
+    wait_for(qtbot, dialog, Stage.FINISHED)
+    assert dialog.report is not None and dialog.report.model_id == "fine-tuned/garden-words"
+    assert [m.id for m in captioned.finetune.models()] == ["fine-tuned/garden-words"]
+    assert dialog.result_box.isVisible()
+    qtbot.wait(50)  # the fit runs after the stage's widgets are shown
+    assert dialog.height() > 600  # it grew for the result, up to the screen, and scrolls
+    assert dialog.scroller.verticalScrollBar().maximum() > 0
+    assert screen.availableGeometry().contains(dialog.frameGeometry())
