@@ -180,3 +180,16 @@ def test_every_json_document_prints_names_as_they_are(
     assert code == 0, err
     assert "brûlée crème.jpg" in out and "\\u00fb" not in out
     assert any(s["path"].endswith("brûlée crème.jpg") for s in json.loads(out)["skipped"])
+
+
+def test_search_says_on_stderr_when_the_model_cannot_read_the_query(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+    code, out, err = run(capsys, "--library", lib, "--model", "starter", "search", "猫")
+    assert code == 0
+    assert "reads English only" in err and "photosense models list" in err
+    assert "reads English only" not in out
+    code, out, err = run(capsys, "--library", lib, "--model", "starter", "search", "ｃａｔ")
+    assert code == 0 and "reads English only" not in err

@@ -45,6 +45,9 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         album=args.album,
     )
     render.fallback_warning(library)
+    notice = library.models.reads(args.text)
+    if notice is not None:
+        print(f"note: {notice} See `photosense models list`.", file=sys.stderr)
     return _print_results(results, args.json)
 
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from photosense.gui.jobs import Job
 from photosense.gui.search_bar import SearchQuery
 from photosense.gui.sidebar import ALBUM, FOLDER, TAG, Scope
+from photosense.gui.words import reading_notice
 from photosense.library import Library, PhotoRecord, SearchResults
 
 SEARCH_LIMIT = 500
@@ -25,11 +26,16 @@ class GridContents:
     ids: Sequence[int]
     scores: Sequence[float] | None = None
     records: Sequence[PhotoRecord] = ()
+    notice: tuple[str, str] | None = None
+    """(query, words): the model does not read this query (another script or language)."""
 
     @classmethod
-    def of(cls, results: SearchResults) -> GridContents:
+    def of(cls, results: SearchResults, notice: str | None = None) -> GridContents:
         hits = results.hits
-        return cls([h.photo.id for h in hits], [h.score for h in hits], [h.photo for h in hits])
+        said = (results.query, notice) if notice else None
+        return cls(
+            [h.photo.id for h in hits], [h.score for h in hits], [h.photo for h in hits], said
+        )
 
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
@@ -67,6 +73,7 @@ class SearchScope(QObject):
         super().__init__(parent)
         self.query = SearchQuery()
         self.similar_to: PhotoRecord | None = None
+        self.notice: tuple[str, str] | None = None  # of the last search's contents
 
     @property
     def browsing(self) -> bool:
@@ -138,7 +145,8 @@ class SearchScope(QObject):
                         sort=query.sort,
                         tag=query.tag,
                         album=query.album,
-                    )
+                    ),
+                    library.models.reads(query.text),
                 ),
                 name="search",
             )
@@ -171,6 +179,8 @@ class SearchScope(QObject):
             )
             if query.sort == "date":
                 text += ", newest first"
+            if self.notice is not None and self.notice[0] == query.text:
+                text += "\n" + reading_notice(self.notice[1])
             return text
         where = self.words() or "all photos"
         text = f"{where[:1].upper()}{where[1:]} · {count:,}, newest first"

@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTime, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from photosense.progress import Progress
@@ -73,8 +73,16 @@ class IndexingStatus(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current batch; what is indexed stays")
         self.cancel_button.clicked.connect(self._on_cancel)
+        # The last run's outcome stays here once the status bar's message has gone.
+        self.last_label = QLabel()
+        self.last_label.setAccessibleName("Last run")
+        self.last_label.setMaximumWidth(420)
+        self._reveal = QTimer(self)
+        self._reveal.setSingleShot(True)
+        self._reveal.timeout.connect(self._show_last)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.last_label)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
@@ -88,7 +96,7 @@ class IndexingStatus(QWidget):
         self.bar.setRange(0, 0)  # busy until the total is known
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
-        self.setVisible(True)
+        self._running(True)
 
     def update_progress(self, progress: Progress, queued: int = 0) -> None:
         more = f" (+{queued} queued)" if queued else ""
@@ -110,7 +118,37 @@ class IndexingStatus(QWidget):
         self.label.setText(" · ".join(parts) + more)
 
     def end(self) -> None:
-        self.setVisible(False)
+        """The run is over: hide the progress; the last outcome (if any) stays reachable."""
+        self._running(False)
+
+    def show_outcome(self, text: str, shown_ms: int = 0) -> None:
+        """Keep ``text`` (the outcome of a run) as the last run's, shown once the status bar's
+        own message of it (``shown_ms``; 0: until the next) has gone, with the time in a tip."""
+        self.last_label.setToolTip(f"Last run, at {QTime.currentTime().toString('HH:mm')}: {text}")
+        metrics = self.last_label.fontMetrics()
+        elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, 400)
+        self.last_label.setText(f"Last run: {elided}" if elided == text else elided)
+        self.last_label.setVisible(False)
+        if shown_ms > 0:
+            self._reveal.start(shown_ms)
+        else:
+            self._show_last()
+
+    def _show_last(self) -> None:
+        running = self.bar.isVisibleTo(self)
+        self.last_label.setVisible(not running and bool(self.last_label.text()))
+        self.setVisible(running or self.last_label.isVisibleTo(self))
+
+    def _running(self, running: bool) -> None:
+        for widget in (self.label, self.bar, self.cancel_button):
+            widget.setVisible(running)
+        if running:
+            self.last_label.setVisible(False)
+            self.setVisible(True)
+        elif not self._reveal.isActive():
+            self._show_last()
+        else:
+            self.setVisible(False)
 
     def _on_cancel(self) -> None:
         self.cancel_button.setEnabled(False)

@@ -56,7 +56,7 @@ from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.gui.welcome import WelcomePanel
 from photosense.gui.window_dialogs import WindowDialogs
 from photosense.gui.window_settings import SavedView, read_view, write_view
-from photosense.gui.words import user_message
+from photosense.gui.words import model_name, user_message
 from photosense.library import (
     AlbumInfo,
     Library,
@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
         indexing.scanning.connect(self.refresh_overview)
         indexing.refresh_due.connect(self._live_refresh)
         indexing.reported.connect(show)
+        indexing.reported.connect(self.indexing_status.show_outcome)
         indexing.ended.connect(self._after_indexing)
         indexing.model_switched.connect(self._on_model_switched)
         indexing.folder_removed.connect(self._on_folder_removed)
@@ -381,7 +382,9 @@ class MainWindow(QMainWindow):
     def _on_overview(self, overview: LibraryStatus) -> None:
         self.overview = overview
         self.sidebar.set_folders(overview.folders, overview.photos)
-        self.count_label.setText(f"{overview.photos:,} photos")
+        self.count_label.setText(
+            f"{overview.photos:,} photos · {model_name(overview.active_model)}"
+        )
         self.count_label.setToolTip(f"Library: {self.library.path}\nModel: {overview.active_model}")
         if overview.photos and self.tags is None and not self._tags_loading:
             self.refresh_tags()  # the first time there are photos (tags need the model)
@@ -414,7 +417,7 @@ class MainWindow(QMainWindow):
 
     def _on_grid_contents(self, contents: GridContents) -> None:
         if self._current_grid_job():
-            self.last_error = ""
+            self.last_error, self.search_scope.notice = "", contents.notice
             self._show_in_grid(contents.ids, contents.scores, contents.records)
 
     def _on_grid_failed(self, exc: object) -> None:

@@ -24,6 +24,7 @@ from photosense.errors import (
     TagNotFoundError,
 )
 from photosense.library import ModelFallback
+from photosense.library.models import is_starter
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +77,13 @@ def fallback_notice(fallback: ModelFallback) -> str:
 def photos(count: int) -> str:
     """ "1 photo", "2,048 photos"."""
     return f"{count:,} photo" if count == 1 else f"{count:,} photos"
+
+
+def model_name(model_id: str) -> str:
+    """The answering model as the status bar names it: "starter model" or its id."""
+    return "starter model" if is_starter(model_id) else model_id
+
+
+def reading_notice(notice: str) -> str:
+    """The core's notice that the model will not read a query, with the window's way out."""
+    return f"⚠ {notice} Choose one on the Models page."

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from photosense.errors import ModelError, ModelInUseError
 from photosense.indexing import Indexer
+from photosense.library.reading import query_notice
 from photosense.library.records import (
     LibraryModel,
     ModelFallback,
@@ -89,6 +90,16 @@ class Models:
     def fallback(self) -> ModelFallback | None:
         """Why the starter answers instead of the library's model (its files are missing)."""
         return self._runtime.fallback
+
+    def reads(self, query: str) -> str | None:
+        """A one-line notice when the answering model will not read ``query`` (another script,
+        emoji, another language for an English-only model), naming a multilingual catalogue
+        model; None when it reads it. Loads no model."""
+        model_id = STARTER_ID if self.fallback is not None else self.spec
+        known = _languages_of(model_id)
+        if known is None:
+            return None
+        return query_notice(query, known[0], known[1], _multilingual())
 
     def current(self) -> Encoder:
         """The answering model, loaded now if it was not (seconds)."""
@@ -231,3 +242,24 @@ class Models:
                 removed = store.vectors.delete_model(model_id)
                 self._runtime.indexes.drop(model_id)
         return RemovedModel(model_id, freed, removed)
+
+
+def _languages_of(model_id: str) -> tuple[str, tuple[str, ...]] | None:
+    """(name, languages) of ``model_id`` without loading it: the starter, a catalogue entry, or
+    a stored model's base (a fine-tuned model reads what its base reads); None if unknown."""
+    if is_starter(model_id):
+        return "The starter model", inventory.starter_info().languages
+    entry = load_catalogue().get(model_id)
+    if entry is not None:
+        return entry.id, entry.languages
+    stored = next((m for m in local.list_local() if m.id == model_id), None)
+    if stored is not None and stored.base and stored.base != model_id:
+        base = _languages_of(stored.base)
+        return None if base is None else (model_id, base[1])
+    return None
+
+
+def _multilingual() -> str | None:
+    """The catalogue model that reads most languages (its languages say "multilingual")."""
+    entries = load_catalogue().entries
+    return next((e.id for e in entries if e.languages[0].startswith("multilingual")), None)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from photosense.errors import NoVectorError, PhotosenseError
 from photosense.library.photos import Photos
+from photosense.library.reading import normalise_query
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
 
@@ -50,7 +51,7 @@ class Search:
             if album is not None:
                 in_album = set(self._photos.ids(album=album))
                 only = in_album if only is None else only & in_album
-            model_id, query = runtime.encode_query(text)
+            model_id, query = runtime.encode_query(normalise_query(text))  # "ｃａｔ": "cat"
             return self._search(
                 text, model_id, query, limit, min_score, folder, after, before, sort, None, only
             )
