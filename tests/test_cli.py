@@ -183,13 +183,20 @@ def test_every_json_document_prints_names_as_they_are(
 
 
 def test_search_says_on_stderr_when_the_model_cannot_read_the_query(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    photo_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from photosense.library import models
+
+    # The fake model stands in for the English-only starter.
+    monkeypatch.setattr(models, "_languages_of", lambda _id: ("The starter model", ("en",)))
     lib = tmp_path / "lib"
     run_json(capsys, "--library", lib, "index", photo_dir, "--json")
-    code, out, err = run(capsys, "--library", lib, "--model", "starter", "search", "猫")
+    code, out, err = run(capsys, "--library", lib, "search", "猫")
     assert code == 0
     assert "reads English only" in err and "photosense models list" in err
     assert "reads English only" not in out
-    code, out, err = run(capsys, "--library", lib, "--model", "starter", "search", "ｃａｔ")
+    code, out, err = run(capsys, "--library", lib, "search", "ｃａｔ")
     assert code == 0 and "reads English only" not in err
