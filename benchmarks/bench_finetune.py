@@ -8,29 +8,41 @@ general-knowledge check. Prints:
    on the general sets before and after, and the wall time from nothing cached;
 2. "Pip": one category's training captions replaced by a made-up name; where the query "Pip"
    ranks that category's test photos, before and after;
-3. the ablation: the same run with one safeguard changed at a time.
+3. the library check: the default run's adapters against a library of real photos
+   (``foolbox-imagenet`` and ``camera-photos``: the clip-art -> real-photo case, which must be
+   caught) and against one of clip art like its captions (the ``tuxpaint-stamps`` test split: a
+   sound run, which must pass), at every blend, with what each library's search scores;
+4. the ablation: the same run with one safeguard changed at a time.
 
     .venv/bin/python benchmarks/bench_finetune.py [--model starter] [--general-limit 1000]
+    .venv/bin/python benchmarks/bench_finetune.py --library-check-only
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from _common import CACHE, dataset, machine
 
 from photosense.evaluation import evaluate, general_set, load_dataset
+from photosense.learn.features import RunFolder, extract_features
 from photosense.learn.finetune import FineTuneResult, FineTuneSettings, TrainingPair, fine_tune
+from photosense.learn.metrics import retrieval_recall
+from photosense.learn.records import LIBRARY_KEEP_LIMIT
+from photosense.learn.retention import LibraryPhotos, everyday_queries, library_check
 from photosense.models.adapted import AdaptedEncoder
 from photosense.models.device import configure_cpu_threads
 from photosense.models.encoder import Encoder
 from photosense.models.registry import load_encoder
-from photosense.progress import run_to_end
+from photosense.progress import CancelToken, run_to_end
 
 PIP_CATEGORY = "town/houses"
 ABLATION: dict[str, dict[str, Any]] = {
@@ -53,8 +65,17 @@ def train(
     settings: FineTuneSettings,
     general: list[Any],
     work: Path,
+    library: list[Path] | None = None,
 ) -> FineTuneResult:
-    job = fine_tune(encoder, pairs, settings, general=general, work_dir=work, keep_features=True)
+    job = fine_tune(
+        encoder,
+        pairs,
+        settings,
+        general=general,
+        library=library or (),
+        work_dir=work,
+        keep_features=True,
+    )
     return run_to_end(job)
 
 
@@ -81,6 +102,154 @@ def pip_ranks(encoder: Encoder, result: FineTuneResult | None) -> tuple[int, int
     return sum(own[:5]), sum(own[:10]), sum(own)
 
 
+def real_photo_paths() -> list[Path]:
+    """The real-photo library: foolbox-imagenet's 20 photos and camera-photos' 71 files."""
+    foolbox = load_dataset(dataset("foolbox-imagenet"), "all")
+    camera = dataset("camera-photos")
+    rows = (camera / "manifest.csv").read_text(encoding="utf-8").splitlines()[1:]
+    return [foolbox.folder / p for p in foolbox.images] + [
+        camera / line.split(",")[0] for line in rows
+    ]
+
+
+def encode_library(
+    encoder: Encoder, paths: list[Path], work: Path
+) -> tuple[LibraryPhotos, list[Path]]:
+    """The base model's vectors and features for ``paths`` (kept in ``work``), and the readable
+    paths in the same order."""
+    key = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:16]
+    folder = RunFolder(work / "library", f"{encoder.model_id.replace('/', '_')}-{key}")
+    job = extract_features(
+        encoder,
+        paths,
+        1,
+        0,
+        folder,
+        CancelToken(),
+        batch_size=16,
+        workers=None,
+        label="library photos",
+        done_before=0,
+        total=len(paths),
+        started=time.monotonic(),
+    )
+    features = run_to_end(job)
+    keep = features.readable
+    queries = torch.from_numpy(encoder.encode_texts(list(everyday_queries())))
+    photos = LibraryPhotos(features.vectors[keep, 0], features.features[keep, 0], queries)
+    return photos, [p for p, ok in zip(paths, keep.tolist(), strict=True) if ok]
+
+
+def label_recall(
+    result: FineTuneResult, photos: LibraryPhotos, labels: dict[int, str], encoder: Encoder
+) -> tuple[float, float]:
+    """Real-photo search with right answers: each labelled photo's class name as a query
+    ("a photo of a jeep") over the whole real library; (recall@1, recall@5)."""
+    names = sorted(set(labels.values()))
+    texts = torch.from_numpy(encoder.encode_texts([f"a photo of a {n}." for n in names]))
+    with torch.no_grad():
+        images = result.heads.embed_images(photos.vectors, photos.features).numpy()
+        queries = result.heads.embed_texts(texts).numpy()
+    hits = {1: 0, 5: 0}
+    for name, query in zip(names, queries, strict=True):
+        order = np.argsort(-(images @ query))
+        own = [i for i, label in labels.items() if label == name]
+        for k in hits:
+            hits[k] += bool(set(order[:k].tolist()) & set(own))
+    return hits[1] / len(names), hits[5] / len(names)
+
+
+def clip_art_recall(
+    result: FineTuneResult, photos: LibraryPhotos, captions: list[str], encoder: Encoder
+) -> float:
+    """Test-split text->image recall@5 over the clip-art library (what the run is for)."""
+    texts = torch.from_numpy(encoder.encode_texts(captions))
+    with torch.no_grad():
+        images = result.heads.embed_images(photos.vectors, photos.features).numpy()
+        queries = result.heads.embed_texts(texts).numpy()
+    groups = np.unique(captions, return_inverse=True)[1]
+    return retrieval_recall(images, queries, groups=groups)["t2i_r5"]
+
+
+def top_names(
+    result: FineTuneResult, photos: LibraryPhotos, paths: list[Path], query: str, encoder: Encoder
+) -> list[str]:
+    text = torch.from_numpy(encoder.encode_texts([query]))
+    with torch.no_grad():
+        images = result.heads.embed_images(photos.vectors, photos.features).numpy()
+        vector = result.heads.embed_texts(text).numpy()[0]
+    return [paths[i].stem[:28] for i in np.argsort(-(images @ vector))[:5]]
+
+
+def library_section(
+    encoder: Encoder, pairs: list[TrainingPair], settings: FineTuneSettings, work: Path
+) -> None:
+    """The library check on the clip-art -> real-photo case and on a sound run."""
+    real_paths = real_photo_paths()
+    real, real_readable = encode_library(encoder, real_paths, work)
+    folder = dataset("tuxpaint-stamps")
+    test = load_dataset(folder, "test")
+    art, art_readable = encode_library(encoder, [folder / p for p in test.images], work)
+    art_captions = dict(test.captions)
+    captions = [art_captions[str(p.relative_to(folder))] for p in art_readable]
+    foolbox = load_dataset(dataset("foolbox-imagenet"), "all")
+    names = dict(foolbox.labels)
+    labels = {
+        i: foolbox.classes[names[str(p.relative_to(foolbox.folder))]]
+        for i, p in enumerate(real_readable)
+        if p.is_relative_to(foolbox.folder)
+    }
+    # The run itself checks the real-photo library (what Library.finetune.run does by default).
+    result = train(encoder, pairs, settings, [], work, library=real_readable)
+    assert result.library is not None
+    art_check = library_check(result.heads, art)
+    control = replace(result, library=art_check)
+    print(
+        f"\nlibrary check (limit {LIBRARY_KEEP_LIMIT}): {result.library.photos} real photos "
+        f"({len(real_paths)} files), {art_check.photos} clip-art photos, "
+        f"{result.library.queries} everyday queries, k={result.library.k}; blend alpha "
+        f"{result.alpha:.1f}"
+    )
+    for name, run in (("real photos", result), ("clip art (control)", control)):
+        check = run.library
+        assert check is not None
+        print(
+            f"  {name}: neighbours kept {check.neighbours:.3f}, answers kept "
+            f"{check.answers:.3f} -> verdict {run.verdict.value}"
+        )
+    base = replace(result, heads=copy_at(result, 0.0))
+    for query in ("a dog", "a car", "a beach"):
+        for label, run in (("base", base), ("tuned", result)):
+            top = top_names(run, real, real_readable, query, encoder)
+            print(f"  '{query}' top 5 on real photos, {label}: {top}")
+    print(
+        "\n| blend alpha | real: neighbours kept | real: answers kept | real: class-name "
+        "query R@1 / R@5 | clip art: neighbours kept | clip art: answers kept | clip art: "
+        "test t2i R@5 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for alpha in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        blended = replace(result, heads=copy_at(result, alpha))
+        on_real = library_check(blended.heads, real)
+        on_art = library_check(blended.heads, art)
+        r1, r5 = label_recall(blended, real, labels, encoder)
+        print(
+            f"| {alpha:.1f} | {on_real.neighbours:.3f} | {on_real.answers:.3f} | {r1:.3f} / "
+            f"{r5:.3f} | {on_art.neighbours:.3f} | {on_art.answers:.3f} | "
+            f"{clip_art_recall(blended, art, captions, encoder):.3f} |",
+            flush=True,
+        )
+
+
+def copy_at(result: FineTuneResult, alpha: float) -> Any:
+    """The run's adapters at another blend (the run's own are left as they are)."""
+    import copy
+
+    heads = copy.deepcopy(result.heads)
+    heads.set_alpha(alpha)
+    return heads
+
+
 def row(name: str, result: FineTuneResult, test: dict[str, float]) -> str:
     general = " ".join(
         f"{result.general_before[k]:.3f}->{result.general_after[k]:.3f}"
@@ -98,6 +267,11 @@ def main() -> None:
     parser.add_argument("--model", default="starter")
     parser.add_argument("--general-limit", type=int, default=1000)
     parser.add_argument("--skip-ablation", action="store_true")
+    parser.add_argument(
+        "--library-check-only",
+        action="store_true",
+        help="only the library check (features already encoded are reused)",
+    )
     args = parser.parse_args()
     configure_cpu_threads()
     print(f"machine: {machine()}")
@@ -110,6 +284,10 @@ def main() -> None:
     ]
     encoder = load_encoder(args.model)
     work = CACHE / "finetune" / encoder.model_id.replace("/", "_")
+    if args.library_check_only:
+        print(f"model {encoder.model_id}; {len(pairs)} training pairs")
+        library_section(encoder, pairs, FineTuneSettings(), work)
+        return
     shutil.rmtree(work, ignore_errors=True)  # the first run pays for every feature
     print(
         f"model {encoder.model_id}; {len(pairs)} training pairs; general sets: "
@@ -151,6 +329,7 @@ def main() -> None:
         f"{hits_before[0] / hits_before[2]:.3f} -> {hits_after[0] / hits_after[2]:.3f}"
     )
 
+    library_section(encoder, pairs, settings, work)
     if args.skip_ablation:
         return
     print(

@@ -56,9 +56,11 @@ nothing automatic ever replaces a ``USER`` caption."""
 
 class FineTuneVerdict(StrEnum):
     """What a fine-tuning run's numbers say: ``better`` (activated automatically), ``not_better``
-    on the held-out photos, or ``lost_general`` knowledge on the general sets whatever it gained.
+    on the held-out photos, ``lost_general`` knowledge on the general sets, or ``changes_library``
+    (the user's own photos no longer find what they found under the base), whatever it gained.
     The rule is :attr:`photosense.learn.finetune.FineTuneResult.verdict`'s, and only its."""
 
     BETTER = "better"
     NOT_BETTER = "not_better"
     LOST_GENERAL = "lost_general"
+    CHANGES_LIBRARY = "changes_library"

@@ -10,6 +10,7 @@ import pytest
 
 from photosense.errors import NotEnoughDataError
 from photosense.learn.finetune import FineTuneSettings
+from photosense.learn.records import LIBRARY_KEEP_LIMIT, LIBRARY_MIN_PHOTOS
 from photosense.models.local import read_local
 from photosense.progress import run_to_end
 from tests.cli_run import run, run_json
@@ -58,6 +59,41 @@ def test_library_finetune_stores_a_model_derived_from_its_base(fake_library, cap
     assert any(m.id == report.model_id for m in library.finetune.models())
 
 
+def test_library_check_runs_on_the_librarys_other_photos(fake_library, captioned, tmp_path) -> None:
+    library = fake_library
+    others = tmp_path / "others"
+    for i in range(LIBRARY_MIN_PHOTOS + 2):
+        save_photo(others / f"{COLOURS[i % len(COLOURS)]}-other-{i}.jpg", COLOURS[i % 4])
+    run_to_end(library.folders.index([others, captioned]))
+    pairs = library.finetune.pairs(captions=captioned / "captions.csv")
+    library.captions.set(str(others / "red-other-0.jpg"), "my red thing")
+    chosen = library.finetune.check_photos(pairs)
+    # Uncaptioned photos it does not train on, each once, the same ones run after run.
+    assert sorted(p.name for p in chosen) == sorted(
+        p.name for p in others.iterdir() if p.name != "red-other-0.jpg"
+    )
+    assert library.finetune.check_photos(pairs) == chosen
+    assert len(library.finetune.check_photos(pairs, limit=5)) == 5
+    settings = FineTuneSettings(epochs=2, views=1, rank=4)
+    report = run_to_end(
+        library.finetune.run(captions=captioned / "captions.csv", settings=settings)
+    )
+    check = report.result.library
+    assert check is not None and check.photos == len(chosen)
+    document = report.as_dict(activated=False)
+    assert document["library"] == {
+        "photos": check.photos,
+        "queries": check.queries,
+        "k": check.k,
+        "neighbours": check.neighbours,
+        "answers": check.answers,
+        "kept": check.kept,
+        "limit": LIBRARY_KEEP_LIMIT,
+    }
+    assert document["verdict"] == report.result.verdict.value
+    assert read_local(report.model_id).extra["library"]["photos"] == check.photos
+
+
 def test_too_few_pairs_is_a_clear_error(fake_library, tmp_path: Path) -> None:
     save_photo(tmp_path / "one.jpg", "red")
     (tmp_path / "c.csv").write_text("path,caption\none.jpg,a red thing\n")
@@ -91,6 +127,8 @@ def test_cli_finetune_json_activate_eval_and_revert(capsys, tmp_path: Path, capt
     assert document["pairs"] == 24
     assert set(document["heldout"]["before"]) == {"t2i_r1", "t2i_r5", "t2i_r10"}
     assert document["general"] == {"before": None, "after": None, "sets": {}}
+    assert document["library"] is None  # nothing indexed besides the training photos
+    assert document["verdict"] in {"better", "not_better"}
     assert document["activated"] is True
     status = run_json(capsys, "--library", library, "status", "--json")
     assert status["active_model"] == "fine-tuned/mine"

@@ -8,7 +8,7 @@ from pathlib import Path
 from photosense.cli import render, words
 from photosense.cli.common import EXIT_USAGE, Commands, cancel_on_ctrl_c, on_library, positive
 from photosense.enums import FineTuneVerdict
-from photosense.library import GENERAL_DROP_LIMIT, FineTuneSettings, Library
+from photosense.library import GENERAL_DROP_LIMIT, LIBRARY_KEEP_LIMIT, FineTuneSettings, Library
 
 
 def register(commands: Commands) -> None:
@@ -19,6 +19,7 @@ def register(commands: Commands) -> None:
         description="Fine-tune the active model on captioned photos: your albums, captions "
         "you wrote or imported, or a path,caption CSV. The result is a new model "
         "(fine-tuned/NAME); it is activated when it scores better on held-out photos "
+        "and keeps most of what your other photos found before "
         "(see --activate). `photosense models use BASE` reverts.",
     )
     finetune.add_argument(
@@ -45,8 +46,9 @@ def register(commands: Commands) -> None:
         "--activate",
         choices=["auto", "yes", "no"],
         default="auto",
-        help="auto: only if held-out recall improved and no general set fell "
-        f"{GENERAL_DROP_LIMIT * 100:.0f}+ points",
+        help="auto: only if held-out recall improved, no general set fell "
+        f"{GENERAL_DROP_LIMIT * 100:.0f}+ points and your other photos' neighbours and "
+        f"everyday-search answers kept at least {LIBRARY_KEEP_LIMIT:.0%}",
     )
     finetune.add_argument("--json", action="store_true")
     advanced = finetune.add_argument_group("advanced")
@@ -125,6 +127,15 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
         print(
             f"general check {name}: zero-shot top-1 {scores['before']:.3f} -> {scores['after']:.3f}"
         )
+    check = report.result.library
+    if check is None:
+        print("library check: left out (too few photos in the library besides the training ones)")
+    else:
+        print(
+            f"library check on {check.photos} of your photos: neighbours kept "
+            f"{check.neighbours:.0%}, everyday-search answers kept {check.answers:.0%} "
+            f"(top {check.k}; at least {LIBRARY_KEEP_LIMIT:.0%} to activate by itself)"
+        )
     if activated:
         print(
             f"active model: {report.model_id}; "
@@ -138,6 +149,11 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
             why = (
                 "it lost general knowledge (zero-shot accuracy fell by more than "
                 f"{GENERAL_DROP_LIMIT * 100:.0f} points)"
+            )
+        elif report.result.verdict is FineTuneVerdict.CHANGES_LIBRARY:
+            why = (
+                "it changes what searches find among the rest of your photos (it kept less "
+                f"than {LIBRARY_KEEP_LIMIT:.0%} of the old model's neighbours or answers)"
             )
         print(f"not activated: {why}; use it anyway with `photosense models use {report.model_id}`")
     return 0

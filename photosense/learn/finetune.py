@@ -18,8 +18,10 @@ each part):
    held-out split is kept and training stops early when it stops improving.
 4. **WiSE-FT**: blend the learned weights with the base's (``alpha`` from 0 to 1) and keep the
    blend that scores best on the held-out split (ties go to the smaller blend: less change
-   for the same gain). A general-knowledge check (zero-shot on labelled photos the run did not
-   train on) is scored for the base and the result.
+   for the same gain). Two general-knowledge checks compare the base and the result: the
+   library check, by default (how much of the base's search on a sample of the user's own
+   photos the result keeps: :mod:`photosense.learn.retention`), and zero-shot on labelled
+   photos the run did not train on, when given.
 5. Optionally (``refit``, off: it did not help in the measurements) train once more on every
    pair for the chosen number of epochs.
 
@@ -47,13 +49,17 @@ from photosense.learn.features import Features, RunFolder, extract_features
 from photosense.learn.metrics import DEFAULT_TEMPLATES, retrieval_recall, zero_shot_accuracy
 from photosense.learn.records import (
     GENERAL_DROP_LIMIT,
+    LIBRARY_KEEP_LIMIT,
+    LIBRARY_MIN_PHOTOS,
     MIN_HELDOUT,
     MIN_PAIRS,
     FineTuneSettings,
     GeneralSet,
+    LibraryCheck,
     TrainingPair,
     TrainingProgress,
 )
+from photosense.learn.retention import LibraryPhotos, everyday_queries, library_check
 from photosense.learn.trainer import Trainer
 from photosense.models.adapted import AdapterHeads
 from photosense.models.encoder import Encoder
@@ -64,6 +70,7 @@ __all__ = [
     "FineTuneResult",
     "FineTuneSettings",
     "GeneralSet",
+    "LibraryCheck",
     "TrainingPair",
     "TrainingProgress",
     "data_fingerprint",
@@ -97,6 +104,7 @@ class FineTuneResult:
     heldout_after: dict[str, float]
     general_before: dict[str, float] = field(default_factory=dict)
     general_after: dict[str, float] = field(default_factory=dict)
+    library: LibraryCheck | None = None
     history: tuple[dict[str, float], ...] = ()
 
     @property
@@ -110,10 +118,13 @@ class FineTuneResult:
     @property
     def verdict(self) -> FineTuneVerdict:
         """The activation rule: better when held-out text-to-image recall got better (the mean
-        of @1/5/10, what training and the blend maximise, with @5 not lower) and no general set
-        fell by more than :data:`GENERAL_DROP_LIMIT`."""
+        of @1/5/10, what training and the blend maximise, with @5 not lower), no general set
+        fell by more than :data:`GENERAL_DROP_LIMIT` and the library's own search kept at
+        least :data:`LIBRARY_KEEP_LIMIT` of the base's neighbours and answers."""
         if self.general_drop > GENERAL_DROP_LIMIT + 1e-9:
             return FineTuneVerdict.LOST_GENERAL
+        if self.library is not None and self.library.kept < LIBRARY_KEEP_LIMIT - 1e-9:
+            return FineTuneVerdict.CHANGES_LIBRARY
         before, after = self.heldout_before, self.heldout_after
         gained = _score(after) > _score(before) + 1e-9 and after["t2i_r5"] >= before["t2i_r5"]
         return FineTuneVerdict.BETTER if gained else FineTuneVerdict.NOT_BETTER
@@ -139,6 +150,7 @@ class FineTuneResult:
             "seconds": round(self.seconds, 1),
             "heldout": {"before": self.heldout_before, "after": self.heldout_after},
             "general": {"before": self.general_before, "after": self.general_after},
+            "library": asdict(self.library) if self.library is not None else None,
             "history": list(self.history),
         }
 
@@ -222,6 +234,8 @@ def fine_tune(
     cancel: CancelToken | None = None,
     *,
     general: Sequence[GeneralSet] = (),
+    library: Sequence[Path] = (),
+    queries: Sequence[str] | None = None,
     work_dir: Path | None = None,
     batch_size: int = 16,
     workers: int | None = None,
@@ -233,7 +247,9 @@ def fine_tune(
     ``work_dir`` keeps features and checkpoints: a run cancelled or killed resumes from them
     when called again with the same model, pairs and settings; they are deleted when it
     completes, except the features with ``keep_features`` (runs that differ only in training
-    settings then share them). ``general`` sets are scored before and after. Raises
+    settings then share them). ``general`` sets are scored before and after. ``library`` photos
+    (the user's own, not trained on) and ``queries`` (by default the everyday ones) make the
+    library check; with fewer than :data:`LIBRARY_MIN_PHOTOS` readable photos it is left out. Raises
     ``NotEnoughDataError`` for too few pairs, ``Cancelled`` when ``cancel`` is set (checkpoints
     stay).
     """
@@ -261,7 +277,9 @@ def fine_tune(
     train_paths = list(dict.fromkeys(p.path for p in train))
     heldout_paths = list(dict.fromkeys(p.path for p in heldout))
     general_images = sum(len(g.paths) for g in general)
-    total = len(train_paths) + len(heldout_paths) + general_images
+    trained = set(train_paths) | set(heldout_paths)
+    library_paths = [path for path in dict.fromkeys(library) if path not in trained]
+    total = len(train_paths) + len(heldout_paths) + general_images + len(library_paths)
 
     def extract(
         paths: Sequence[Path], views: int, label: str, done_before: int
@@ -304,6 +322,17 @@ def fine_tune(
                 base_prompts,
             )
         )
+    library_photos: LibraryPhotos | None = None
+    if library_paths:
+        extracted = yield from extract(library_paths, 1, "encoding library photos", done_before)
+        keep = extracted.readable
+        if int(keep.sum()) >= LIBRARY_MIN_PHOTOS:
+            query_texts = list(everyday_queries() if queries is None else queries)
+            library_photos = LibraryPhotos(
+                extracted.vectors[keep, 0],
+                extracted.features[keep, 0],
+                torch.from_numpy(encoder.encode_texts(query_texts)),
+            )
     cancel.raise_if_cancelled()
 
     # Drop pairs whose photo could not be read; index photos and texts.
@@ -438,6 +467,7 @@ def fine_tune(
         general_before[check.name] = _general_top1(heads, check)
         heads.set_alpha(alpha)
         general_after[check.name] = _general_top1(heads, check)
+    checked = library_check(heads, library_photos) if library_photos is not None else None
     if run is not None:
         run.remove()
     if not keep_features:
@@ -460,6 +490,7 @@ def fine_tune(
         heldout_after=after,
         general_before=general_before,
         general_after=general_after,
+        library=checked,
         history=tuple(history),
     )
 

@@ -18,6 +18,14 @@ MIN_PAIRS = 20
 MIN_HELDOUT = 5
 GENERAL_DROP_LIMIT = 0.02
 """The most zero-shot top-1 a general set may lose for a run to count as better."""
+LIBRARY_SAMPLE = 200
+"""Library photos (uncaptioned, not trained on) the library check compares the models on."""
+LIBRARY_MIN_PHOTOS = 20
+"""Fewer library photos than this and the library check is left out (it would be noise)."""
+LIBRARY_K = 10
+"""How many neighbours of a photo, and answers to a query, the library check compares."""
+LIBRARY_KEEP_LIMIT = 0.7
+"""The least of the base's neighbours and answers a run may keep to be activated by itself."""
 
 
 def storage_error(what: str, where: Path, exc: OSError) -> StorageError:
@@ -49,6 +57,27 @@ class GeneralSet:
     paths: tuple[Path, ...]
     labels: tuple[int, ...]
     class_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LibraryCheck:
+    """How much of the base model's search a fine-tuned candidate keeps on the user's photos.
+
+    ``neighbours``: the mean share of each photo's ``k`` nearest photos under the base that
+    stay among its ``k`` nearest under the candidate; ``answers``: the mean share of the base's
+    top ``k`` photos for each everyday query that the candidate also puts in its top ``k``.
+    """
+
+    photos: int
+    queries: int
+    k: int
+    neighbours: float
+    answers: float
+
+    @property
+    def kept(self) -> float:
+        """The weaker of the two, what the verdict compares with :data:`LIBRARY_KEEP_LIMIT`."""
+        return min(self.neighbours, self.answers)
 
 
 @dataclass(frozen=True)

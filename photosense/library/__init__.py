@@ -8,9 +8,11 @@ hand back, re-exported so that the fronts never reach into the layers under the 
 from photosense.indexing import IndexReport
 from photosense.learn.records import (
     GENERAL_DROP_LIMIT,
+    LIBRARY_KEEP_LIMIT,
     MIN_HELDOUT,
     MIN_PAIRS,
     FineTuneSettings,
+    LibraryCheck,
     TrainingPair,
     TrainingProgress,
 )
@@ -53,6 +55,7 @@ from photosense.tagging.service import (
 __all__ = [
     "GENERAL_DROP_LIMIT",
     "GRID_SIZE",
+    "LIBRARY_KEEP_LIMIT",
     "MIN_HELDOUT",
     "MIN_PAIRS",
     "PREVIEW_SIZE",
@@ -68,6 +71,7 @@ __all__ = [
     "Hit",
     "IndexReport",
     "Library",
+    "LibraryCheck",
     "LibraryModel",
     "LibraryStatus",
     "LocalModel",

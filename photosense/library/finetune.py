@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -14,7 +15,12 @@ from photosense.enums import CaptionSource
 from photosense.errors import ModelExistsError, PhotosenseError
 from photosense.evaluation import ALL as ALL_SPLITS
 from photosense.evaluation import general_set, load_dataset
-from photosense.learn.records import FineTuneSettings, TrainingPair, storage_error
+from photosense.learn.records import (
+    LIBRARY_SAMPLE,
+    FineTuneSettings,
+    TrainingPair,
+    storage_error,
+)
 from photosense.library.captions import Captions
 from photosense.library.records import FineTuneReport
 from photosense.library.runtime import ModelRuntime
@@ -69,7 +75,9 @@ class FineTune:
         a data set folder with ``split``); with neither, from every captioned photo of the
         library. ``general`` names labelled data set folders scored before and after (up to
         ``general_limit`` photos each). The new model (``fine-tuned/NAME``) is stored but not
-        activated: ``models.use`` does that (the report says whether it ``improved``). A killed
+        activated: ``models.use`` does that (the report says whether it ``improved``). The
+        library check runs on up to :data:`LIBRARY_SAMPLE` of the library's uncaptioned photos
+        that it does not train on (see :meth:`check_photos`). A killed
         or cancelled run resumes when started again with the same data and settings. Each step
         runs under the model's lock, so searches get in between steps but not into one.
         """
@@ -95,6 +103,8 @@ class FineTune:
 
         pairs = self.pairs(albums=albums, captions=captions, split=split)
         checks = [general_set(Path(folder), general_limit) for folder in general]
+        seed = (settings or FineTuneSettings()).seed
+        library = self.check_photos(pairs, seed=seed)
         encoder = self._runtime.encoder
         base = encoder.base if isinstance(encoder, AdaptedEncoder) else encoder
         yield Progress(0, None, f"fine-tuning {base.model_id} on {len(pairs)} pairs")
@@ -104,6 +114,7 @@ class FineTune:
             settings,
             cancel,
             general=checks,
+            library=library,
             work_dir=cache_dir() / "finetune",
             batch_size=batch_size_for(base),
             workers=workers,
@@ -169,6 +180,38 @@ class FineTune:
             else:
                 kept.append(replace(pair, text=text) if text != pair.text else pair)
         return list(dict.fromkeys(kept)), left_out
+
+    def check_photos(
+        self, pairs: Sequence[TrainingPair], *, limit: int = LIBRARY_SAMPLE, seed: int = 0
+    ) -> list[Path]:
+        """The library check's photos: up to ``limit`` uncaptioned photos not in ``pairs``,
+        on online folders, chosen by a hash of their id (the same photos run after run)."""
+        store = self._runtime.store
+        captioned = set(store.captions.get())
+        trained = {str(p.path) for p in pairs}
+        online = {folder.id for folder in store.folders.all() if folder.online}
+
+        def rank(photo_id: int) -> str:
+            return hashlib.sha256(f"{seed}:{photo_id}".encode()).hexdigest()
+
+        ranked = sorted((i for i in store.photos.ids() if i not in captioned), key=rank)
+        chosen: list[Path] = []
+        for start in range(0, len(ranked), 2 * limit):
+            chunk = ranked[start : start + 2 * limit]
+            records = store.photos.get(chunk)
+            for photo_id in chunk:
+                record = records.get(photo_id)
+                if (
+                    record is None
+                    or record.folder_id not in online
+                    or record.path in trained
+                    or not os.path.isfile(record.path)
+                ):
+                    continue
+                chosen.append(Path(record.path))
+                if len(chosen) >= limit:
+                    return chosen
+        return chosen
 
     def models(self) -> list[LocalModel]:
         """Fine-tuned models on this machine, newest first, with their records."""

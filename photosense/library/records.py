@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photosense.indexing import IndexReport
+from photosense.learn.records import LIBRARY_KEEP_LIMIT
 from photosense.models.inventory import ModelInfo
 from photosense.store.records import PhotoRecord
 
@@ -160,9 +161,13 @@ class FineTuneReport:
                     for name in r.general_before
                 },
             },
+            "library": None
+            if r.library is None
+            else {**asdict(r.library), "kept": r.library.kept, "limit": LIBRARY_KEEP_LIMIT},
             "alpha": r.alpha,
             "epochs": r.epochs_run,
             "best_epoch": r.best_epoch,
+            "verdict": r.verdict.value,
             "improved": r.improved,
             "activated": activated,
         }

@@ -24,6 +24,7 @@ from photosense.learn.finetune import (
     split_pairs,
 )
 from photosense.learn.metrics import class_text_vectors, zero_shot_accuracy
+from photosense.learn.records import LIBRARY_MIN_PHOTOS
 from photosense.models.adapted import AdaptedEncoder, AdapterHeads
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.fake import FakeEncoder
@@ -189,6 +190,30 @@ def test_blend_zero_is_the_base_and_general_check_is_scored(
         vectors = torch.from_numpy(WordEncoder().encode_texts(["pip"]))
         assert torch.allclose(result.heads.embed_texts(vectors), vectors, atol=1e-6)
     assert torch.equal(state["text.up.weight"], result.heads.state_dict()["text.up.weight"])
+
+
+def test_fine_tune_checks_the_library_photos_it_is_given(
+    colour_pairs: list[TrainingPair], tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    library = [
+        save_photo(tmp_path / "library" / f"{i}.jpg", tuple(rng.integers(0, 255, 3).tolist()))
+        for i in range(LIBRARY_MIN_PHOTOS + 4)
+    ]
+    trained = [p.path for p in colour_pairs[:3]]  # photos it trains on never count
+    settings = FineTuneSettings(epochs=2, views=1, rank=4, batch_size=8)
+    result = run_to_end(
+        fine_tune(
+            WordEncoder(), colour_pairs, settings, library=[*library, *trained], queries=["pip"]
+        )
+    )
+    assert result.library is not None
+    assert (result.library.photos, result.library.queries) == (len(library), 1)
+    assert 0.0 <= result.library.kept <= 1.0
+    assert result.record()["library"]["photos"] == len(library)
+    # Too few photos to say anything: the check is left out, and the verdict ignores it.
+    few = run_to_end(fine_tune(WordEncoder(), colour_pairs, settings, library=library[:5]))
+    assert few.library is None and few.record()["library"] is None
 
 
 def test_unreadable_photos_are_left_out(colour_pairs: list[TrainingPair], tmp_path: Path) -> None:
