@@ -190,6 +190,13 @@ def library_section(
     folder = dataset("tuxpaint-stamps")
     test = load_dataset(folder, "test")
     art, art_readable = encode_library(encoder, [folder / p for p in test.images], work)
+    mixed = LibraryPhotos(
+        torch.cat([real.vectors, art.vectors]),
+        torch.cat([real.features, art.features]),
+        real.queries,
+    )
+    # The photos the run learns from (train and held-out), as the run itself sees them.
+    trained, _ = encode_library(encoder, [p.path for p in pairs], work)
     art_captions = dict(test.captions)
     captions = [art_captions[str(p.relative_to(folder))] for p in art_readable]
     foolbox = load_dataset(dataset("foolbox-imagenet"), "all")
@@ -201,21 +208,32 @@ def library_section(
     }
     # The run itself checks the real-photo library (what Library.finetune.run does by default).
     result = train(encoder, pairs, settings, [], work, library=real_readable)
-    assert result.library is not None
-    art_check = library_check(result.heads, art)
-    control = replace(result, library=art_check)
+    runs = {
+        "real photos (foolbox-imagenet + camera-photos)": result,
+        "clip art like the captions (tuxpaint-stamps test split)": replace(
+            result, library=library_check(result.heads, art, trained.features)
+        ),
+        "both together": replace(
+            result, library=library_check(result.heads, mixed, trained.features)
+        ),
+    }
     print(
-        f"\nlibrary check (limit {LIBRARY_KEEP_LIMIT}): {result.library.photos} real photos "
-        f"({len(real_paths)} files), {art_check.photos} clip-art photos, "
-        f"{result.library.queries} everyday queries, k={result.library.k}; blend alpha "
-        f"{result.alpha:.1f}"
+        f"\nlibrary check (limit {LIBRARY_KEEP_LIMIT}, {len(everyday_queries())} everyday "
+        f"queries, top 10); the run's blend alpha {result.alpha:.1f}; held-out t2i R@5 "
+        f"{result.heldout_before['t2i_r5']:.3f} -> {result.heldout_after['t2i_r5']:.3f}"
     )
-    for name, run in (("real photos", result), ("clip art (control)", control)):
+    print(
+        "\n| library | photos | unlike the training photos | neighbours kept | answers kept "
+        "| verdict |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, run in runs.items():
         check = run.library
         assert check is not None
+        shown = [f"{v:.3f}" if v is not None else "-" for v in (check.neighbours, check.answers)]
         print(
-            f"  {name}: neighbours kept {check.neighbours:.3f}, answers kept "
-            f"{check.answers:.3f} -> verdict {run.verdict.value}"
+            f"| {name} | {check.photos} | {check.unlike} | {shown[0]} | {shown[1]} "
+            f"| {run.verdict.value} |"
         )
     base = replace(result, heads=copy_at(result, 0.0))
     for query in ("a dog", "a car", "a beach"):
@@ -224,18 +242,20 @@ def library_section(
             print(f"  '{query}' top 5 on real photos, {label}: {top}")
     print(
         "\n| blend alpha | real: neighbours kept | real: answers kept | real: class-name "
-        "query R@1 / R@5 | clip art: neighbours kept | clip art: answers kept | clip art: "
+        "query R@1 / R@5 | clip art, all photos: neighbours kept | answers kept | clip art: "
         "test t2i R@5 |"
     )
     print("|---|---|---|---|---|---|---|")
     for alpha in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
         blended = replace(result, heads=copy_at(result, alpha))
-        on_real = library_check(blended.heads, real)
-        on_art = library_check(blended.heads, art)
+        on_real = library_check(blended.heads, real, trained.features)
+        # Every clip-art photo is like the training ones; how much they move, for comparison
+        # (no training photos given: every photo counts as unlike them).
+        on_art = library_check(blended.heads, art, trained.features[:0])
         r1, r5 = label_recall(blended, real, labels, encoder)
         print(
-            f"| {alpha:.1f} | {on_real.neighbours:.3f} | {on_real.answers:.3f} | {r1:.3f} / "
-            f"{r5:.3f} | {on_art.neighbours:.3f} | {on_art.answers:.3f} | "
+            f"| {alpha:.1f} | {on_real.neighbours} | {on_real.answers} | {r1:.3f} / "
+            f"{r5:.3f} | {on_art.neighbours} | {on_art.answers} | "
             f"{clip_art_recall(blended, art, captions, encoder):.3f} |",
             flush=True,
         )

@@ -83,6 +83,7 @@ def test_library_check_runs_on_the_librarys_other_photos(fake_library, captioned
     document = report.as_dict(activated=False)
     assert document["library"] == {
         "photos": check.photos,
+        "unlike": check.unlike,
         "queries": check.queries,
         "k": check.k,
         "neighbours": check.neighbours,

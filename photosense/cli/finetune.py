@@ -47,8 +47,9 @@ def register(commands: Commands) -> None:
         choices=["auto", "yes", "no"],
         default="auto",
         help="auto: only if held-out recall improved, no general set fell "
-        f"{GENERAL_DROP_LIMIT * 100:.0f}+ points and your other photos' neighbours and "
-        f"everyday-search answers kept at least {LIBRARY_KEEP_LIMIT:.0%}",
+        f"{GENERAL_DROP_LIMIT * 100:.0f}+ points and your photos unlike the training ones "
+        f"kept at least {LIBRARY_KEEP_LIMIT:.0%} of their neighbours and everyday-search "
+        "answers",
     )
     finetune.add_argument("--json", action="store_true")
     advanced = finetune.add_argument_group("advanced")
@@ -130,11 +131,17 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
     check = report.result.library
     if check is None:
         print("library check: left out (too few photos in the library besides the training ones)")
+    elif check.neighbours is None or check.answers is None:
+        print(
+            f"library check: {check.photos} of your other photos sampled, {check.unlike} unlike "
+            "the ones it learned from: the held-out gain speaks for them"
+        )
     else:
         print(
-            f"library check on {check.photos} of your photos: neighbours kept "
-            f"{check.neighbours:.0%}, everyday-search answers kept {check.answers:.0%} "
-            f"(top {check.k}; at least {LIBRARY_KEEP_LIMIT:.0%} to activate by itself)"
+            f"library check on {check.unlike} of your photos unlike the ones it learned from "
+            f"(of {check.photos} sampled): neighbours kept {check.neighbours:.0%}, "
+            f"everyday-search answers kept {check.answers:.0%} (top {check.k}; at least "
+            f"{LIBRARY_KEEP_LIMIT:.0%} to activate by itself)"
         )
     if activated:
         print(
@@ -152,8 +159,9 @@ def _finetune(library: Library, args: argparse.Namespace) -> int:
             )
         elif report.result.verdict is FineTuneVerdict.CHANGES_LIBRARY:
             why = (
-                "it changes what searches find among the rest of your photos (it kept less "
-                f"than {LIBRARY_KEEP_LIMIT:.0%} of the old model's neighbours or answers)"
+                "it changes what searches find among your photos unlike the ones it learned "
+                f"from (it kept less than {LIBRARY_KEEP_LIMIT:.0%} of the old model's "
+                "neighbours or answers there)"
             )
         print(f"not activated: {why}; use it anyway with `photosense models use {report.model_id}`")
     return 0

@@ -19,9 +19,9 @@ each part):
 4. **WiSE-FT**: blend the learned weights with the base's (``alpha`` from 0 to 1) and keep the
    blend that scores best on the held-out split (ties go to the smaller blend: less change
    for the same gain). Two general-knowledge checks compare the base and the result: the
-   library check, by default (how much of the base's search on a sample of the user's own
-   photos the result keeps: :mod:`photosense.learn.retention`), and zero-shot on labelled
-   photos the run did not train on, when given.
+   library check, by default (how much of the base's search the result keeps on the user's
+   own photos unlike the training ones: :mod:`photosense.learn.retention`), and zero-shot on
+   labelled photos the run did not train on, when given.
 5. Optionally (``refit``, off: it did not help in the measurements) train once more on every
    pair for the chosen number of epochs.
 
@@ -119,11 +119,13 @@ class FineTuneResult:
     def verdict(self) -> FineTuneVerdict:
         """The activation rule: better when held-out text-to-image recall got better (the mean
         of @1/5/10, what training and the blend maximise, with @5 not lower), no general set
-        fell by more than :data:`GENERAL_DROP_LIMIT` and the library's own search kept at
-        least :data:`LIBRARY_KEEP_LIMIT` of the base's neighbours and answers."""
+        fell by more than :data:`GENERAL_DROP_LIMIT` and, on the library's photos unlike the
+        training ones, the candidate kept at least :data:`LIBRARY_KEEP_LIMIT` of the base's
+        neighbours and answers."""
         if self.general_drop > GENERAL_DROP_LIMIT + 1e-9:
             return FineTuneVerdict.LOST_GENERAL
-        if self.library is not None and self.library.kept < LIBRARY_KEEP_LIMIT - 1e-9:
+        kept = self.library.kept if self.library is not None else None
+        if kept is not None and kept < LIBRARY_KEEP_LIMIT - 1e-9:
             return FineTuneVerdict.CHANGES_LIBRARY
         before, after = self.heldout_before, self.heldout_after
         gained = _score(after) > _score(before) + 1e-9 and after["t2i_r5"] >= before["t2i_r5"]
@@ -249,9 +251,9 @@ def fine_tune(
     completes, except the features with ``keep_features`` (runs that differ only in training
     settings then share them). ``general`` sets are scored before and after. ``library`` photos
     (the user's own, not trained on) and ``queries`` (by default the everyday ones) make the
-    library check; with fewer than :data:`LIBRARY_MIN_PHOTOS` readable photos it is left out. Raises
-    ``NotEnoughDataError`` for too few pairs, ``Cancelled`` when ``cancel`` is set (checkpoints
-    stay).
+    library check; with fewer than :data:`LIBRARY_MIN_PHOTOS` readable photos it is left out.
+    Raises ``NotEnoughDataError`` for too few pairs, ``Cancelled`` when ``cancel`` is set
+    (checkpoints stay).
     """
     settings = settings or FineTuneSettings()
     cancel = cancel or CancelToken()
@@ -467,7 +469,15 @@ def fine_tune(
         general_before[check.name] = _general_top1(heads, check)
         heads.set_alpha(alpha)
         general_after[check.name] = _general_top1(heads, check)
-    checked = library_check(heads, library_photos) if library_photos is not None else None
+    checked = None
+    if library_photos is not None:
+        trained_photos = torch.cat(
+            [
+                train_features.features[train_features.readable, 0],
+                heldout_features.features[heldout_features.readable, 0],
+            ]
+        )
+        checked = library_check(heads, library_photos, trained_photos)
     if run is not None:
         run.remove()
     if not keep_features:

@@ -21,7 +21,8 @@ GENERAL_DROP_LIMIT = 0.02
 LIBRARY_SAMPLE = 200
 """Library photos (uncaptioned, not trained on) the library check compares the models on."""
 LIBRARY_MIN_PHOTOS = 20
-"""Fewer library photos than this and the library check is left out (it would be noise)."""
+"""Fewer library photos than this (sampled, or unlike the training photos) and the library
+check has nothing to compare (it would be noise)."""
 LIBRARY_K = 10
 """How many neighbours of a photo, and answers to a query, the library check compares."""
 LIBRARY_KEEP_LIMIT = 0.7
@@ -63,20 +64,26 @@ class GeneralSet:
 class LibraryCheck:
     """How much of the base model's search a fine-tuned candidate keeps on the user's photos.
 
-    ``neighbours``: the mean share of each photo's ``k`` nearest photos under the base that
-    stay among its ``k`` nearest under the candidate; ``answers``: the mean share of the base's
-    top ``k`` photos for each everyday query that the candidate also puts in its top ``k``.
+    Of ``photos`` sampled from the library (not trained on), ``unlike`` are unlike the training
+    photos (the held-out gain does not speak for them); on those, ``neighbours`` is the mean
+    share of each photo's ``k`` nearest photos under the base that stay among its ``k`` nearest
+    under the candidate, and ``answers`` the mean share of the base's top ``k`` photos for each
+    everyday query that the candidate also puts in its top ``k``. Both are None when fewer than
+    :data:`LIBRARY_MIN_PHOTOS` photos are unlike the training ones: nothing to check.
     """
 
     photos: int
+    unlike: int
     queries: int
     k: int
-    neighbours: float
-    answers: float
+    neighbours: float | None
+    answers: float | None
 
     @property
-    def kept(self) -> float:
+    def kept(self) -> float | None:
         """The weaker of the two, what the verdict compares with :data:`LIBRARY_KEEP_LIMIT`."""
+        if self.neighbours is None or self.answers is None:
+            return None
         return min(self.neighbours, self.answers)
 
 

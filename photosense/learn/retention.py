@@ -1,11 +1,13 @@
 """The library check: how much of the base model's search a fine-tuned candidate keeps.
 
-A run can score better on its own held-out photos and still make the rest of the library worse
-(adapters taught on clip art move real photos somewhere arbitrary). With no labels from the
-user, the check compares the base and the candidate on a sample of the user's own photos that
-the run did not train on: each photo's nearest photos, and the top answers to a shipped list
-of everyday queries (``photosense/resources/everyday_queries.txt``). A candidate equal to the
-base keeps everything.
+A run can score better on its own held-out photos and still move the rest of the library
+(adapters taught on clip art move real photos somewhere nobody checked). The held-out gain
+vouches for photos like the ones the run learned from, and only for them. So, with no labels
+from the user, the check takes a sample of the user's own photos that the run did not train on,
+finds those *unlike* the training photos (a small classifier on the base model's features tells
+them apart: :func:`unlike_training`), and compares the base and the candidate on those: each
+photo's nearest photos, and the top answers to a shipped list of everyday queries
+(``photosense/resources/everyday_queries.txt``). A candidate equal to the base keeps everything.
 """
 
 from __future__ import annotations
@@ -18,10 +20,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from photosense.learn.records import LIBRARY_K, LibraryCheck
+from photosense.learn.records import LIBRARY_K, LIBRARY_MIN_PHOTOS, LibraryCheck
 from photosense.models.adapted import AdapterHeads
 
-__all__ = ["LibraryPhotos", "everyday_queries", "kept_share", "library_check", "top_k"]
+__all__ = [
+    "LibraryPhotos",
+    "everyday_queries",
+    "kept_share",
+    "library_check",
+    "top_k",
+    "unlike_training",
+]
+
+UNLIKE_QUANTILE = 0.95
+"""A library photo is unlike the training photos when the classifier rates it further from them
+than it rates all but 5 % of the training photos themselves (out of fold)."""
+_FOLDS = 5
+_WEIGHT_DECAY = 1e-3
 
 
 @cache
@@ -62,22 +77,76 @@ def kept_share(before: np.ndarray[Any, Any], after: np.ndarray[Any, Any]) -> flo
     return float(np.mean(shares))
 
 
-def library_check(heads: AdapterHeads, photos: LibraryPhotos, k: int = LIBRARY_K) -> LibraryCheck:
-    """Compare the base (the photos' own vectors) with ``heads`` at their current blend."""
+def unlike_training(training: torch.Tensor, library: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Which ``library`` photos are unlike the ``training`` photos (features, one row each).
+
+    A class-balanced logistic regression on centred unit features learns to tell the two apart;
+    every photo is scored by a model that did not see it (5 folds). Library photos scored above
+    :data:`UNLIKE_QUANTILE` of the training photos' own scores are unlike them: when the library
+    resembles the training photos, the two cannot be told apart and few are.
+    """
+    if len(training) < _FOLDS or len(library) < _FOLDS:
+        return torch.ones(len(library), dtype=torch.bool)
+    x = torch.cat([training, library]).float()
+    x = torch.nn.functional.normalize(x - x.mean(0, keepdim=True), dim=1)
+    y = torch.cat([torch.zeros(len(training)), torch.ones(len(library))])
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    scores = torch.zeros(len(x))
+    for fold in range(_FOLDS):
+        held = order[fold::_FOLDS]
+        fit = torch.ones(len(x), dtype=torch.bool)
+        fit[held] = False
+        scores[held] = _fit_and_score(x[fit], y[fit], x[held])
+    threshold = torch.quantile(scores[: len(training)], UNLIKE_QUANTILE)
+    return scores[len(training) :] > threshold
+
+
+def _fit_and_score(x: torch.Tensor, y: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
+    """A logistic regression fitted on (x, y) with both classes weighted equally; its logits."""
+    weight = torch.where(y > 0, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    optimiser = torch.optim.LBFGS([w, b], max_iter=300)
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        logits = x @ w + b
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, weight=weight)
+        loss = loss + _WEIGHT_DECAY * (w @ w)
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    with torch.enable_grad():
+        optimiser.step(closure)  # type: ignore[no-untyped-call]
     with torch.no_grad():
-        images = heads.embed_images(photos.vectors, photos.features).numpy()
+        return score @ w + b
+
+
+def library_check(
+    heads: AdapterHeads, photos: LibraryPhotos, training: torch.Tensor, k: int = LIBRARY_K
+) -> LibraryCheck:
+    """Compare the base (the photos' own vectors) with ``heads`` at their current blend on the
+    photos unlike ``training`` (the training photos' features); with fewer than
+    :data:`LIBRARY_MIN_PHOTOS` of those there is nothing the held-out gain does not vouch for."""
+    unlike = unlike_training(training, photos.features)
+    count = int(unlike.sum())
+    if count < LIBRARY_MIN_PHOTOS:
+        return LibraryCheck(len(unlike), count, len(photos.queries), k, None, None)
+    with torch.no_grad():
+        images = heads.embed_images(photos.vectors[unlike], photos.features[unlike]).numpy()
         texts = heads.embed_texts(photos.queries).numpy()
-        base_images = torch.nn.functional.normalize(photos.vectors.float(), dim=-1).numpy()
+        base_images = torch.nn.functional.normalize(photos.vectors[unlike].float(), dim=-1)
         base_texts = torch.nn.functional.normalize(photos.queries.float(), dim=-1).numpy()
+    base = base_images.numpy()
     neighbours = kept_share(
-        top_k(base_images @ base_images.T, k, skip_self=True),
-        top_k(images @ images.T, k, skip_self=True),
+        top_k(base @ base.T, k, skip_self=True), top_k(images @ images.T, k, skip_self=True)
     )
-    answers = kept_share(top_k(base_texts @ base_images.T, k), top_k(texts @ images.T, k))
+    answers = kept_share(top_k(base_texts @ base.T, k), top_k(texts @ images.T, k))
     return LibraryCheck(
-        photos=len(base_images),
+        photos=len(unlike),
+        unlike=count,
         queries=len(base_texts),
-        k=min(k, len(base_images) - 1),
+        k=min(k, count - 1),
         neighbours=round(neighbours, 4),
         answers=round(answers, 4),
     )

@@ -209,7 +209,7 @@ def test_fine_tune_checks_the_library_photos_it_is_given(
     )
     assert result.library is not None
     assert (result.library.photos, result.library.queries) == (len(library), 1)
-    assert 0.0 <= result.library.kept <= 1.0
+    assert 0 <= result.library.unlike <= len(library)
     assert result.record()["library"]["photos"] == len(library)
     # Too few photos to say anything: the check is left out, and the verdict ignores it.
     few = run_to_end(fine_tune(WordEncoder(), colour_pairs, settings, library=library[:5]))
