@@ -603,6 +603,10 @@ class FineTuneDialog(QDialog):
         self.start_button.setText("Start again" if stage is Stage.CANCELLED else "Start")
         self.start_button.setEnabled(choosing and (self.sources_box.pair_count or 0) >= MIN_PAIRS)
         self.start_button.setDefault(choosing)
+        # Enter activates only what the verdict recommends; otherwise it keeps the current model.
+        recommended = self.report is not None and self.report.improved
+        self.activate_button.setDefault(stage is Stage.FINISHED and recommended)
+        self.close_button.setDefault(stage is Stage.FINISHED and not recommended)
         self.cancel_button.setVisible(stage in (Stage.RUNNING, Stage.CANCELLING))
         self.cancel_button.setEnabled(stage is Stage.RUNNING)
         self.activate_button.setVisible(stage in (Stage.FINISHED, Stage.SWITCHING, Stage.REVERTED))

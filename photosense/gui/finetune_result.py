@@ -1,5 +1,6 @@
 """A fine-tuning run's result: recall before and after on the photos kept aside, the general
-knowledge kept, a verdict in words and a one-paragraph summary of the new model."""
+knowledge kept, how much of the old search the rest of the library keeps (the library check), a
+verdict in words and a one-paragraph summary of the new model."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QWidget
 from photosense.enums import FineTuneVerdict
 from photosense.gui.training_plot import percent
 from photosense.gui.words import photos
-from photosense.library import FineTuneReport
+from photosense.library import LIBRARY_KEEP_LIMIT, FineTuneReport, LibraryCheck
 
 RECALLS = (
     ("t2i_r1", "Right photo first"),
@@ -19,7 +20,8 @@ RECALLS = (
 
 
 class FineTuneResultPanel(QGroupBox):
-    """The numbers of one report: a row per recall (and general knowledge, when measured)."""
+    """The numbers of one report: a row per recall, general knowledge when measured, and the
+    search on the library's other photos when they were checked."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Result on the photos kept aside", parent)
@@ -29,7 +31,8 @@ class FineTuneResultPanel(QGroupBox):
             grid.addWidget(header, 0, column)
         self.cells: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
         self._general_row: list[QWidget] = []
-        rows = (*RECALLS, ("general", "General knowledge"))
+        self._library_row: list[QWidget] = []
+        rows = (*RECALLS, ("general", "General knowledge"), ("library", "Your other photos"))
         for row, (key, title) in enumerate(rows, start=1):
             cells = (QLabel(), QLabel(), QLabel())
             label = QLabel(title)
@@ -40,6 +43,13 @@ class FineTuneResultPanel(QGroupBox):
             self.cells[key] = cells
             if key == "general":
                 self._general_row = [label, *cells]
+            if key == "library":
+                self._library_row = [label, *cells]
+                label.setToolTip(
+                    "How much of what searches found among your photos unlike the ones it "
+                    "learned from the new model keeps: each photo's nearest photos and the top "
+                    "answers to everyday searches, the weaker of the two."
+                )
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
         self.summary_label = QLabel()
@@ -63,6 +73,16 @@ class FineTuneResultPanel(QGroupBox):
             self._fill_row("general", before, after)
         for widget in self._general_row:
             widget.setVisible(general)
+        check = result.library
+        kept = check.kept if check is not None else None
+        if kept is not None:
+            self._fill_row("library", 1.0, kept)
+        elif check is not None:
+            self.cells["library"][0].setText("")
+            self.cells["library"][1].setText("—")
+            self.cells["library"][2].setText("like what it learned from")
+        for widget in self._library_row:
+            widget.setVisible(check is not None)
         r5 = (percent(result.heldout_before["t2i_r5"]), percent(result.heldout_after["t2i_r5"]))
         if report.improved:
             verdict = (
@@ -76,6 +96,12 @@ class FineTuneResultPanel(QGroupBox):
             )
         if result.verdict is FineTuneVerdict.LOST_GENERAL:
             verdict += f" It also lost {result.general_drop * 100:.0f} points of general knowledge."
+        if result.verdict is FineTuneVerdict.CHANGES_LIBRARY and check is not None:
+            verdict = (
+                f"<b>Changes your other photos' search.</b> {r5[0]} → {r5[1]} in the top 5 on "
+                f"the photos kept aside, but {library_words(check)} Keeping the current model "
+                "is recommended; you can still activate this one."
+            )
         self.verdict_label.setText(verdict)
         if result.alpha >= 1:
             blend = "not blended with the original"
@@ -96,3 +122,13 @@ class FineTuneResultPanel(QGroupBox):
         cells[0].setText(percent(before))
         cells[1].setText(f"<b>{percent(after)}</b>")
         cells[2].setText(f"{(after - before) * 100:+.0f} points")
+
+
+def library_words(check: LibraryCheck) -> str:
+    """What the library check found, as a sentence about the user's photos."""
+    return (
+        f"on {photos(check.unlike)} of yours unlike the ones it learned from, everyday searches "
+        f"kept {percent(check.answers or 0.0)} of their top {check.k} and each photo "
+        f"{percent(check.neighbours or 0.0)} of its nearest photos ({percent(LIBRARY_KEEP_LIMIT)} "
+        "needed to activate it by itself)."
+    )

@@ -4,18 +4,20 @@ little data, choosing albums, and closing while training."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from photosense.enums import FineTuneVerdict
 from photosense.gui.finetune_dialog import FineTuneDialog, Stage
 from photosense.gui.finetune_sources import Source
 from photosense.gui.jobs import Job
 from photosense.gui.window import MainWindow
 from photosense.learn.finetune import FineTuneSettings, TrainingProgress
-from photosense.library import Library
+from photosense.library import Library, LibraryCheck
 from photosense.progress import run_to_end
 from tests.conftest import save_photo
 from tests.gui.conftest import WAIT_MS
@@ -106,6 +108,36 @@ def test_fine_tune_runs_plots_activates_and_reverts(
     wait_for(qtbot, dialog, Stage.REVERTED)
     assert captioned.models.progress().active == "fake/colours-v1"
     assert any(m.id == report.model_id for m in captioned.finetune.models())
+
+
+def test_the_library_check_shows_and_a_moved_library_is_not_the_default(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], captioned: Library, tmp_path: Path
+) -> None:
+    add_photos(captioned, tmp_path / "Others", 24, captions=False)  # photos it does not learn
+    window = make_window()
+    dialog = open_dialog(qtbot, window)
+    dialog.start_button.click()
+    wait_for(qtbot, dialog, Stage.FINISHED)
+    report = dialog.report
+    assert report is not None and report.result.library is not None
+    assert report.result.library.photos == 24
+    panel = dialog.result_box
+    assert panel.cells["library"][1].text()  # beside the held-out rows
+    assert dialog.activate_button.isDefault() == report.improved
+    assert dialog.close_button.isDefault() != report.improved
+
+    # The same run had it moved the search among photos unlike the ones it learned from.
+    moved = LibraryCheck(photos=200, unlike=150, queries=50, k=10, neighbours=0.9, answers=0.4)
+    better = {"t2i_r1": 0.5, "t2i_r5": 0.9, "t2i_r10": 1.0}
+    result = replace(report.result, heldout_after=better, library=moved)
+    assert result.verdict is FineTuneVerdict.CHANGES_LIBRARY
+    dialog._on_finished(replace(report, result=result))
+    assert panel.cells["library"][1].text() == "<b>40%</b>"
+    assert panel.cells["library"][2].text() == "-60 points"
+    text = panel.verdict_label.text()
+    assert "other photos" in text and "150 photos" in text and "40%" in text
+    assert dialog.activate_button.text() == "Activate anyway"
+    assert not dialog.activate_button.isDefault() and dialog.close_button.isDefault()
 
 
 def test_cancel_says_it_can_resume_and_resumes_then_discards(
