@@ -1,11 +1,24 @@
-"""The indexing pipeline: folders in, photos with vectors out.
+"""The indexing pipeline: folders in, photos out at once, their vectors behind them.
 
-A run scans the folders, compares what it finds with the store, and sends only new or changed
-files through decoding (worker threads) and the model (the calling thread, in batches), while
-earlier batches are written. Each batch is one transaction, so an interrupted run loses at most
-the batch in flight, and the next run carries on from there. Moves and renames are recognised by
-content hash and keep their vectors; files that vanished are removed; a folder that is not there
-at all (an unmounted drive) is marked offline and kept.
+A run scans the folders, compares what it finds with the store, and works in two phases, so that
+new photos can be browsed long before the model has seen them:
+
+1. **Adding** (no model needed): new and changed files are hashed and their headers read
+   (dimensions, date taken, camera, place) in worker threads, and they are written to the
+   store in small early batches, without a vector; each batch's :class:`IndexProgress` says
+   how many photos became browsable. Moves and renames are recognised by content hash and
+   keep their ids, albums, tags and vectors; files that vanished are removed; a folder that
+   is not there at all (an unmounted drive) is marked offline and kept.
+2. **Indexing**: every photo of the scanned folders that has no vector for the model (just
+   added, left by a run that stopped, or a model switch) is read and decoded in worker threads
+   and encoded in batches on the calling thread, while earlier batches are written. A copy of a
+   photo that has a vector reuses it. A photo whose pixels turn out to be unreadable is recorded
+   as skipped with its reason and removed again (unless another model has a vector of it).
+
+Each batch is one transaction, so an interrupted run loses at most the batch in flight, and the
+next run carries on from there. Cancelling stops at the next photo, without waiting for the files
+being read: the batch being encoded finishes, and the photos read but not encoded wait for the
+next run.
 """
 
 from __future__ import annotations
@@ -14,12 +27,10 @@ import dataclasses
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +39,11 @@ from filelock import FileLock, Timeout
 from photosense.errors import ImageSkipped, LibraryError
 from photosense.media.decode import PhotoMetadata, decode_photo, read_metadata
 from photosense.media.hashing import content_hash
+from photosense.media.parallel import in_order
 from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_folder
+from photosense.models.device import batch_size_for
 from photosense.models.encoder import Encoder
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, IndexProgress, Progress
 from photosense.store.records import (
     Batch,
     FolderRecord,
@@ -44,7 +57,6 @@ from photosense.vectors.cache import SearchIndexes
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 32
 LOCK_NAME = "indexing.lock"
 """In the index folder: held by the indexing run in progress (of any process)."""
 LOCK_POLL_S = 0.1
@@ -57,6 +69,19 @@ The slowest real photo measured (a 33-megapixel 10-bit HEIF) takes a few seconds
 decoder or a stalled drive comes near this.
 """
 SCAN_PROGRESS_EVERY = 2000
+ADDED_FIRST_BATCH = 8
+"""Photos in the first batch added to a library: the first screen of the grid, at once."""
+ADDED_MAX_BATCH = 512
+"""Added batches double up to this: fewer transactions once the first photos are shown."""
+ADDED_WAIT_S = 0.5
+"""An added batch waits no longer than this for more photos (a slow drive)."""
+
+ADDING = "adding photos"
+PREPARING = "preparing the model"
+INDEXING = "indexing"
+
+W = TypeVar("W")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -79,26 +104,41 @@ class _Counters:
     unchanged: int = 0
     removed: int = 0
     moved: int = 0
-    done: int = 0
+    done: int = 0  # of the phase under way
     total: int = 0
 
 
 @dataclass(frozen=True)
 class _Work:
-    """A file that may need the model: a new path, a changed file, or one with no vector."""
+    """A file to add: a path the library does not know, or a known photo whose file changed."""
 
     file: ScannedFile
     photo_id: int | None = None  # None for a path the library does not know
     known_hash: str | None = None
-    needs_vector: bool = False
+
+
+@dataclass
+class _Added:
+    work: _Work
+    hash: str = ""
+    metadata: PhotoMetadata | None = None  # None for a known photo whose content is the same
+    skipped: ImageSkipped | None = None
+
+
+@dataclass(frozen=True)
+class _Embed:
+    """A photo in the store without a vector for the model."""
+
+    photo_id: int
+    file: ScannedFile
+    hash: str
+    counts: bool  # counted as indexed (a photo moved in this run counts as moved)
 
 
 @dataclass
 class _Prepared:
-    work: _Work
-    hash: str = ""
-    source_id: int | None = None  # a known photo with the same content
-    metadata: PhotoMetadata | None = None
+    work: _Embed
+    source_id: int | None = None  # a photo with the same content and a vector
     tensor: Any = None
     skipped: ImageSkipped | None = None
 
@@ -111,7 +151,9 @@ class _Plan:
     skipped: list[SkippedRecord] = field(default_factory=list)
     known_skipped: list[SkippedRecord] = field(default_factory=list)
     fixed_skips: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
     unchanged: int = 0
+    offline: bool = False  # went away during the run
 
 
 @dataclass
@@ -119,11 +161,12 @@ class _Run:
     """State shared by the folders of one run: moves can cross folders."""
 
     counters: _Counters
-    reusable: dict[str, tuple[int, bool]]  # content hash -> (photo id, has a vector)
     vanished: dict[int, PhotoState]
+    by_hash: dict[str, list[int]]  # content hash -> vanished photos with it
     claimed: set[int] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)  # paths added, changed or moved in this run
+    moved: set[str] = field(default_factory=set)
     skipped: list[SkippedRecord] = field(default_factory=list)
-    model_ready: bool = False
 
 
 def normalise_root(path: str | os.PathLike[str]) -> str:
@@ -132,35 +175,44 @@ def normalise_root(path: str | os.PathLike[str]) -> str:
 
 
 class Indexer:
-    """Runs indexing for one encoder over one store, mirroring changes into the search index."""
+    """Runs indexing over one store, mirroring changes into the search index.
+
+    ``load_encoder`` is called once the photos are added (adding needs no model); the encoder
+    it returns embeds them. ``before_embedding`` (steps of its own, e.g. preparing tags) runs
+    once the model is loaded, when there is something to embed.
+    """
 
     def __init__(
         self,
         store: Store,
-        encoder: Encoder,
+        load_encoder: Callable[[], Encoder],
         indexes: SearchIndexes,
         *,
         workers: int | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         on_committed: Callable[[list[int], npt.NDArray[np.float32]], object] | None = None,
+        before_embedding: Callable[[], Generator[Progress, None, None]] | None = None,
     ) -> None:
         self.store = store
-        self.encoder = encoder
+        self.load_encoder = load_encoder
         self.indexes = indexes
         self.workers = workers or max(2, min(8, os.cpu_count() or 2))
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # None: what suits the encoder's device
         # Called with the ids and vectors of each committed batch's new or re-encoded photos
         # (the library tags them); runs on the indexing thread, between batches.
         self.on_committed = on_committed
+        self.before_embedding = before_embedding
 
     def run(
         self, roots: Iterable[str], cancel: CancelToken | None = None
     ) -> Generator[Progress, None, IndexReport]:
         """Index ``roots`` (registering them) and yield progress; returns the report.
 
-        Setting ``cancel`` stops the run after the batch in flight; what was committed stays,
-        and the next run carries on. One run at a time works on a library, in any process: a
-        second one waits for the first to end (cancellably), then finds its work done.
+        Progress records are :class:`IndexProgress`: one with ``browsable`` photos says that
+        new photos can be shown. Setting ``cancel`` stops the run at the next photo; what was
+        committed stays, and the next run carries on. One run at a time works on a library, in
+        any process: a second one waits for the first to end (cancellably), then finds its work
+        done.
         """
         cancel = cancel or CancelToken()
         started = time.perf_counter()
@@ -176,9 +228,6 @@ class Indexer:
     def _run(
         self, roots: Iterable[str], cancel: CancelToken, started: float
     ) -> Generator[Progress, None, IndexReport]:
-        model_id = self.encoder.model_id
-        self.store.vectors.ensure_model(model_id, self.encoder.dim)
-        self.indexes.get(model_id)
         counters = _Counters()
         offline: list[str] = []
         plans: list[_Plan] = []
@@ -196,7 +245,7 @@ class Indexer:
                 return True
 
             for folder in folders:
-                yield Progress(0, None, f"scanning {folder.path}")
+                yield IndexProgress(0, None, f"scanning {folder.path}")
                 if went_offline(folder):
                     continue
                 plan = yield from self._plan(folder, cancel)
@@ -206,22 +255,22 @@ class Indexer:
                 counters.unchanged += plan.unchanged
                 counters.total += len(plan.work)
             vanished = {s.id: s for plan in plans for s in plan.vanished}
-            reusable: dict[str, tuple[int, bool]] = {}
-            if any(w.photo_id is None for plan in plans for w in plan.work):
-                reusable = {h: (i, True) for h, i in self.store.vectors.hashes(model_id).items()}
-                for state in vanished.values():
-                    reusable.setdefault(state.content_hash, (state.id, False))
-            run = _Run(counters, reusable, vanished)
+            by_hash: dict[str, list[int]] = {}
+            for state in vanished.values():
+                by_hash.setdefault(state.content_hash, []).append(state.id)
+            run = _Run(counters, vanished, by_hash)
             for plan in plans:
                 if cancel.cancelled:
                     break
-                yield from self._execute(plan, run, cancel)
+                yield from self._add(plan, run, cancel)
                 if went_offline(plan.folder):  # gone while its files were read
                     plan.vanished.clear()
+                    plan.offline = True
                 elif not cancel.cancelled:
                     self.store.folders.mark(plan.folder.id, online=True, scanned=True)
             if not cancel.cancelled:
                 self._remove_vanished(run, plans)
+                yield from self._embed(plans, run, cancel, went_offline)
         finally:
             self.indexes.save_all()
         skipped = [s for plan in plans for s in (*plan.known_skipped, *plan.skipped)]
@@ -244,12 +293,12 @@ class Indexer:
         plan = _Plan(folder)
         known = self.store.photos.states(folder.id)
         known_skips = self.store.photos.skipped_states(folder.id)
-        seen: set[str] = set()
+        seen = plan.seen
         for entry in scan_folder(Path(folder.path), cancel):
             path = str(entry.path)
             seen.add(path)
             if len(seen) % SCAN_PROGRESS_EVERY == 0:
-                yield Progress(len(seen), None, f"scanning {folder.path}")
+                yield IndexProgress(len(seen), None, f"scanning {folder.path}")
             if isinstance(entry, ScanProblem):
                 plan.skipped.append(SkippedRecord(path, entry.kind, entry.reason))
                 continue
@@ -274,177 +323,78 @@ class Indexer:
             s for p, s in known.items() if p not in seen and not p.startswith(unlisted)
         ]
         plan.fixed_skips.extend(p for p in known_skips if p not in seen)
-        # Known photos without a vector for this model: the library was made with another
-        # model, or an earlier run stopped before encoding them.
-        changed = {w.photo_id for w in plan.work}
-        for photo_id, path in self.store.vectors.missing(folder.id, self.encoder.model_id):
-            if photo_id in changed or path not in seen:
-                continue
-            state = known[path]
-            plan.unchanged -= 1
-            file = ScannedFile(Path(path), state.size, state.mtime_ns)
-            plan.work.append(_Work(file, photo_id, state.content_hash, needs_vector=True))
         return plan
 
-    # -- execution --------------------------------------------------------------------------
+    # -- phase 1: adding photos -------------------------------------------------------------
 
-    def _prepare(self, work: _Work, reusable: dict[str, tuple[int, bool]]) -> _Prepared:
-        """Worker thread: hash the file, then decode it unless a known vector can serve."""
-        prepared = _Prepared(work)
-        try:
-            prepared.hash = content_hash(work.file.path)
-            if work.photo_id is not None:
-                if prepared.hash == work.known_hash and not work.needs_vector:
-                    return prepared  # only touched: same content
-            elif prepared.hash in reusable:
-                prepared.source_id, has_vector = reusable[prepared.hash]
-                if has_vector:
-                    prepared.metadata = read_metadata(work.file.path)
-                    return prepared
-            decoded = decode_photo(work.file.path, min_side=self.encoder.image_size)
-            prepared.metadata = decoded.metadata
-            prepared.tensor = self.encoder.prepare_image(decoded.image)
-        except ImageSkipped as exc:
-            prepared.skipped = exc
-        except Exception as exc:  # a model's preprocessing must not stop the run
-            log.exception("unexpected failure preparing %s", work.file.path)
-            prepared.skipped = ImageSkipped("unreadable", f"could not be prepared: {exc}")
-        return prepared
-
-    def _execute(
-        self, plan: _Plan, run: _Run, cancel: CancelToken
-    ) -> Generator[Progress, None, None]:
-        model_id = self.encoder.model_id
-        folder_id = plan.folder.id
-        load = getattr(self.encoder, "load", None)
-        if plan.work and not run.model_ready and callable(load):
-            # A model that loads lazily (the starter builds its class vectors on first use, for
-            # seconds) does it now, under its own name, rather than inside the first batch.
-            yield Progress(0, None, "preparing the model")
-            load()
-        run.model_ready = run.model_ready or bool(plan.work)
+    def _add(self, plan: _Plan, run: _Run, cancel: CancelToken) -> Generator[Progress, None, None]:
+        """Write the plan's new and changed files as photos without vectors, in batches that
+        start small (the first photos show at once) and grow."""
         if plan.fixed_skips:
             self.store.photos.forget_skipped(plan.fixed_skips)
-        batch = Batch(folder_id, skipped=list(plan.skipped))
-        pending: list[_Prepared] = []
+        batch = Batch(plan.folder.id, skipped=list(plan.skipped))
+        limit, last = ADDED_FIRST_BATCH, time.monotonic()
+        for work, added in self._in_order(plan.work, self._read, cancel, self.workers * 4):
+            self._record_added(added or _Added(work, skipped=_timed_out(work.file)), batch, run)
+            now = time.monotonic()
+            if len(batch) >= limit or (len(batch) and now - last >= ADDED_WAIT_S):
+                yield self._commit_added(batch, run)
+                batch, limit, last = Batch(plan.folder.id), min(2 * limit, ADDED_MAX_BATCH), now
+        if len(batch):
+            yield self._commit_added(batch, run)
 
-        def flush() -> Progress:
-            nonlocal batch, pending
-            if pending:
-                vectors = self.encoder.encode_prepared([p.tensor for p in pending])
-                for prepared, vector in zip(pending, vectors, strict=True):
-                    self._record(prepared, vector, batch, run)
-            result = self.store.vectors.commit_batch(model_id, batch)
-            self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
-            if self.on_committed is not None and result.upserted:
-                ids = [photo_id for photo_id, _ in result.upserted]
-                self.on_committed(ids, np.stack([vector for _, vector in result.upserted]))
-            batch, pending = Batch(folder_id), []
-            return Progress(run.counters.done, run.counters.total, "indexing")
-
-        started: dict[int, float] = {}  # id(work) -> when a worker began preparing it
-        pool = self._pool()
-
-        def submit(work: _Work) -> tuple[_Work, Future[_Prepared]]:
-            return work, pool.submit(self._prepare_timed, work, run.reusable, started)
-
-        queue: deque[tuple[_Work, Future[_Prepared]]] = deque()
-        todo = iter(plan.work)
-        window = self.workers * 2 + self.batch_size
+    @staticmethod
+    def _read(work: _Work) -> _Added:
+        """Worker thread: hash a file, and read its header unless its content is known."""
+        added = _Added(work)
+        path = work.file.path
         try:
-            while not cancel.cancelled:
-                while len(queue) < window:
-                    work = next(todo, None)
-                    if work is None:
-                        break
-                    queue.append(submit(work))
-                if not queue:
-                    break
-                work, future = queue.popleft()
-                prepared = _result_within(future, work, started)
-                if prepared is None:
-                    log.warning(
-                        "%s took over %.0f s to prepare; skipped", work.file.path, FILE_TIMEOUT_S
-                    )
-                    prepared = _Prepared(work, skipped=_timed_out())
-                    # Its thread stays busy: a fresh pool takes the files still waiting.
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._pool()
-                    queue = deque(submit(w) if f.cancelled() else (w, f) for w, f in queue)
-                if prepared.tensor is not None:
-                    pending.append(prepared)
-                else:
-                    self._record(prepared, None, batch, run)
-                if len(pending) >= self.batch_size or len(batch) >= 8 * self.batch_size:
-                    yield flush()
-        finally:
-            for _, future in queue:
-                future.cancel()
-            pool.shutdown(wait=True)
-        if pending or len(batch):
-            yield flush()
+            added.hash = content_hash(path)
+            if added.hash == work.known_hash:
+                return added  # only touched: same content
+            added.metadata = read_metadata(path)
+        except ImageSkipped as exc:
+            added.skipped = exc
+        except Exception as exc:  # a library's bug must not stop the run
+            log.exception("unexpected failure reading %s", path)
+            added.skipped = ImageSkipped("unreadable", f"could not be read: {exc}")
+        return added
 
-    def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self.workers, thread_name_prefix="photosense-decode")
-
-    def _prepare_timed(
-        self, work: _Work, reusable: dict[str, tuple[int, bool]], started: dict[int, float]
-    ) -> _Prepared:
-        started[id(work)] = time.monotonic()
-        return self._prepare(work, reusable)
-
-    def _record(
-        self,
-        prepared: _Prepared,
-        vector: npt.NDArray[np.float32] | None,
-        batch: Batch,
-        run: _Run,
-    ) -> None:
-        """Main thread: turn one prepared file (and its vector, if encoded) into batch rows."""
-        work, file, counters = prepared.work, prepared.work.file, run.counters
+    def _record_added(self, added: _Added, batch: Batch, run: _Run) -> None:
+        """Main thread: turn one read file into batch rows."""
+        work, file, counters = added.work, added.work.file, run.counters
+        path = str(file.path)
         counters.done += 1
-        if prepared.skipped is not None:
-            skipped = SkippedRecord(
-                str(file.path),
-                prepared.skipped.kind,
-                prepared.skipped.reason,
-                file.size,
-                file.mtime_ns,
-            )
-            run.skipped.append(skipped)
-            # A file that vanished meanwhile (its drive went away) is not remembered as bad:
-            # when it is back, the next run takes it.
-            if prepared.skipped.kind != "missing":
-                batch.skipped.append(skipped)
+        if added.skipped is not None:
+            _skip(file, added.skipped, batch, run)
             return
         if work.photo_id is not None:
             batch.touched.append((work.photo_id, file.size, file.mtime_ns))
-            if vector is None:
+            if added.metadata is None:
                 counters.unchanged += 1
-            elif prepared.hash == work.known_hash:
-                batch.embedded.append((work.photo_id, vector))
-                counters.indexed += 1
             else:
-                batch.changed.append((work.photo_id, self._fields(prepared), vector))
-                counters.indexed += 1
+                batch.changed.append((work.photo_id, _fields(added), None))
+                run.written.add(path)
             return
-        source = run.vanished.get(prepared.source_id or -1)
-        if source is not None and source.id not in run.claimed:
-            run.claimed.add(source.id)
-            batch.moves.append(
-                Move(source.id, str(file.path), batch.folder_id, file.size, file.mtime_ns)
-            )
-            if vector is not None:
-                batch.embedded.append((source.id, vector))
+        source = next((i for i in run.by_hash.get(added.hash, ()) if i not in run.claimed), None)
+        if source is not None:
+            run.claimed.add(source)
+            batch.moves.append(Move(source, path, batch.folder_id, file.size, file.mtime_ns))
+            run.written.add(path)
+            run.moved.add(path)
             counters.moved += 1
             return
-        if vector is None:
-            assert prepared.source_id is not None
-            index = self.indexes.get(self.encoder.model_id)
-            assert index is not None
-            vector = index.vectors_for([prepared.source_id])[0]
-        batch.new.append((self._fields(prepared), vector))
-        counters.indexed += 1
+        batch.new.append((_fields(added), None))
+        run.written.add(path)
+
+    def _commit_added(self, batch: Batch, run: _Run) -> IndexProgress:
+        result = self.store.vectors.commit_batch(None, batch)
+        dropped = [photo_id for photo_id, _, _ in batch.changed]  # their vectors are stale
+        if result.removed or dropped:
+            self.indexes.remove_photos([*result.removed, *dropped])
+        browsable = len(batch.new) + len(batch.changed) + len(batch.moves)
+        counters = run.counters
+        return IndexProgress(counters.done, counters.total, ADDING, browsable=browsable)
 
     def _remove_vanished(self, run: _Run, plans: Sequence[_Plan]) -> None:
         # Not the photos of a folder that went offline during the run: their plans were cleared.
@@ -452,18 +402,181 @@ class Indexer:
         gone = [i for i in run.vanished if i not in run.claimed and i in vanished]
         if not gone:
             return
-        result = self.store.vectors.commit_batch(
-            self.encoder.model_id, Batch(plans[0].folder.id, removed=gone)
-        )
+        result = self.store.vectors.commit_batch(None, Batch(plans[0].folder.id, removed=gone))
         self.indexes.remove_photos(result.removed)
         run.counters.removed += len(gone)
 
+    # -- phase 2: embedding -----------------------------------------------------------------
+
+    def _embed(
+        self,
+        plans: Sequence[_Plan],
+        run: _Run,
+        cancel: CancelToken,
+        went_offline: Callable[[FolderRecord], bool],
+    ) -> Generator[Progress, None, None]:
+        """Give every photo of the scanned folders that lacks one a vector of the model;
+        ``went_offline`` checks each folder after its photos were read (a drive unplugged)."""
+        if not plans:
+            return
+        encoder = self.load_encoder()
+        model_id = encoder.model_id
+        self.store.vectors.ensure_model(model_id, encoder.dim)
+        self.indexes.get(model_id)
+        counters = run.counters
+        todo: list[tuple[_Plan, list[_Embed]]] = []
+        for plan in plans:
+            missing = [
+                (photo_id, path)
+                for photo_id, path in self.store.vectors.missing(plan.folder.id, model_id)
+                if path in plan.seen
+            ]
+            if plan.offline or not missing:
+                continue
+            states = self.store.photos.states(plan.folder.id)
+            work = []
+            for photo_id, path in missing:
+                state = states[path]
+                if path not in run.written:
+                    counters.unchanged -= 1  # counted as unchanged while scanning
+                file = ScannedFile(Path(path), state.size, state.mtime_ns)
+                work.append(_Embed(photo_id, file, state.content_hash, path not in run.moved))
+            todo.append((plan, work))
+        if not todo:
+            return
+        counters.done, counters.total = 0, sum(len(work) for _, work in todo)
+        # A model that loads lazily (the starter builds its class vectors on first use, for
+        # seconds) does it now, under its own name, rather than inside the first batch.
+        yield IndexProgress(0, None, PREPARING)
+        load = getattr(encoder, "load", None)
+        if callable(load):
+            load()
+        if self.before_embedding is not None:
+            yield from self.before_embedding()
+        reusable = self.store.vectors.hashes(model_id)
+        for plan, work in todo:
+            if cancel.cancelled:
+                break
+            yield from self._embed_folder(plan.folder.id, work, encoder, reusable, run, cancel)
+            went_offline(plan.folder)
+
+    def _embed_folder(
+        self,
+        folder_id: int,
+        work: Sequence[_Embed],
+        encoder: Encoder,
+        reusable: dict[str, int],
+        run: _Run,
+        cancel: CancelToken,
+    ) -> Generator[Progress, None, None]:
+        model_id = encoder.model_id
+        batch_size = self.batch_size or batch_size_for(encoder)
+        batch = Batch(folder_id)
+        pending: list[_Prepared] = []
+
+        def flush() -> Progress:
+            nonlocal batch
+            if pending:
+                vectors = encoder.encode_prepared([p.tensor for p in pending])
+                for prepared, vector in zip(pending, vectors, strict=True):
+                    self._record_embedded(prepared, vector, batch, run, model_id)
+                pending.clear()
+            result = self.store.vectors.commit_batch(model_id, batch)
+            self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
+            if self.on_committed is not None and result.upserted:
+                ids = [photo_id for photo_id, _ in result.upserted]
+                self.on_committed(ids, np.stack([vector for _, vector in result.upserted]))
+            batch = Batch(folder_id)
+            return IndexProgress(run.counters.done, run.counters.total, INDEXING)
+
+        def prepare(item: _Embed) -> _Prepared:
+            return self._prepare(item, encoder, reusable)
+
+        window = self.workers * 2 + batch_size
+        for item, prepared in self._in_order(work, prepare, cancel, window):
+            prepared = prepared or _Prepared(item, skipped=_timed_out(item.file))
+            if prepared.tensor is not None:
+                pending.append(prepared)
+            else:
+                self._record_embedded(prepared, None, batch, run, model_id)
+            if len(pending) >= batch_size or len(batch) >= 8 * batch_size:
+                yield flush()
+        if cancel.cancelled:
+            pending.clear()  # read but not encoded: the next run takes them
+        if pending or len(batch):
+            yield flush()
+
     @staticmethod
-    def _fields(prepared: _Prepared) -> PhotoFields:
-        """The store's row for a prepared file: its identity plus what its header said."""
-        file, meta = prepared.work.file, prepared.metadata
-        header = {} if meta is None else dataclasses.asdict(meta)
-        return PhotoFields(str(file.path), file.size, file.mtime_ns, prepared.hash, **header)
+    def _prepare(item: _Embed, encoder: Encoder, reusable: dict[str, int]) -> _Prepared:
+        """Worker thread: decode a photo unless a copy of it has a vector already."""
+        prepared = _Prepared(item)
+        try:
+            source = reusable.get(item.hash)
+            if source is not None and source != item.photo_id:
+                prepared.source_id = source
+                return prepared
+            decoded = decode_photo(item.file.path, min_side=encoder.image_size)
+            prepared.tensor = encoder.prepare_image(decoded.image)
+        except ImageSkipped as exc:
+            prepared.skipped = exc
+        except Exception as exc:  # a model's preprocessing must not stop the run
+            log.exception("unexpected failure preparing %s", item.file.path)
+            prepared.skipped = ImageSkipped("unreadable", f"could not be prepared: {exc}")
+        return prepared
+
+    def _record_embedded(
+        self,
+        prepared: _Prepared,
+        vector: npt.NDArray[np.float32] | None,
+        batch: Batch,
+        run: _Run,
+        model_id: str,
+    ) -> None:
+        """Main thread: one prepared photo (and its vector, if encoded) into batch rows."""
+        item = prepared.work
+        run.counters.done += 1
+        if prepared.skipped is not None:
+            _skip(item.file, prepared.skipped, batch, run)
+            if prepared.skipped.kind != "missing":  # gone meanwhile: the next run looks again
+                batch.unreadable.append(item.photo_id)
+            return
+        if vector is None:
+            assert prepared.source_id is not None
+            index = self.indexes.get(model_id)
+            assert index is not None
+            vector = index.vectors_for([prepared.source_id])[0]
+        batch.embedded.append((item.photo_id, vector))
+        if item.counts:
+            run.counters.indexed += 1
+
+    def _in_order(
+        self, items: Sequence[W], prepare: Callable[[W], R], cancel: CancelToken, window: int
+    ) -> Iterator[tuple[W, R | None]]:
+        return in_order(
+            items,
+            prepare,
+            cancel,
+            workers=self.workers,
+            window=window,
+            timeout_s=FILE_TIMEOUT_S,
+        )
+
+
+def _fields(added: _Added) -> PhotoFields:
+    """The store's row for an added file: its identity plus what its header said."""
+    file, meta = added.work.file, added.metadata
+    header = {} if meta is None else dataclasses.asdict(meta)
+    return PhotoFields(str(file.path), file.size, file.mtime_ns, added.hash, **header)
+
+
+def _skip(file: ScannedFile, problem: ImageSkipped, batch: Batch, run: _Run) -> None:
+    """Record a file that cannot be a photo, with why."""
+    skipped = SkippedRecord(str(file.path), problem.kind, problem.reason, file.size, file.mtime_ns)
+    run.skipped.append(skipped)
+    # A file that vanished meanwhile (its drive went away) is not remembered as bad: when it is
+    # back, the next run takes it.
+    if problem.kind != "missing":
+        batch.skipped.append(skipped)
 
 
 def _available(folder: str, has_photos: bool) -> bool:
@@ -480,24 +593,8 @@ def _available(folder: str, has_photos: bool) -> bool:
         return False
 
 
-def _result_within(
-    future: Future[_Prepared], work: _Work, started: dict[int, float]
-) -> _Prepared | None:
-    """The prepared file, or None once its preparation has run for ``FILE_TIMEOUT_S``.
-
-    The limit counts from when a worker began on the file, not while it waited its turn.
-    """
-    while True:
-        began = started.get(id(work))
-        wait = LOCK_POLL_S if began is None else began + FILE_TIMEOUT_S - time.monotonic()
-        try:
-            return future.result(timeout=max(wait, 0.0))
-        except TimeoutError:
-            if began is not None:
-                return None
-
-
-def _timed_out() -> ImageSkipped:
+def _timed_out(file: ScannedFile) -> ImageSkipped:
+    log.warning("%s took over %.0f s to read; skipped", file.path, FILE_TIMEOUT_S)
     return ImageSkipped(
         "timeout",
         f"reading and decoding this file took over {FILE_TIMEOUT_S:.0f} s, so it was skipped: "

@@ -22,6 +22,15 @@ class Progress:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class IndexProgress(Progress):
+    """A step of indexing. ``browsable`` counts the photos this step wrote to the library (new,
+    changed or moved): they can be shown now, dated and with thumbnails, before the model has
+    embedded them (a search finds a photo only once it has its vector)."""
+
+    browsable: int = 0
+
+
 class CancelToken:
     """A thread-safe flag that long work checks between batches."""
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from photosense import __version__
 from photosense.cli import albums, captions, finetune, index, models, render, search, status, tags
@@ -90,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; ``argv`` None runs this process's own (the console script)."""
+    code = _main(argv)
+    if argv is None and code == EXIT_INTERRUPTED:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave at once after Ctrl-C, once the library is closed and the output written: the
+    interpreter's own teardown of a loaded model (its native thread pools) takes seconds."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

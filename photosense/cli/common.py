@@ -88,8 +88,8 @@ def without_library(parser: argparse.ArgumentParser, handler: Handler) -> None:
 
 @contextmanager
 def cancel_on_ctrl_c() -> Iterator[CancelToken]:
-    """A cancel token that the first Ctrl-C sets (work stops after the batch in flight); a
-    second Ctrl-C interrupts at once. Committed work is kept either way."""
+    """A cancel token that the first Ctrl-C sets (work stops at its next step, within a second
+    or two); a second Ctrl-C interrupts at once. Committed work is kept either way."""
     cancel = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
@@ -98,7 +98,7 @@ def cancel_on_ctrl_c() -> Iterator[CancelToken]:
             raise KeyboardInterrupt
         cancel.cancel()
         print(
-            "\nphotosense: stopping after the current batch (Ctrl-C again to stop at once)",
+            "\nphotosense: stopping, keeping what is done (Ctrl-C again to stop at once)",
             file=sys.stderr,
         )
 

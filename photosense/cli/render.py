@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -85,19 +87,79 @@ def starter_hint(model_id: str) -> None:
 
 
 def drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
-    """Run a core job under a tqdm bar (none with ``quiet``); returns its result."""
+    """Run a core job under a progress bar on standard error; returns its result.
+
+    Each phase of the job (a new message starts one) gets a fresh bar, so the rate and the
+    time left are the phase's own; a phase of unknown length shows its running time. No bar
+    with ``quiet`` or when standard error is not a terminal.
+    """
     from tqdm import tqdm
 
-    with tqdm(unit=unit, disable=quiet or None, dynamic_ncols=True, leave=False) as bar:
+    if quiet or not sys.stderr.isatty():
+        return run_to_end(job)
+    sized = _terminal_is_sized()
+    with (
+        tqdm(
+            unit=unit,
+            dynamic_ncols=sized,
+            ncols=None if sized else 80,
+            nrows=None if sized else 24,
+            leave=False,
+            file=sys.stderr,
+            bar_format=_WAITING,
+        ) as bar,
+        _ticking(bar),
+    ):
+        phase: list[str | None] = [None]
 
         def update(progress: Progress) -> None:
-            if progress.total is not None:
+            formats = (_WAITING, _COUNTING) if progress.total is None else (None, None)
+            bar.bar_format = formats[progress.done > 0]
+            if progress.message != phase[0]:
+                phase[0] = progress.message
+                bar.set_description_str(progress.message[:40], refresh=False)
+                bar.reset(total=progress.total)
+            elif progress.total != bar.total:
                 bar.total = progress.total
-                bar.n = progress.done
-            bar.set_description(progress.message[:40])
-            bar.refresh()
+            if progress.done > bar.n:
+                bar.update(progress.done - bar.n)
+            else:
+                bar.refresh()
 
         return run_to_end(job, update)
+
+
+_WAITING = "{desc} [{elapsed}]"
+_COUNTING = "{desc}: {n_fmt} [{elapsed}]"
+
+
+def _terminal_is_sized() -> bool:
+    """Whether the terminal reports its size; a pseudo-terminal that was never sized reports
+    0 x 0, and tqdm would print nothing there unless told a size."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return size.columns > 0 and size.lines > 0
+
+
+@contextmanager
+def _ticking(bar: Any, every_s: float = 1.0) -> Iterator[None]:
+    """Redraw ``bar`` every second, so the time shown moves during a long step (loading a
+    model) that reports nothing."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(every_s):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, name="photosense-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextmanager

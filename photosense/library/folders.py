@@ -12,7 +12,7 @@ from photosense.library.captions import Captions
 from photosense.library.models import Models
 from photosense.library.runtime import ACTIVE_MODEL_KEY, ModelRuntime, older_starter
 from photosense.library.tags import Tags
-from photosense.models.device import batch_size_for
+from photosense.models.encoder import Encoder
 from photosense.models.registry import STARTER_ID
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import FolderRecord, SkippedRecord
@@ -47,6 +47,8 @@ class Folders:
     ) -> Generator[Progress, None, IndexReport]:
         """Index ``paths`` (or rescan every registered folder when none are given).
 
+        New photos are added first, with no model needed, and can be browsed at once (see
+        :class:`~photosense.progress.IndexProgress`); the model then embeds them.
         ``batch_size`` defaults to what suits the model's device. New photos are tagged as
         their batches commit, captions in new or changed files are read at the end, and a
         pending model switch is carried on afterwards, so new photos get its vectors too.
@@ -56,21 +58,27 @@ class Folders:
         roots = check_roots([os.fspath(p) for p in paths], known) if paths else known
         if not roots:
             raise PhotosenseError("no folders to index yet: give one or more folders")
-        encoder = runtime.encoder
-        if store.settings.get(ACTIVE_MODEL_KEY) is None:
-            store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
         tagging = runtime.auto_tagging
-        if tagging:
+
+        def load_encoder() -> Encoder:
+            # Only once the photos are added: they are browsable before the model is loaded.
+            encoder = runtime.encoder
+            if store.settings.get(ACTIVE_MODEL_KEY) is None:
+                store.settings.set(ACTIVE_MODEL_KEY, encoder.model_id)
+            return encoder
+
+        def prepare_tags() -> Generator[Progress, None, None]:
             yield Progress(0, None, "preparing tags")
-            with runtime.lock:
-                runtime.tagger.prepare()
+            runtime.tagger.prepare()
+
         indexer = Indexer(
             store,
-            encoder,
+            load_encoder,
             runtime.indexes,
             workers=workers,
-            batch_size=batch_size or batch_size_for(encoder),
+            batch_size=batch_size,
             on_committed=self._tags.tag_committed if tagging else None,
+            before_embedding=prepare_tags if tagging else None,
         )
         report = yield from runtime.stepwise(indexer.run(roots, cancel))
         if tagging and not report.cancelled:
@@ -80,6 +88,7 @@ class Folders:
         if not report.cancelled:
             yield from self._captions.read_files(cancel)
             active = store.settings.get(ACTIVE_MODEL_KEY)
+            encoder = runtime.encoder
             if encoder.model_id == STARTER_ID and older_starter(str(active)):
                 state = self._models.progress()
                 if not paths or state.done >= state.total:  # every photo has a current vector

@@ -154,7 +154,7 @@ class Models:
         if roots:
             size = batch_size or batch_size_for(encoder)
             indexer = Indexer(
-                self._store, encoder, runtime.indexes, workers=workers, batch_size=size
+                self._store, lambda: encoder, runtime.indexes, workers=workers, batch_size=size
             )
             report = yield from runtime.stepwise(indexer.run(roots, cancel))
             if report.cancelled:

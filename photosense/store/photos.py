@@ -58,8 +58,8 @@ def _skipped_record(row: Skipped) -> SkippedRecord:
 
 
 class Photos(Part):
-    """Reading photos and skipped files; they are written by ``Vectors.commit_batch``, with
-    their vectors, in one transaction."""
+    """Reading photos and skipped files; they are written by ``Vectors.commit_batch``, as
+    they are found (a photo's vector may come in a later batch)."""
 
     def get(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
         """The photos with the given ids (ids not in the library are left out)."""

@@ -92,15 +92,24 @@ class Move:
 
 @dataclass
 class Batch:
-    """One transaction's worth of indexing results for one model."""
+    """One transaction's worth of indexing results for one model.
+
+    A photo is written when it is found, with its vector or without one (``None``: the model
+    embeds it later, and until then it can be browsed but not found by a search).
+    """
 
     folder_id: int
-    new: list[tuple[PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
-    changed: list[tuple[int, PhotoFields, npt.NDArray[np.float32]]] = field(default_factory=list)
+    new: list[tuple[PhotoFields, npt.NDArray[np.float32] | None]] = field(default_factory=list)
+    changed: list[tuple[int, PhotoFields, npt.NDArray[np.float32] | None]] = field(
+        default_factory=list
+    )  # a None vector drops every model's vector of the photo: its content changed
     embedded: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)
     touched: list[tuple[int, int, int]] = field(default_factory=list)  # id, size, mtime_ns
     moves: list[Move] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
+    """Photos found earlier whose pixels could not be read: removed unless some model has a
+    vector of them (their reasons are in ``skipped``)."""
     skipped: list[SkippedRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -111,6 +120,7 @@ class Batch:
             self.touched,
             self.moves,
             self.removed,
+            self.unreadable,
             self.skipped,
         )
         return sum(len(part) for part in parts)

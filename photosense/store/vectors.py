@@ -1,8 +1,9 @@
 """Models and the vectors they made: one row per (photo, model), checked against the model's
 dimension, and a generation per model that tells loaded indexes they are out of date.
 
-``commit_batch`` writes an indexing batch's photos and vectors in one transaction, so a photo
-is never stored without the vector it was read for.
+``commit_batch`` writes an indexing batch's photos and vectors in one transaction. Photos are
+written as soon as they are found, most without a vector: :meth:`Vectors.missing` names them,
+and a later batch adds their vectors.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Exists
 
 from photosense.errors import ModelMismatchError
 from photosense.store.base import Part, bump_all_models, chunks
@@ -133,38 +135,46 @@ class Vectors(Part):
             session.execute(delete(Model).where(Model.id == model_id))
             return int(removed or 0)
 
-    def commit_batch(self, model_id: str, batch: Batch) -> BatchResult:
-        """Write one batch in one transaction and bump the model's generation."""
+    def commit_batch(self, model_id: str | None, batch: Batch) -> BatchResult:
+        """Write one batch in one transaction and bump the model's generation.
+
+        ``model_id`` may be None for a batch that carries no vector (photos just found).
+        """
         upserted: list[tuple[int, npt.NDArray[np.float32]]] = []
         removed = list(batch.removed)
         with self._session() as session:
-            model = session.get(Model, model_id)
-            if model is None:
+            model = None if model_id is None else session.get(Model, model_id)
+            if model is None and (model_id is not None or _has_vectors(batch)):
                 raise ModelMismatchError(f"model {model_id} is not registered in this library")
+
+            def put(photo_id: int, vector: npt.NDArray[np.float32]) -> None:
+                assert model is not None  # checked above: a batch with vectors has a model
+                _put_vector(session, photo_id, model.id, model.dim, vector)
+                upserted.append((photo_id, vector))
+
             now = datetime.now()
             for fields, vector in batch.new:
                 photo = Photo(folder_id=batch.folder_id, indexed_at=now, **photo_columns(fields))
                 session.add(photo)
                 session.flush()
-                _put_vector(session, photo.id, model_id, model.dim, vector)
-                upserted.append((photo.id, vector))
+                if vector is not None:
+                    put(photo.id, vector)
             for photo_id, fields, vector in batch.changed:
                 session.execute(
                     update(Photo)
                     .where(Photo.id == photo_id)
                     .values(indexed_at=now, **photo_columns(fields))
                 )
-                # New content: vectors of every other model are stale now.
-                session.execute(
-                    delete(Embedding)
-                    .where(Embedding.photo_id == photo_id)
-                    .where(Embedding.model_id != model_id)
-                )
-                _put_vector(session, photo_id, model_id, model.dim, vector)
-                upserted.append((photo_id, vector))
+                # New content: vectors of every other model (of every model, without one) are
+                # stale now.
+                stale = delete(Embedding).where(Embedding.photo_id == photo_id)
+                if vector is not None:
+                    stale = stale.where(Embedding.model_id != model_id)
+                session.execute(stale)
+                if vector is not None:
+                    put(photo_id, vector)
             for photo_id, vector in batch.embedded:
-                _put_vector(session, photo_id, model_id, model.dim, vector)
-                upserted.append((photo_id, vector))
+                put(photo_id, vector)
             for photo_id, size, mtime_ns in batch.touched:
                 session.execute(
                     update(Photo).where(Photo.id == photo_id).values(size=size, mtime_ns=mtime_ns)
@@ -182,6 +192,9 @@ class Vectors(Part):
                 )
             for chunk in chunks(removed):
                 session.execute(delete(Photo).where(Photo.id.in_(chunk)))
+            for chunk in chunks(batch.unreadable):
+                # No model's index holds them: no generation moves.
+                session.execute(delete(Photo).where(Photo.id.in_(chunk)).where(~_has_embedding()))
             for skipped in batch.skipped:
                 session.execute(delete(Skipped).where(Skipped.path == skipped.path))
                 session.add(
@@ -197,23 +210,22 @@ class Vectors(Part):
                 )
             if removed or batch.changed:
                 bump_all_models(session)
-            elif upserted:
+            elif upserted and model is not None:
                 model.generation += 1
             session.flush()
-            generation = session.get(Model, model_id).generation  # type: ignore[union-attr]
+            generation = -1
+            if model_id is not None:
+                generation = session.get(Model, model_id).generation  # type: ignore[union-attr]
         return BatchResult(upserted, removed, generation)
 
     def missing(self, folder_id: int, model_id: str) -> list[tuple[int, str]]:
         """Photos of a folder with no vector under ``model_id`` yet (id, path)."""
-        has_vector = (
-            select(Embedding.photo_id)
-            .where(Embedding.model_id == model_id)
-            .where(Embedding.photo_id == Photo.id)
-            .exists()
-        )
         with self._session() as session:
             rows = session.execute(
-                select(Photo.id, Photo.path).where(Photo.folder_id == folder_id).where(~has_vector)
+                select(Photo.id, Photo.path)
+                .where(Photo.folder_id == folder_id)
+                .where(~_has_embedding(model_id))
+                .order_by(Photo.id)
             )
             return [(r[0], r[1]) for r in rows]
 
@@ -226,3 +238,19 @@ class Vectors(Part):
                 .where(Embedding.model_id == model_id)
             )
             return {h: pid for h, pid in rows}
+
+
+def _has_embedding(model_id: str | None = None) -> Exists:
+    """SQL condition: the photo has a vector (of ``model_id``, or of any model)."""
+    query = select(Embedding.photo_id).where(Embedding.photo_id == Photo.id)
+    if model_id is not None:
+        query = query.where(Embedding.model_id == model_id)
+    return query.exists()
+
+
+def _has_vectors(batch: Batch) -> bool:
+    return bool(
+        batch.embedded
+        or any(v is not None for _, v in batch.new)
+        or any(v is not None for _, _, v in batch.changed)
+    )
