@@ -234,6 +234,35 @@ def test_kill_anywhere_in_an_index_save(
     kill_during_save(tmp_path, monkeypatch, window, hnsw, tally)
 
 
+# -- kill between adding photos and embedding them ------------------------------------------
+
+
+def test_kill_while_added_photos_are_embedded_keeps_them_and_the_next_run_embeds_the_rest(
+    tmp_path: Path, tally: Counter[str]
+) -> None:
+    root, library = tmp_path / "photos", tmp_path / "library"
+    make_photos(root, 24, seed=7)
+    child = run_child(
+        *index_args(library, root),
+        env={  # while the second batch is encoded: the first is committed
+            "FAULT_KILL_CALL": "photosense.models.fake:FakeEncoder.encode_prepared",
+            "FAULT_KILL_CALL_N": "2",
+        },
+    )
+    assert child.killed, child.stderr
+    tally["kill -9 while photos added first are embedded"] += 1
+    files = photo_files(root)
+    state = check_library(library, files)
+    assert set(state.photos) == files  # every photo was in the library before any vector
+    assert len(state.vectors[FAKE_MODEL_ID]) == 8  # the first batch's
+
+    child = run_child(*index_args(library, root), "--json")
+    assert child.code == 0, child.stderr
+    report = json.loads(child.stdout)
+    assert (report["indexed"], report["unchanged"]) == (16, 8)
+    assert_complete(library, root)
+
+
 # -- kill while switching models --------------------------------------------------------------
 
 
