@@ -10,17 +10,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from photosense.gui.dialogs import confirm as ask
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.words import user_message
 from photosense.library import IndexReport, Library, SwitchReport
-from photosense.progress import CancelToken, Progress
+from photosense.progress import CancelToken, IndexProgress, Progress
 
 LIVE_REFRESH_S = 2.5  # how often the grid and counts refresh while indexing
-STARTING = "Starting… (loading the model)"
+ADDED_REFRESH_S = 0.5  # how often, at most, while photos are being added (they show at once)
+STARTING = "Starting…"
 SHOWN_MS = 15000  # how long an outcome stays in the status bar
 FAILURE_SHOWN_MS = 30000
 
@@ -76,6 +77,10 @@ class IndexingController(QObject):
         self._runs: dict[object, Run] = {}  # a run's job signals -> the run
         self.switch_name = ""  # the model the last switch embedded with
         self._last_live_refresh = 0.0
+        # Photos added while a refresh was too recent show when this fires.
+        self._added_timer = QTimer(self)
+        self._added_timer.setSingleShot(True)
+        self._added_timer.timeout.connect(self._refresh)
 
     def start_indexing(self, paths: Sequence[str] | None = None) -> Job:
         """Index ``paths`` (None: rescan every folder) in the background."""
@@ -151,16 +156,27 @@ class IndexingController(QObject):
         self.reported.emit(text, shown_ms)
 
     def _on_started(self) -> None:
+        self._last_live_refresh = 0.0  # the first photos a run adds show at once
         self.began.emit(STARTING, self._run().verb)
 
     def _on_progress(self, progress: Progress) -> None:
         self.progressed.emit(progress, len(self.jobs) - 1)
-        now = time.monotonic()
+        since = time.monotonic() - self._last_live_refresh
         if progress.total is None and progress.message.startswith("scanning"):
             self.scanning.emit()
-        elif now - self._last_live_refresh >= LIVE_REFRESH_S:
-            self._last_live_refresh = now
-            self.refresh_due.emit()
+        elif isinstance(progress, IndexProgress) and progress.browsable:
+            # New photos are in the library (no vectors yet): the grid shows them now.
+            if since >= ADDED_REFRESH_S:
+                self._refresh()
+            elif not self._added_timer.isActive():
+                self._added_timer.start(round((ADDED_REFRESH_S - since) * 1000))
+        elif since >= LIVE_REFRESH_S:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._added_timer.stop()
+        self._last_live_refresh = time.monotonic()
+        self.refresh_due.emit()
 
     def _on_index_finished(self, report: IndexReport) -> None:
         rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
@@ -194,6 +210,7 @@ class IndexingController(QObject):
         self._report(f"{what} failed: {user_message(exc)}", FAILURE_SHOWN_MS)
 
     def _on_done(self) -> None:
+        self._added_timer.stop()  # the window refreshes after a run anyway
         sender = self.sender()
         self._runs.pop(sender, None)
         self.jobs = [j for j in self.jobs if j.signals is not sender]

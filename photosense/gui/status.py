@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from photosense.progress import Progress
 
 SPEED_WINDOW_S = 15.0
+MAIN_STEP = "indexing"
+"""The message of the steps that embed photos, the run's own work."""
 
 
 def format_duration(seconds: float) -> str:
@@ -66,6 +68,7 @@ class IndexingStatus(QWidget):
         super().__init__(parent)
         self.meter = SpeedMeter(clock)
         self.verb = "Indexing"
+        self._phase: str | None = None
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(220)
@@ -91,6 +94,7 @@ class IndexingStatus(QWidget):
     def begin(self, text: str = "Starting…", verb: str = "Indexing") -> None:
         """Show the widget for a new run; ``verb`` starts its progress line."""
         self.meter.reset()
+        self._phase = None
         self.verb = verb
         self.label.setText(text)
         self.bar.setRange(0, 0)  # busy until the total is known
@@ -100,6 +104,9 @@ class IndexingStatus(QWidget):
 
     def update_progress(self, progress: Progress, queued: int = 0) -> None:
         more = f" (+{queued} queued)" if queued else ""
+        if progress.message != self._phase:  # a new phase (adding photos, then indexing them)
+            self._phase = progress.message
+            self.meter.reset()  # has a pace of its own
         if progress.total is None:
             self.bar.setRange(0, 0)
             message = progress.message or "working"
@@ -108,7 +115,10 @@ class IndexingStatus(QWidget):
         self.meter.add(progress.done)
         self.bar.setRange(0, max(1, progress.total))
         self.bar.setValue(progress.done)
-        parts = [f"{self.verb} {progress.done:,} of {progress.total:,}"]
+        # The run's own work says its verb ("Indexing", "Embedding with …"); the steps around
+        # it say what they are ("Adding photos", "Tagging").
+        what = progress.message if progress.message not in ("", MAIN_STEP) else self.verb
+        parts = [f"{what[:1].upper()}{what[1:]} {progress.done:,} of {progress.total:,}"]
         rate = self.meter.rate
         if rate is not None:
             parts.append(f"{rate:.1f} photos/s")
