@@ -57,6 +57,7 @@ def run(photos: Path, home: Path, interrupt_after: float | None) -> dict[str, ob
     pid, fd = pty.fork()
     if pid == 0:  # a terminal of 100 x 30, as a window would have (a new pty has 0 x 0)
         fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        os.chdir(library.parent)  # so that `-m photosense` takes the code PYTHONPATH names
         os.execve(sys.executable, argv, env)
     output = b""
     figures: dict[str, object] = {}

@@ -8,6 +8,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+import tqdm.std
 
 from photosense import cli
 from photosense.cli import render
@@ -57,6 +58,29 @@ def test_a_terminal_shows_each_phase_with_its_own_count(monkeypatch: pytest.Monk
     assert "preparing the model [00:00]" in shown  # a phase of unknown length: its time
     assert "0/3" in shown and "0/6" in shown  # each phase counts from its own start
     assert "photo/s" in shown  # with a rate
+
+
+def test_a_step_counts_its_time_from_its_own_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(tqdm.std, "time", lambda: now[0])
+    screen = terminal(monkeypatch)
+
+    def steps() -> Generator[Progress, None, None]:
+        yield Progress(4, 4, "adding photos")
+        yield Progress(0, None, "preparing the model")
+        now[0] += 100.0  # a model that takes its time to load
+        yield Progress(2, 4, "indexing")  # the same total as adding: still a new count
+        now[0] += 2.0
+        yield Progress(4, 4, "indexing")
+        yield Progress(1, 3, "epoch 1: loss 0.9")
+        now[0] += 3.0
+        yield Progress(2, 3, "epoch 2: loss 0.7")  # the same count goes on: the same clock
+
+    render.drive(steps(), False, "photo")
+    shown = screen.getvalue()
+    assert "4/4 [00:02<00:00" in shown  # the indexing step's own 2 s, not the model's 100
+    assert "01:42" not in shown
+    assert "2/3 [00:03<" in shown
 
 
 def test_quiet_or_off_a_terminal_shows_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,9 +89,9 @@ def starter_hint(model_id: str) -> None:
 def drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
     """Run a core job under a progress bar on standard error; returns its result.
 
-    Each phase of the job (a new message starts one) gets a fresh bar, so the rate and the
-    time left are the phase's own; a phase of unknown length shows its running time. No bar
-    with ``quiet`` or when standard error is not a terminal.
+    Each step of the job (a new message with a count of its own) gets a fresh bar, so the rate
+    and the time left are the step's own; a step of unknown length shows its running time. No
+    bar with ``quiet`` or when standard error is not a terminal.
     """
     from tqdm import tqdm
 
@@ -118,9 +118,11 @@ def drive(job: Generator[Progress, None, T], quiet: bool, unit: str) -> T:
             if progress.message != phase[0]:
                 phase[0] = progress.message
                 bar.set_description_str(progress.message[:40], refresh=False)
-                bar.reset(total=progress.total)
-            elif progress.total != bar.total:
-                bar.total = progress.total
+                # A new count (another step) restarts the clock; a message that only says
+                # how the same count goes (a training epoch's loss) does not.
+                if progress.total is None or progress.total != bar.total or progress.done < bar.n:
+                    bar.reset(total=progress.total)
+            bar.total = progress.total  # reset() keeps the old total when given None
             if progress.done > bar.n:
                 bar.update(progress.done - bar.n)
             else:
