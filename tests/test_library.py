@@ -211,8 +211,9 @@ def test_search_filters_by_folder_and_date(fake_library: Library, photo_dir: Pat
 def test_sort_by_date_limit_and_min_score(fake_library: Library, photo_dir: Path) -> None:
     index(fake_library, photo_dir)
 
+    # Newest first among the good matches (red), then newest first among the more results.
     by_date = top(fake_library, "red", sort="date")
-    assert by_date == ["Crème brûlée – 東京.jpg", "blue.jpg", "green.jpg", "red.jpg"]
+    assert by_date == ["red.jpg", "Crème brûlée – 東京.jpg", "blue.jpg", "green.jpg"]
     assert len(top(fake_library, "red", limit=2)) == 2
     hits = fake_library.search.text("red", min_score=0.9).hits
     assert [Path(h.photo.path).name for h in hits] == ["red.jpg"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from photosense.models.encoder import Encoder, Vectors, l2_normalise
+from photosense.models.encoder import TextEncoder, Vectors, l2_normalise
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -139,7 +139,7 @@ def zero_shot_accuracy(
 
 
 def class_text_vectors(
-    encoder: Encoder, class_names: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES
+    encoder: TextEncoder, class_names: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES
 ) -> Vectors:
     """One vector per class: the renormalised mean of its prompts' embeddings.
 

@@ -36,9 +36,30 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResults:
+    """A search's hits. For a text search the first ``good`` are good matches (calibrated for
+    the library and its model, see :mod:`photosense.vectors.relevance`) and the rest are "more
+    results" below them; ``good == 0`` with hits means no good match, only the closest photos.
+    ``good`` is None where hits are not judged (photos like a photo: one list by likeness)."""
+
     query: str
     model_id: str
     hits: list[Hit]
+    good: int | None = None
+
+    @property
+    def no_good_match(self) -> bool:
+        """A judged search found hits but none of them is a good match."""
+        return self.good == 0 and bool(self.hits)
+
+    @property
+    def good_hits(self) -> list[Hit]:
+        """The good matches (every hit when the search is not judged)."""
+        return self.hits if self.good is None else self.hits[: self.good]
+
+    @property
+    def more_hits(self) -> list[Hit]:
+        """The hits below the good matches (none when the search is not judged)."""
+        return [] if self.good is None else self.hits[self.good :]
 
 
 @dataclass(frozen=True)

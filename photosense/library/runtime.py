@@ -163,8 +163,11 @@ class ModelRuntime:
             return self._tagger
 
     def tagger_for(self, encoder: Encoder) -> Tagger:
-        cache = TagVectorCache(self.path / CACHE_DIR_NAME, class_text_vectors)
-        return Tagger(self.store, encoder, cache)
+        return Tagger(self.store, encoder, self.text_vectors())
+
+    def text_vectors(self) -> TagVectorCache:
+        """The library's cache of prompt vectors (tags, generic captions), one file per model."""
+        return TagVectorCache(self.path / CACHE_DIR_NAME, class_text_vectors)
 
     @property
     def auto_tagging(self) -> bool:

@@ -13,16 +13,34 @@ from photosense.library.photos import Photos
 from photosense.library.reading import normalise_query
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
+from photosense.tagging.vocabulary import background_captions
+from photosense.vectors import VectorIndex
+from photosense.vectors.relevance import (
+    Reference,
+    RelevanceCalibration,
+    RelevanceParams,
+    good_count,
+    needs_refresh,
+    reference_ids,
+    typical_scale,
+)
 
 SORTS = ("score", "date")
+RELEVANCE_KEY = "search.relevance"
+"""Setting: per model id, [photos, typical scale] the good-match cutoff was calibrated with."""
 
 
 class Search:
-    """Ask the library's model; filters narrow the candidates before the vector search."""
+    """Ask the library's model; filters narrow the candidates before the vector search, and
+    each search says how many of its hits are good matches."""
 
-    def __init__(self, runtime: ModelRuntime, photos: Photos) -> None:
+    def __init__(
+        self, runtime: ModelRuntime, photos: Photos, relevance: RelevanceParams | None = None
+    ) -> None:
         self._runtime = runtime
         self._photos = photos
+        self.relevance = relevance or RelevanceParams()
+        self._references: dict[str, Reference] = {}
 
     def text(
         self,
@@ -55,6 +73,39 @@ class Search:
             return self._search(
                 text, model_id, query, limit, min_score, folder, after, before, sort, None, only
             )
+
+    def calibration(self, model_id: str | None = None) -> RelevanceCalibration | None:
+        """What the good-match split of ``model_id`` (default: the library's model) was last
+        calibrated with; read from the library's settings alone, so no model or index loads."""
+        model_id = model_id or self._runtime.spec
+        stored = self._runtime.store.settings.get(RELEVANCE_KEY)
+        entry = stored.get(model_id) if isinstance(stored, dict) else None
+        if not isinstance(entry, list) or len(entry) != 2:
+            return None
+        return RelevanceCalibration(model_id, int(entry[0]), float(entry[1]))
+
+    def _reference(self, index: VectorIndex) -> Reference:
+        """The answering model's reference: a sample of the loaded index and the stored
+        calibration, recalibrated (the generic captions' cached vectors over the new sample)
+        once the library's size has moved by a few percent."""
+        model_id, photos = index.model_id, len(index)
+        cached = self._references.get(model_id)
+        if cached is not None and not needs_refresh(cached.calibration, model_id, photos):
+            return cached
+        sample = index.vectors_for(reference_ids(index.ids()))
+        calibration = self.calibration(model_id)
+        if calibration is None or needs_refresh(calibration, model_id, photos):
+            captions = [(caption, ("{}",)) for caption in background_captions()]
+            text_encoder = self._runtime.text_encoder  # the light one where the model has it
+            background = self._runtime.text_vectors().vectors(text_encoder, captions)
+            calibration = RelevanceCalibration(model_id, photos, typical_scale(sample, background))
+            stored = self._runtime.store.settings.get(RELEVANCE_KEY)
+            entries = dict(stored) if isinstance(stored, dict) else {}
+            entries[model_id] = [calibration.photos, calibration.typical_scale]
+            self._runtime.store.settings.set(RELEVANCE_KEY, entries)
+        reference = Reference(calibration, sample)
+        self._references[model_id] = reference
+        return reference
 
     def similar(self, photo: str | os.PathLike[str], *, limit: int = 20) -> SearchResults:
         """Photos that look like ``photo`` (a path inside the library): its stored vector is
@@ -113,6 +164,17 @@ class Search:
             found = [(i, s) for i, s in found if s >= min_score]
         records = self._photos.get([i for i, _ in found])
         hits = [Hit(records[i], s) for i, s in found if i in records]
-        if sort == "date":
-            hits.sort(key=lambda h: h.photo.taken_at, reverse=True)
-        return SearchResults(label, model_id, hits)
+        # A photo query is not judged: with the starter, photos sharing a subject score as
+        # high as an edited copy of the query, so "stands out" does not mean "near-duplicate"
+        # (docs/search.md); its hits stay one list ranked by likeness.
+        good = None if exclude is not None else self._good(index, query, hits)
+        if sort == "date":  # newest first within the good matches and within the rest
+            cut = good or 0
+            hits[:cut] = sorted(hits[:cut], key=lambda h: h.photo.taken_at, reverse=True)
+            hits[cut:] = sorted(hits[cut:], key=lambda h: h.photo.taken_at, reverse=True)
+        return SearchResults(label, model_id, hits, good)
+
+    def _good(self, index: VectorIndex, query: npt.NDArray[np.float32], hits: list[Hit]) -> int:
+        """How many of ``hits`` (best first) are good matches for the text ``query``."""
+        scores = np.array([h.score for h in hits], np.float32)
+        return good_count(scores, query, self._reference(index), self.relevance)

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from photosense.fileio import atomic_write
-from photosense.models.encoder import Encoder, Vectors, l2_normalise
+from photosense.models.encoder import TextEncoder, Vectors, l2_normalise
 from photosense.tagging.vocabulary import fill, prompt_key
 
 __all__ = ["CACHE_DIR_NAME", "TagVectorCache", "TextEmbedder"]
 
 log = logging.getLogger(__name__)
 
-TextEmbedder = Callable[[Encoder, Sequence[str], Sequence[str]], Vectors]
+TextEmbedder = Callable[[TextEncoder, Sequence[str], Sequence[str]], Vectors]
 """``embed(encoder, names, templates)``: one normalised vector per name, the mean of its
 templates filled with the name (``photosense.learn.metrics.class_text_vectors``)."""
 
@@ -49,7 +49,9 @@ class TagVectorCache:
         digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
         return self.folder / f"{_SLUG.sub('_', model_id)[:60]}-{digest}.npz"
 
-    def vectors(self, encoder: Encoder, entries: Sequence[tuple[str, Sequence[str]]]) -> Vectors:
+    def vectors(
+        self, encoder: TextEncoder, entries: Sequence[tuple[str, Sequence[str]]]
+    ) -> Vectors:
         """One vector per (name, templates) entry: the embedder's prompt ensemble for it.
 
         Entries that share their templates (the whole default vocabulary does) are embedded in
@@ -72,7 +74,7 @@ class TagVectorCache:
         return np.ascontiguousarray(np.stack([rows[k] for k in keys]), dtype=np.float32)
 
     def _embed_groups(
-        self, encoder: Encoder, groups: dict[tuple[str, ...], dict[str, str]]
+        self, encoder: TextEncoder, groups: dict[tuple[str, ...], dict[str, str]]
     ) -> dict[str, Vectors]:
         """Vectors for {templates: {key: name}}: one embedder call per shared template set.
 
