@@ -52,6 +52,31 @@ def test_search_json_document(
     assert first["path"] == str(photo_dir / "red.jpg")
     assert first["taken_at"] == "2021-06-01T12:00:00"
     assert first["score"] >= doc["results"][1]["score"]
+    assert doc["good"] == 1  # the red photo is a good match; the next closest is not
+    assert [r["good"] for r in doc["results"]] == [True, False]
+
+    absent = run_json(capsys, "--library", lib, "search", "magenta", "--json")
+    assert absent["good"] == 0 and len(absent["results"]) == 4
+    assert all(r["good"] is False and "score" in r for r in absent["results"])
+
+
+def test_search_text_says_good_matches_then_more_results(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path
+) -> None:
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", photo_dir, "--json")
+
+    code, out, _ = run(capsys, "--library", lib, "search", "red")
+    lines = out.strip().splitlines()
+    assert code == 0
+    assert lines[0].endswith(str(photo_dir / "red.jpg"))
+    assert "more results" in lines[1] and len(lines) == 5
+
+    code, out, _ = run(capsys, "--library", lib, "search", "magenta")
+    lines = out.strip().splitlines()
+    assert code == 0
+    assert lines[0] == "no good match for “magenta”; the closest photos:"
+    assert len(lines) == 5 and not any("more results" in line for line in lines)
 
 
 def test_search_filters_on_the_command_line(
@@ -74,9 +99,13 @@ def test_search_filters_on_the_command_line(
     )
     assert [Path(r["path"]).name for r in doc["results"]] == ["Crème brûlée – 東京.jpg"]
 
+    # Newest first among the good matches, then newest first among the more results.
     by_date = run_json(capsys, "--library", lib, "search", "red", "--sort", "date", "--json")
-    dates = [r["taken_at"] for r in by_date["results"]]
-    assert dates == sorted(dates, reverse=True)
+    good = by_date["good"]
+    assert good == 1
+    for part in (by_date["results"][:good], by_date["results"][good:]):
+        dates = [r["taken_at"] for r in part]
+        assert dates == sorted(dates, reverse=True)
 
 
 def test_similar_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path) -> None:
@@ -88,6 +117,8 @@ def test_similar_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_
     assert doc["query"] == str(photo_dir / "red.jpg")
     assert str(photo_dir / "red.jpg") not in [r["path"] for r in doc["results"]]
     assert len(doc["results"]) == 3
+    assert doc["good"] is None  # photos like a photo are ranked, not judged
+    assert all(r["good"] is None for r in doc["results"])
 
 
 def test_status_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, photo_dir: Path) -> None:

@@ -38,6 +38,7 @@ def test_tiny_open_clip_model_indexes_and_answers_across_processes(
     assert len(doc["results"]) == 4
     scores = [r["score"] for r in doc["results"]]
     assert scores == sorted(scores, reverse=True)
+    assert doc["good"] == 0  # random weights know nothing: no good match, only the closest
 
     similar = photosense("--library", lib, "similar", photo_dir / "red.jpg", "--json")
     assert similar.returncode == 0, similar.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from photosense.cli import render
 from photosense.cli.common import Commands, date, on_library, positive, score
-from photosense.library import Library, SearchResults
+from photosense.library import Hit, Library, SearchResults
 
 
 def register(commands: Commands) -> None:
@@ -57,26 +57,43 @@ def _similar(library: Library, args: argparse.Namespace) -> int:
     return _print_results(results, args.json)
 
 
+MORE_RESULTS = "── more results (not good matches) ──"
+
+
 def _print_results(results: SearchResults, as_json: bool) -> int:
+    """The hits, good matches first. ``good`` in the JSON counts them (null: not judged, as for
+    similar photos) and each result says whether it is one."""
     if as_json:
         document = {
             "query": results.query,
             "model": results.model_id,
+            "good": results.good,
             "results": [
                 {
                     "path": hit.photo.path,
                     "score": round(hit.score, 6),
                     "taken_at": hit.photo.taken_at,
+                    "good": None if results.good is None else rank < results.good,
                 }
-                for hit in results.hits
+                for rank, hit in enumerate(results.hits)
             ],
         }
         render.print_json(document)
         return 0
     if not results.hits:
         print("no matching photos")
-    for hit in results.hits:
-        print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
+    elif results.no_good_match:
+        print(f"no good match for “{results.query}”; the closest photos:")
+    for hit in results.good_hits:
+        _print_hit(hit)
+    if results.more_hits and not results.no_good_match:
+        print(MORE_RESULTS)
+    for hit in results.more_hits:
+        _print_hit(hit)
     print(f"model: {results.model_id}", file=sys.stderr)
     render.starter_hint(results.model_id)
     return 0
+
+
+def _print_hit(hit: Hit) -> None:
+    print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
