@@ -19,6 +19,8 @@ the top ``--limit`` (20, the CLI's default) hits. Reported per set and kind of q
 - **precision**: correct hits among all good matches (pooled over the queries);
 - **hidden**: of the queries with a correct answer in their top 20, the share whose good matches
   hold none (it sits under "more results", or the search says "no good match");
+- **top hit right, hidden**: of the queries whose best hit is correct, the share told "no good
+  match" (the cost of the split where the model got it right);
 - **false claim**: of the held-out queries, the share that still claim a good match;
 - **good/query**: good matches per query, and **none**: share of queries with no good match.
 
@@ -82,12 +84,15 @@ class Tally:
     none: int = 0
     held_out: int = 0
     claimed: int = 0
+    first: int = 0
+    first_hidden: int = 0
 
     def row(self) -> str:
         precision = self.correct / self.good if self.good else float("nan")
         return (
             f"{precision:.3f} | {self.hidden / max(self.answerable, 1):.3f} "
-            f"({self.answerable}) | {self.claimed / max(self.held_out, 1):.3f} | "
+            f"({self.answerable}) | {self.first_hidden / max(self.first, 1):.3f} ({self.first}) | "
+            f"{self.claimed / max(self.held_out, 1):.3f} | "
             f"{self.good / max(self.queries, 1):.2f} | {self.none / max(self.queries, 1):.2f}"
         )
 
@@ -149,6 +154,9 @@ def tally(
         if hit_correct.any():
             t.answerable += 1
             t.hidden += not hit_correct[:good].any()
+        if hit_correct[0]:
+            t.first += 1
+            t.first_hidden += good == 0
 
 
 def run(args: argparse.Namespace) -> None:
@@ -165,9 +173,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"model: {encoder.model_id}; defaults: {params}; top {args.limit} hits per query\n")
     print(
         "| set (library) | queries | cutoff (z above chance) | precision | hidden (answerable) "
-        "| false claim | good/query | no good match |"
+        "| top hit right, hidden | false claim | good/query | no good match |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, part in SETS:
         encoded = encoded_set(encoder, name, part)
         split = part if not part.startswith("subset-") else "all"
@@ -244,8 +252,11 @@ def run_duplicates(encoder: Encoder, background: Array, thresholds: list[float])
     print(f"\nNear-duplicates ({len(vectors)} photos: tuxpaint-stamps train, test, edited copies")
     print("of the test stamps). Queries: the 105 test stamps (correct: their copy) and the 433")
     print("train stamps, which have no copy (a good match claimed for them is a false claim).\n")
-    print("| cutoff | precision | hidden (answerable) | false claim | good/query | no good match |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| cutoff | precision | hidden (answerable) | top hit right, hidden | false claim "
+        "| good/query | no good match |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for threshold, t in tallies.items():
         cutoff = "no split (as shipped)" if threshold == -np.inf else f"z split at {threshold}"
         print(f"| {cutoff} | {t.row()} |")
