@@ -49,6 +49,45 @@ RIGHT_TOP = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
+MORE_RESULTS = "More results"
+"""The divider's words: the first photo below a search's good matches carries them."""
+
+
+def _first_of_more(index: ModelIndex) -> bool:
+    """Whether ``index`` is the first photo below a search's good matches (there being some)."""
+    row = index.row()
+    if row < 1 or index.data(GridRole.MatchRole) != "more":
+        return False
+    previous = index.model().index(row - 1, 0)
+    return bool(previous.data(GridRole.MatchRole) == "good")
+
+
+def _paint_divider(
+    painter: QPainter,
+    option: QStyleOptionViewItem,
+    rect: QRect,
+    square: QRect,
+    group: QPalette.ColorGroup,
+) -> None:
+    """A bar down the cell's leading edge and a "More results" label over the thumbnail: where
+    the good matches end, whichever row the grid's width puts it on."""
+    palette: QPalette = option.palette
+    accent = palette.color(group, QPalette.ColorRole.Highlight)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(accent)
+    painter.drawRoundedRect(QRect(rect.left(), rect.top(), 3, rect.height()), 1, 1)
+    metrics = option.fontMetrics
+    label = QRect(
+        square.left() + 4,
+        square.top() + 4,
+        metrics.horizontalAdvance(MORE_RESULTS) + 12,
+        metrics.height() + 4,
+    )
+    painter.drawRoundedRect(label, 4, 4)
+    painter.setPen(palette.color(group, QPalette.ColorRole.HighlightedText))
+    painter.drawText(label, Qt.AlignmentFlag.AlignCenter, MORE_RESULTS)
+
+
 class PhotoDelegate(QStyledItemDelegate):
     """Paints a cell: the thumbnail centred in a square, the file name (and score) below it."""
 
@@ -88,6 +127,8 @@ class PhotoDelegate(QStyledItemDelegate):
             self._paint_placeholder(painter, square, palette, thumbnail_state != "failed")
         else:
             painter.drawPixmap(_fit(pixmap.size(), square), pixmap)
+        if _first_of_more(index):
+            _paint_divider(painter, option, rect, square, group)
 
         text_rect = QRect(
             rect.left() + PADDING, square.bottom() + 3, side, rect.bottom() - square.bottom() - 3
@@ -254,6 +295,7 @@ class PhotoGridView(QListView):
         ids: Sequence[int],
         scores: Sequence[float] | None = None,
         records: Sequence[PhotoRecord] = (),
+        good: int | None = None,
         *,
         keep_position: bool = False,
     ) -> None:
@@ -267,7 +309,7 @@ class PhotoGridView(QListView):
         selected = [i.data(GridRole.PhotoIdRole) for i in selection.selectedIndexes()]
         current = self.currentIndex().data(GridRole.PhotoIdRole)
         scroll = self.verticalScrollBar().value()
-        model.set_photos(ids, scores, records)
+        model.set_photos(ids, scores, records, good)
         for photo_id in selected:
             row = model.row_of(photo_id)
             if row is not None:

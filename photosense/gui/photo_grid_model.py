@@ -52,6 +52,7 @@ class GridRole(enum.IntEnum):
     ScoreRole = Qt.ItemDataRole.UserRole + 2  # the search score, or None when browsing
     PhotoIdRole = Qt.ItemDataRole.UserRole + 3  # always available
     ThumbnailStateRole = Qt.ItemDataRole.UserRole + 4  # "ready", "loading" or "failed"
+    MatchRole = Qt.ItemDataRole.UserRole + 5  # "good", "more" (below the good ones) or None
 
 
 PhotoRole = GridRole.PhotoRole
@@ -96,6 +97,7 @@ class PhotoGridModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self._ids: list[int] = []
         self._scores: list[float] | None = None
+        self._good: int | None = None
         self._rows: dict[int, int] = {}
         self._records: OrderedDict[int, PhotoRecord] = OrderedDict()
         self._pending_pages: set[int] = set()
@@ -113,14 +115,18 @@ class PhotoGridModel(QAbstractListModel):
         ids: Sequence[int],
         scores: Sequence[float] | None = None,
         records: Sequence[PhotoRecord] = (),
+        good: int | None = None,
     ) -> None:
-        """Show these photos, in this order; ``records`` already known are used as they are."""
+        """Show these photos, in this order; ``records`` already known are used as they are.
+        ``good``: a search's first ``good`` photos are good matches, the rest "more results"
+        (None: not judged)."""
         if scores is not None and len(scores) != len(ids):
             raise ValueError("one score per photo, please")
         self.beginResetModel()
         self._generation += 1
         self._ids = list(ids)
         self._scores = list(scores) if scores is not None else None
+        self._good = good
         self._rows = {photo_id: row for row, photo_id in enumerate(self._ids)}
         self._pending_pages.clear()
         self._missing.clear()
@@ -149,6 +155,17 @@ class PhotoGridModel(QAbstractListModel):
     @property
     def photo_ids(self) -> list[int]:
         return list(self._ids)
+
+    @property
+    def good_count(self) -> int | None:
+        """How many of the first photos are good matches (None: the photos are not judged)."""
+        return self._good
+
+    def match_at(self, row: int) -> str | None:
+        """ "good" for a good match, "more" for a photo below them, None when not judged."""
+        if self._good is None:
+            return None
+        return "good" if row < self._good else "more"
 
     @property
     def has_scores(self) -> bool:
@@ -210,6 +227,7 @@ class PhotoGridModel(QAbstractListModel):
             (GridRole.ScoreRole, b"score"),
             (GridRole.PhotoIdRole, b"photoId"),
             (GridRole.ThumbnailStateRole, b"thumbnailState"),
+            (GridRole.MatchRole, b"match"),
         ):
             names[int(role)] = QByteArray(name)
         return names
@@ -224,6 +242,8 @@ class PhotoGridModel(QAbstractListModel):
             return self._ids[row]
         if role == GridRole.ScoreRole:
             return None if self._scores is None else self._scores[row]
+        if role == GridRole.MatchRole:
+            return self.match_at(row)
         record = self.record_at(row)
         if role == GridRole.PhotoRole:
             return record
@@ -232,7 +252,8 @@ class PhotoGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, record)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return os.path.basename(record.path) if record is not None else "loading"
+            name = os.path.basename(record.path) if record is not None else "loading"
+            return f"{name}, more results" if self.match_at(row) == "more" else name
         if role in (Qt.ItemDataRole.DecorationRole, GridRole.ThumbnailStateRole):
             pixmap = None
             if record is not None and self.thumbnails is not None:
@@ -258,6 +279,9 @@ class PhotoGridModel(QAbstractListModel):
             lines.append(f"{record.width} × {record.height}, {format_size(record.size)}")
         if self._scores is not None:
             lines.append(f"score {self._scores[row]:.3f}")
+        match = self.match_at(row)
+        if match is not None:
+            lines.append("a good match" if match == "good" else "more results: not a good match")
         failure = self._thumbnail_failure(record)
         if failure:
             lines.append(f"no preview: {failure}")

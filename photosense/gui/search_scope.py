@@ -21,21 +21,22 @@ SIMILAR_LIMIT = 200
 
 @dataclass(frozen=True)
 class GridContents:
-    """The photos the grid is to show, in order; a search's scores and records come along."""
+    """The photos the grid is to show, in order; a search's scores and records come along, and
+    how many of its first photos are good matches (None: not judged)."""
 
     ids: Sequence[int]
     scores: Sequence[float] | None = None
     records: Sequence[PhotoRecord] = ()
     notice: tuple[str, str] | None = None
     """(query, words): the model does not read this query (another script or language)."""
+    good: int | None = None
 
     @classmethod
     def of(cls, results: SearchResults, notice: str | None = None) -> GridContents:
         hits = results.hits
         said = (results.query, notice) if notice else None
-        return cls(
-            [h.photo.id for h in hits], [h.score for h in hits], [h.photo for h in hits], said
-        )
+        ids, scores = [h.photo.id for h in hits], [h.score for h in hits]
+        return cls(ids, scores, [h.photo for h in hits], said, results.good)
 
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
@@ -163,8 +164,9 @@ class SearchScope(QObject):
             return f"photos tagged “{query.tag}”"
         return ""
 
-    def banner(self, count: int) -> str:
-        """The line above the grid when it shows ``count`` photos of this scope."""
+    def banner(self, count: int, good: int | None = None) -> str:
+        """The line above the grid when it shows ``count`` photos of this scope, the first
+        ``good`` of them good matches (None: not judged)."""
         if self.similar_to is not None:
             name = os.path.basename(self.similar_to.path)
             return f"Photos that look like {name}" if count else f"Nothing looks like {name}"
@@ -172,11 +174,17 @@ class SearchScope(QObject):
         if query.text:
             where = self.words()
             within = f" in {where}" if where else ""
-            text = (
-                f"Best matches for “{query.text}”{within} · {count:,}"
-                if count
-                else f"Nothing{within} matches “{query.text}”"
-            )
+            if not count:
+                text = f"Nothing{within} matches “{query.text}”"
+            elif good == 0:
+                text = f"No good match for “{query.text}”{within} · the {count:,} closest photos"
+            elif good is None:
+                text = f"Best matches for “{query.text}”{within} · {count:,}"
+            else:
+                matches = "1 good match" if good == 1 else f"{good:,} good matches"
+                text = f"{matches} for “{query.text}”{within}"
+                if count > good:
+                    text += f", then {count - good:,} more results"
             if query.sort == "date":
                 text += ", newest first"
             if self.notice is not None and self.notice[0] == query.text:

@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
     def _on_grid_contents(self, contents: GridContents) -> None:
         if self._current_grid_job():
             self.last_error, self.search_scope.notice = "", contents.notice
-            self._show_in_grid(contents.ids, contents.scores, contents.records)
+            self._show_in_grid(contents.ids, contents.scores, contents.records, contents.good)
 
     def _on_grid_failed(self, exc: object) -> None:
         if self._current_grid_job():
@@ -432,9 +432,10 @@ class MainWindow(QMainWindow):
         ids: Sequence[int],
         scores: Sequence[float] | None = None,
         records: Sequence[PhotoRecord] = (),
+        good: int | None = None,
     ) -> None:
         keep_position = self._grid_keep_position
-        self.grid.show_photos(self.model, ids, scores, records, keep_position=keep_position)
+        self.grid.show_photos(self.model, ids, scores, records, good, keep_position=keep_position)
         self._update_banner()
         self._update_detail()
         self.grid_changed.emit()
@@ -444,7 +445,9 @@ class MainWindow(QMainWindow):
         self.back_button.setVisible(not scope.browsing)
         self.back_button.setText(f"Back to {scope.words() or 'all photos'}")
         self.back_action.setEnabled(self.back_button.isVisible())
-        self.results_label.setText(self.last_error or scope.banner(self.model.rowCount()))
+        self.results_label.setText(
+            self.last_error or scope.banner(self.model.rowCount(), self.model.good_count)
+        )
 
     def _on_records_loaded(self) -> None:
         if self.detail.record is None:

@@ -47,6 +47,15 @@ def grid_names(window: MainWindow) -> list[str]:
     ]
 
 
+def search_and_wait(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    """Search ``text`` through the search bar and wait until the grid shows the results."""
+    window.search_bar.set_text(text)
+    qtbot.waitUntil(
+        lambda: window.search_scope.query.text == text and window.model.has_scores, timeout=WAIT_MS
+    )
+    wait_for_grid(qtbot, window)
+
+
 def index_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> IndexReport:
     """Add ``folder`` through the window and wait for the job and the refresh after it."""
     job = window.indexing.create_job([str(folder)])

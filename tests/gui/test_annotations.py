@@ -11,21 +11,13 @@ from photosense.gui.sidebar import TAG, Scope
 from photosense.gui.window import MainWindow
 from photosense.library import Library
 from photosense.store.records import PhotoRecord
-from tests.gui.conftest import WAIT_MS, grid_names, select_row, wait_for_grid
+from tests.gui.conftest import WAIT_MS, grid_names, search_and_wait, select_row, wait_for_grid
 
 
 def add_folder_and_wait(qtbot: QtBot, window: MainWindow, folder: Path) -> None:
     """Add ``folder`` the way the user does (welcome, button or drop all call add_folders)."""
     with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.add_folders([str(folder)])
-    wait_for_grid(qtbot, window)
-
-
-def search_and_wait(qtbot: QtBot, window: MainWindow, text: str) -> None:
-    window.search_bar.set_text(text)
-    qtbot.waitUntil(
-        lambda: window.search_scope.query.text == text and window.model.has_scores, timeout=WAIT_MS
-    )
     wait_for_grid(qtbot, window)
 
 

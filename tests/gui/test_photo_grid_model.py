@@ -82,6 +82,23 @@ def test_model_with_search_hits_passes_the_model_tester(
     assert isinstance(model.data(index, Qt.ItemDataRole.DecorationRole), QPixmap)
 
 
+def test_good_matches_and_more_results_pass_the_model_tester(
+    qtmodeltester: ModelTester, runner: JobRunner
+) -> None:
+    records = [record(i, f"/photos/{i}.jpg") for i in range(1, 5)]
+    model = PhotoGridModel(runner, FakeRecords([]))
+    model.set_photos([r.id for r in records], [0.9, 0.8, 0.3, 0.2], records, good=2)
+    qtmodeltester.check(model)
+    assert model.good_count == 2
+    matches = [model.data(model.index(row), GridRole.MatchRole) for row in range(4)]
+    assert matches == ["good", "good", "more", "more"]
+    assert "a good match" in model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(2), Qt.ItemDataRole.AccessibleTextRole) == "3.jpg, more results"
+
+    model.set_photos([r.id for r in records], [0.9, 0.8, 0.3, 0.2], records)  # not judged
+    assert model.good_count is None and model.data(model.index(0), GridRole.MatchRole) is None
+
+
 def test_empty_model_passes_the_model_tester(qtmodeltester: ModelTester, runner: JobRunner) -> None:
     qtmodeltester.check(PhotoGridModel(runner, FakeRecords([])))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QPalette
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -19,7 +19,14 @@ from photosense.gui.window import MainWindow
 from photosense.library import Library
 from photosense.progress import Progress
 from tests.conftest import save_photo
-from tests.gui.conftest import WAIT_MS, grid_names, index_and_wait, select_row, wait_for_grid
+from tests.gui.conftest import (
+    WAIT_MS,
+    grid_names,
+    index_and_wait,
+    search_and_wait,
+    select_row,
+    wait_for_grid,
+)
 
 
 def test_first_run_shows_the_welcome_panel(window: MainWindow, qtbot: QtBot) -> None:
@@ -63,7 +70,7 @@ def test_add_index_browse_search_and_detail(
     )
     assert grid_names(window)[0] == "red.jpg"
     assert window.model.has_scores
-    assert "Best matches for “red”" in window.results_label.text()
+    assert window.results_label.text() == "1 good match for “red”, then 3 more results"
 
     # Selecting the photo fills the detail pane.
     select_row(window, 0)
@@ -79,6 +86,37 @@ def test_add_index_browse_search_and_detail(
     qtbot.waitUntil(lambda: not window.model.has_scores, timeout=WAIT_MS)
     assert window.search_bar.field.text() == ""
     assert window.model.rowCount() == 4
+
+
+def test_good_matches_come_first_and_a_search_without_one_says_so(
+    window: MainWindow, photo_dir: Path, qtbot: QtBot
+) -> None:
+    index_and_wait(qtbot, window, photo_dir)
+
+    search_and_wait(qtbot, window, "red")
+    model = window.model
+    assert model.good_count == 1
+    assert [model.index(row).data(GridRole.MatchRole) for row in range(4)] == [
+        "good",
+        "more",
+        "more",
+        "more",
+    ]
+    assert "more results" in model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+
+    # The divider: the first of the more results carries a bar in the accent colour.
+    window.grid.resize(800, 600)
+    image = window.grid.viewport().grab().toImage()
+    rect = window.grid.visualRect(model.index(1))
+    accent = window.grid.palette().color(QPalette.ColorRole.Highlight)
+    bar = image.pixelColor(rect.left() + 3, rect.center().y())
+    assert bar.rgb() == accent.rgb()
+    first = window.grid.visualRect(model.index(0))
+    assert image.pixelColor(first.left() + 3, first.center().y()).rgb() != accent.rgb()
+
+    search_and_wait(qtbot, window, "magenta")
+    assert model.good_count == 0 and model.rowCount() == 4
+    assert window.results_label.text() == "No good match for “magenta” · the 4 closest photos"
 
 
 def test_search_waits_for_the_typing_to_stop(
