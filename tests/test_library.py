@@ -416,3 +416,14 @@ def test_a_lazy_model_loads_before_the_first_batch_under_its_own_name(
         messages = messages_of(library.folders.index())
         assert "preparing the model" not in messages  # nothing to encode: nothing to load
         assert encoder.loads == 1
+
+
+def test_indexing_a_folder_inside_an_indexed_one_rescans_it(
+    fake_library: Library, photo_dir: Path
+) -> None:
+    run_to_end(fake_library.folders.index([photo_dir]))
+    before = fake_library.status().photos
+    report = run_to_end(fake_library.folders.index([photo_dir / "trips"]))
+    assert report.indexed == 0 and report.removed == 0
+    assert fake_library.status().photos == before
+    assert [f.path for f in fake_library.folders.list()] == [str(photo_dir)]

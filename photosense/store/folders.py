@@ -15,6 +15,10 @@ def _folder_record(folder: Folder) -> FolderRecord:
     return FolderRecord(folder.id, folder.path, folder.online, folder.last_scan_at)
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/\\") + "/")
+
+
 class Folders(Part):
     """Watched folders: adding one merges folders already inside it; removing one forgets
     its photos."""
@@ -27,9 +31,13 @@ class Folders(Part):
             ]
 
     def add(self, path: str) -> FolderRecord:
-        """Register ``path`` (idempotent). Folders already registered inside it are merged in."""
+        """Register ``path`` (idempotent). Folders already registered inside it are merged in; a
+        path inside a registered folder is that folder's (it is watched already)."""
         with self._session() as session:
             folder = session.scalar(select(Folder).where(Folder.path == path))
+            if folder is None:
+                outer = [f for f in session.scalars(select(Folder)) if _inside(path, f.path)]
+                folder = max(outer, key=lambda f: len(f.path), default=None)
             if folder is None:
                 folder = Folder(path=path, added_at=datetime.now(), online=True)
                 session.add(folder)

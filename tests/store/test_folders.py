@@ -44,3 +44,10 @@ def test_mark_records_offline_and_the_scan_time(store: Store) -> None:
     store.folders.mark(folder.id, online=True, scanned=True)
     [scanned] = store.folders.all()
     assert scanned.online and scanned.last_scan_at is not None
+
+
+def test_a_folder_inside_a_registered_one_is_that_folder(store: Store) -> None:
+    outer = store.folders.add("/photos")
+    assert store.folders.add("/photos/2023/summer") == outer
+    assert store.folders.add("/photos-other").id != outer.id  # a sibling, not inside
+    assert [f.path for f in store.folders.all()] == ["/photos", "/photos-other"]
