@@ -8,6 +8,7 @@ from collections.abc import Generator, Iterable
 
 from photosense.errors import PhotosenseError
 from photosense.indexing import Indexer, IndexReport, check_roots, normalise_root
+from photosense.library.analysis import Analysis
 from photosense.library.captions import Captions
 from photosense.library.models import Models
 from photosense.library.runtime import ACTIVE_MODEL_KEY, ModelRuntime, older_starter
@@ -22,13 +23,19 @@ class Folders:
     """Index folders: photos found, embedded, tagged and their captions read, in one run."""
 
     def __init__(
-        self, runtime: ModelRuntime, models: Models, tags: Tags, captions: Captions
+        self,
+        runtime: ModelRuntime,
+        models: Models,
+        tags: Tags,
+        captions: Captions,
+        analysis: Analysis,
     ) -> None:
         self._runtime = runtime
         self._store = runtime.store
         self._models = models
         self._tags = tags
         self._captions = captions
+        self._analysis = analysis
 
     def list(self) -> builtins.list[FolderRecord]:
         return self._store.folders.all()
@@ -50,8 +57,9 @@ class Folders:
         New photos are added first, with no model needed, and can be browsed at once (see
         :class:`~photosense.progress.IndexProgress`); the model then embeds them.
         ``batch_size`` defaults to what suits the model's device. New photos are tagged as
-        their batches commit, captions in new or changed files are read at the end, and a
-        pending model switch is carried on afterwards, so new photos get its vectors too.
+        their batches commit, captions in new or changed files are read at the end, a pending
+        model switch is carried on afterwards, so new photos get its vectors too, and last the
+        analyses that are on (faces, text) look at the photos they have not seen.
         """
         runtime, store = self._runtime, self._store
         known = [f.path for f in store.folders.all()]
@@ -95,6 +103,7 @@ class Folders:
                     with runtime.lock:
                         runtime.activate(encoder)
             yield from self._models.continue_switch(cancel, workers, batch_size)
+            yield from self._analysis.run(cancel=cancel, workers=workers)
         return report
 
     def remove(self, path: str | os.PathLike[str]) -> int:

@@ -13,11 +13,12 @@ and a fake encoder; :meth:`Library.open` wires up the real ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from photosense.errors import LibraryError
 from photosense.library.albums import Albums
+from photosense.library.analysis import AnalyserFactory, Analysis
 from photosense.library.captions import Captions
 from photosense.library.finetune import FineTune
 from photosense.library.folders import Folders
@@ -70,6 +71,7 @@ class Library:
         *,
         factory_for_device: Callable[[str], EncoderFactory] | None = None,
         query_factory: QueryEncoderFactory | None = None,
+        analysers: Mapping[str, AnalyserFactory] | None = None,
     ) -> None:
         self.store = store
         self.path = library_dir
@@ -87,7 +89,8 @@ class Library:
         self.tags = Tags(self.runtime, self.photos)
         self.models = Models(self.runtime)
         self.search = Search(self.runtime, self.photos)
-        self.folders = Folders(self.runtime, self.models, self.tags, self.captions)
+        self.analysis = Analysis(store, analysers)
+        self.folders = Folders(self.runtime, self.models, self.tags, self.captions, self.analysis)
         self.finetune = FineTune(self.runtime, self.captions)
 
     @classmethod

@@ -112,6 +112,33 @@ def decode_photo(path: Path, min_side: int = 224) -> DecodedPhoto:
     return DecodedPhoto(image, metadata)
 
 
+def decode_for_analysis(path: Path, max_side: int) -> Image.Image:
+    """Decode a photo upright and RGB with its longer side at most ``max_side`` (draft decoding
+    where the format allows), for the analyses that look at a photo (faces, text).
+
+    Raises ``ImageSkipped`` (and nothing else) when the file cannot be used.
+    """
+    max_side = max(1, max_side)
+    with _opened(path) as im:
+        _check_pixels(im)
+        try:
+            # draft() keeps each side at least the size asked: ask for the shorter side that
+            # gives the longer one max_side.
+            long, short = max(im.size), max(1, min(im.size))
+            want = max(1, max_side * short // long)
+            im.draft("RGB", (want, want))
+            im.load()
+            orientation = _read_header(im, im.size, loaded=True)[1]
+            image = _to_rgb(im)
+            if max(image.size) > max_side:
+                image = image.copy() if image is im else image
+                image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            image = _orient(image, orientation)
+        except Exception as exc:
+            raise _skip_for_decode_error(exc) from exc
+        return im.copy() if image is im else image
+
+
 def read_metadata(path: Path) -> PhotoMetadata:
     """Read dimensions, date, camera and GPS from the header, without decoding the pixels."""
     with _opened(path) as im:

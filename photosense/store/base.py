@@ -38,13 +38,15 @@ def upsert(
     rows: Sequence[Mapping[str, object]],
     update: Sequence[str],
 ) -> None:
-    """Insert ``rows``, or update their ``update`` columns where ``key`` exists already: one
-    statement, not read-then-write, so another process creating the same row cannot clash."""
+    """Insert ``rows``, or update their ``update`` columns where ``key`` (a column, or a tuple
+    of columns) exists already: one statement, not read-then-write, so another process creating
+    the same row cannot clash."""
     statement = sqlite_insert(entity)
     excluded = statement.excluded
+    keys = list(key) if isinstance(key, tuple) else [key]
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=[key], set_={name: excluded[name] for name in update}
+            index_elements=keys, set_={name: excluded[name] for name in update}
         ),
         list(rows),
     )

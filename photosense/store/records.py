@@ -178,3 +178,32 @@ class CaptionInfo:
     text: str
     source: CaptionSource
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PhotoToAnalyse:
+    """A photo an analysis (faces, text) has not seen in its present content and version."""
+
+    photo_id: int
+    path: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class AnalysisCounts:
+    """How far an analysis got over the library: photos analysed in the current version (of
+    which ``failed`` could not be, and ``found_photos`` had something), and photos waiting."""
+
+    analysed: int
+    pending: int
+    failed: int
+    found_photos: int
+
+
+@dataclass(frozen=True)
+class AnalysisMark:
+    """What one photo's analysis left: the content it saw, items found, or why it failed."""
+
+    fingerprint: str
+    found: int = 0
+    failure: str | None = None

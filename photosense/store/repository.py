@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from photosense.errors import LibraryError
 from photosense.paths import DATABASE_NAME
 from photosense.store.albums import Albums
+from photosense.store.analyses import Analyses
 from photosense.store.captions import Captions
 from photosense.store.db import create_library_engine, migrate
 from photosense.store.folders import Folders
@@ -39,6 +40,7 @@ class Store:
         self.tags = Tags(sessions)
         self.albums = Albums(sessions)
         self.captions = Captions(sessions)
+        self.analyses = Analyses(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:

@@ -177,6 +177,24 @@ class CaptionRead(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Analysis(Base):
+    """Per photo and kind of analysis (faces, text): the version (model and settings) and the
+    file content it was analysed in, so an analysis only runs again on a changed file or a new
+    version. ``failure`` says why a photo could not be analysed (it is not retried until then)."""
+
+    __tablename__ = "analyses"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    found: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str | None] = mapped_column(Text)
+    analysed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Tag(Base):
     """A tag of the vocabulary; ``prompts`` overrides the default prompt ensemble.
 

@@ -16,7 +16,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from photosense.errors import ImageSkipped
 from photosense.media import _files, decode
-from photosense.media.decode import decode_photo, full_decode, read_metadata
+from photosense.media.decode import decode_for_analysis, decode_photo, full_decode, read_metadata
 
 MakeJpeg = Callable[..., Path]
 Halves = Callable[[tuple[int, int]], Image.Image]
@@ -106,6 +106,20 @@ def test_full_decode_keeps_full_resolution(make_jpeg: MakeJpeg) -> None:
     assert image.size == (900, 1200)
     assert image.mode == "RGB"
     assert close_to(image.getpixel((450, 50)), RED)
+
+
+def test_decode_for_analysis_bounds_the_longer_side_and_turns_upright(
+    make_jpeg: MakeJpeg,
+) -> None:
+    image = decode_for_analysis(make_jpeg(size=(1600, 1200), orientation=6), 400)
+    assert image.size == (300, 400)
+    assert image.mode == "RGB"
+    assert close_to(image.getpixel((150, 20)), RED)
+    assert close_to(image.getpixel((150, 380)), BLUE)
+    small = decode_for_analysis(make_jpeg(size=(200, 100)), 400)
+    assert small.size == (200, 100)  # never upscaled
+    with pytest.raises(ImageSkipped):
+        decode_for_analysis(make_jpeg(size=(200, 100)).with_name("gone.jpg"), 400)
 
 
 # --- modes and formats ------------------------------------------------------------------------
