@@ -104,3 +104,37 @@ def test_a_failing_light_encoder_falls_back_to_the_full_model(indexed: Path) -> 
         again = library.search.text("green")  # the full model answers from now on
     assert query.calls == 1
     assert got == expected == again
+
+
+class PreparedQueryEncoder(QueryEncoder):
+    """A light encoder with one-time work to do before its first query."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared = 0
+
+    def needs_preparing(self) -> bool:
+        return self.prepared == 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
+
+
+def test_indexing_does_the_query_encoders_one_time_work(tmp_path: Path, photo_dir: Path) -> None:
+    query = PreparedQueryEncoder()
+    directory = tmp_path / "library"
+    full = lambda _spec: FakeEncoder(STARTER_ID)  # noqa: E731
+    with open_library(directory, full, lambda _spec: query) as library:
+        steps: list[str] = []
+        run_to_end(library.folders.index([photo_dir]), lambda p: steps.append(p.message))
+        assert query.prepared == 1 and steps[-1] == "preparing search"
+        steps.clear()
+        run_to_end(library.folders.index([photo_dir]), lambda p: steps.append(p.message))
+        assert query.prepared == 1 and "preparing search" not in steps  # done once
+
+
+def test_the_starter_query_encoder_knows_when_its_export_is_missing(tmp_path: Path) -> None:
+    from photosense.models.starter_query import StarterQueryEncoder
+
+    assert StarterQueryEncoder(STARTER_ID, tmp_path).needs_preparing()
+    assert not StarterQueryEncoder(STARTER_ID, tmp_path, use_onnx=False).needs_preparing()

@@ -103,6 +103,8 @@ class Folders:
                     with runtime.lock:
                         runtime.activate(encoder)
             yield from self._models.continue_switch(cancel, workers, batch_size)
+            if cancel is None or not cancel.cancelled:
+                yield from runtime.prepare_queries()
             yield from self._analysis.run(cancel=cancel, workers=workers)
         return report
 

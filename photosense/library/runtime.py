@@ -22,7 +22,7 @@ from photosense.errors import ModelError, NothingIndexedError
 from photosense.learn.metrics import class_text_vectors
 from photosense.library.records import ModelFallback
 from photosense.models.device import select_device
-from photosense.models.encoder import Encoder, TextEncoder
+from photosense.models.encoder import Encoder, Preparable, TextEncoder
 from photosense.models.local import is_adapted_id
 from photosense.models.registry import STARTER_ID
 from photosense.paths import INDEX_DIR_NAME
@@ -199,6 +199,19 @@ class ModelRuntime:
                 log.warning("the full model embeds queries: the light one failed: %s", exc)
                 self._query = None
             return self.encoder.model_id, self.encoder.encode_texts([text])[0]
+
+    def prepare_queries(self) -> Generator[Progress, None, None]:
+        """Do the light query encoder's one-time work now (the starter's ONNX export), so the
+        first search after indexing does not pay it; nothing when there is none to do."""
+        if self._query_factory is None:
+            return
+        query = self._query_factory(self.spec)
+        if isinstance(query, Preparable) and query.needs_preparing():
+            yield Progress(0, None, "preparing search")
+            try:
+                query.prepare()
+            except Exception as exc:  # the first query tries again, or the full model answers
+                log.warning("could not prepare the query encoder: %s", exc)
 
     def indexed_model(self) -> str:
         """The answering model's id, known without loading it where the light query encoder

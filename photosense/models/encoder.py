@@ -29,6 +29,16 @@ class TextEncoder(Protocol):
 
 
 @runtime_checkable
+class Preparable(Protocol):
+    """A query encoder with one-time work (an export) that can be done ahead of the first
+    query."""
+
+    def needs_preparing(self) -> bool: ...
+
+    def prepare(self) -> None: ...
+
+
+@runtime_checkable
 class Encoder(TextEncoder, Protocol):
     """Maps images and texts into one vector space.
 

@@ -290,6 +290,18 @@ class StarterQueryEncoder:
         self._encode: Callable[[Sequence[str]], Vectors] | None = None
         self._lock = threading.Lock()
 
+    def needs_preparing(self) -> bool:
+        """Whether the first query would export the ONNX file first (seconds of work that
+        ``photosense index`` does ahead, so no search pays it)."""
+        if not self.use_onnx:
+            return False
+        path = onnx_text_path(minilm_dir(), self._cache_root)
+        return not (path.is_file() and _weights_path(path).is_file())
+
+    def prepare(self) -> None:
+        """Do the one-time work of the first query now (export the ONNX file if missing)."""
+        self.encode_texts(["a photo"])
+
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         with self._lock:
             if self._encode is None:
