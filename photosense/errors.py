@@ -246,3 +246,23 @@ class StorageError(PhotosenseError):
             f"could not save {what} in {where}: {reason}. The disk may be full: free some space "
             "and start it again; it carries on from the last step it saved"
         )
+
+
+# -- ratings, export and duplicates ----------------------------------------------------------
+
+
+class BadRatingError(PhotosenseError):
+    """A rating outside 0 to 5 stars."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        super().__init__(f"a rating is 0 to 5 stars, not {value}")
+
+
+class ExportError(PhotosenseError):
+    """The export folder cannot be used (``reason`` says why); nothing was copied."""
+
+    def __init__(self, destination: str, reason: str) -> None:
+        self.destination = destination
+        self.reason = reason
+        super().__init__(f"cannot export to {destination}: {reason}")

@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from photosense import __version__
-from photosense.cli import albums, captions, finetune, index, models, render, search, status, tags
+from photosense.cli import (
+    albums,
+    captions,
+    finetune,
+    index,
+    marks,
+    models,
+    render,
+    search,
+    status,
+    tags,
+)
 from photosense.cli import eval as evaluate
 from photosense.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, Commands, Handler
 from photosense.cli.words import describe
@@ -25,7 +36,18 @@ from photosense.errors import PhotosenseError
 from photosense.library import choose_folder
 from photosense.library.models import configure_cpu_threads
 
-COMMAND_GROUPS = (index, search, status, evaluate, tags, albums, captions, models, finetune)
+COMMAND_GROUPS = (
+    index,
+    search,
+    status,
+    evaluate,
+    tags,
+    albums,
+    captions,
+    marks,
+    models,
+    finetune,
+)
 """The modules that register the commands, in the order ``photosense --help`` lists them."""
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from photosense.cli import render
 from photosense.cli.common import Commands, date, on_library, positive, score
+from photosense.cli.marks import rating
 from photosense.library import Hit, Library, SearchResults
 
 
@@ -23,6 +24,12 @@ def register(commands: Commands) -> None:
     search.add_argument("--json", action="store_true")
     search.add_argument("--tag", metavar="TAG", help="only photos that carry this tag")
     search.add_argument("--album", metavar="NAME", help="only photos of this album")
+    search.add_argument(
+        "--min-rating",
+        type=rating,
+        metavar="STARS",
+        help="only photos rated this many stars or more",
+    )
     on_library(search, _search)
 
     similar = commands.add_parser("similar", help="find photos that look like a photo")
@@ -43,6 +50,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         sort=args.sort,
         tag=args.tag,
         album=args.album,
+        min_rating=args.min_rating,
     )
     render.fallback_warning(library)
     notice = library.models.reads(args.text)

@@ -19,6 +19,7 @@ from photosense.learn.records import (
 from photosense.library.evaluation import Evaluation
 from photosense.library.finetune import PairsPreview
 from photosense.library.library import Library, choose_folder
+from photosense.library.marks import FAVOURITE, MarkReport
 from photosense.library.photos import PhotoRef
 from photosense.library.records import (
     CaptionImport,
@@ -53,6 +54,7 @@ from photosense.tagging.service import (
 )
 
 __all__ = [
+    "FAVOURITE",
     "GENERAL_DROP_LIMIT",
     "GRID_SIZE",
     "LIBRARY_KEEP_LIMIT",
@@ -75,6 +77,7 @@ __all__ = [
     "LibraryModel",
     "LibraryStatus",
     "LocalModel",
+    "MarkReport",
     "PairsPreview",
     "ModelFallback",
     "ModelInfo",

@@ -15,6 +15,7 @@ from photosense.library.albums import find_album
 from photosense.library.photos import PhotoRef, Photos
 from photosense.library.records import CaptionImport
 from photosense.media.captions import caption_files, clean_caption, read_caption, read_caption_csv
+from photosense.media.marks import read_marks
 from photosense.media.xmp import write_description
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import CaptionInfo
@@ -95,7 +96,8 @@ class Captions:
     def read_files(self, cancel: CancelToken | None = None) -> Generator[Progress, None, int]:
         """Read the captions already in the photos' files and sidecars (XMP ``dc:description``,
         IPTC caption, EXIF ImageDescription, ``.txt`` sidecars; see
-        :mod:`photosense.media.captions`). Returns how many captions were added, changed or
+        :mod:`photosense.media.captions`), and the stars and rotation in their XMP
+        (:mod:`photosense.media.marks`). Returns how many captions were added, changed or
         removed.
 
         Only photos whose file or sidecars changed since they were last read are read again;
@@ -117,11 +119,16 @@ class Captions:
                 break
             chunk = todo[start : start + CAPTION_BATCH]
             found: dict[int, tuple[str, CaptionSource] | None] = {}
+            marks: dict[int, tuple[int | None, int | None]] = {}
             for photo_id, path in chunk:
-                caption = read_caption(Path(path), files[photo_id].sidecars)
+                sidecars = files[photo_id].sidecars
+                caption = read_caption(Path(path), sidecars)
                 found[photo_id] = None if caption is None else (caption.text, caption.source)
-            marks = {photo_id: files[photo_id].fingerprint for photo_id, _ in chunk}
-            changed += self._store.captions.record_from_files(found, marks)
+                said = read_marks(Path(path), sidecars)
+                marks[photo_id] = (said.rating, said.rotation)
+            self._store.marks.record_from_files(marks)
+            prints = {photo_id: files[photo_id].fingerprint for photo_id, _ in chunk}
+            changed += self._store.captions.record_from_files(found, prints)
             yield Progress(start + len(chunk), len(todo), "reading captions")
         if todo:
             log.info("read the captions of %d photos: %d changed", len(todo), changed)

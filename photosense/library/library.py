@@ -22,6 +22,7 @@ from photosense.library.analysis import AnalyserFactory, Analysis
 from photosense.library.captions import Captions
 from photosense.library.finetune import FineTune
 from photosense.library.folders import Folders
+from photosense.library.marks import Ratings, Rotation
 from photosense.library.models import Models
 from photosense.library.photos import Photos
 from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
@@ -92,6 +93,8 @@ class Library:
         self.analysis = Analysis(store, analysers)
         self.folders = Folders(self.runtime, self.models, self.tags, self.captions, self.analysis)
         self.finetune = FineTune(self.runtime, self.captions)
+        self.ratings = Ratings(store, self.photos)
+        self.rotation = Rotation(store, self.photos)
 
     @classmethod
     def open(

@@ -36,15 +36,18 @@ class Photos:
         before: datetime | None = None,
         album: str | None = None,
         tag: str | None = None,
+        min_rating: int | None = None,
     ) -> list[int]:
         """Every photo (inside ``folder``, taken in [after, before), in ``album``, carrying
-        ``tag``), newest first. A tag counts when accepted, or suggested above its threshold
-        under the library's model (which loads for it)."""
+        ``tag``, rated at least ``min_rating`` stars), newest first. A tag counts when
+        accepted, or suggested above its threshold under the library's model (which loads for
+        it)."""
         ids = self._store.photos.ids(
             folder=self._known_folder(folder) if folder is not None else None,
             after=after,
             before=before,
             album_id=find_album(self._store, album).id if album is not None else None,
+            min_rating=min_rating,
         )
         if tag is None:
             return ids

@@ -54,11 +54,13 @@ class Search:
         sort: str = "score",
         tag: str | None = None,
         album: str | None = None,
+        min_rating: int | None = None,
     ) -> SearchResults:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``).
 
         ``tag`` keeps only photos that carry that tag (accepted, or suggested above its
-        threshold; a rejected tag never matches); ``album`` only the photos of that album.
+        threshold; a rejected tag never matches); ``album`` only the photos of that album;
+        ``min_rating`` only photos with at least that many stars.
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
@@ -69,6 +71,9 @@ class Search:
             if album is not None:
                 in_album = set(self._photos.ids(album=album))
                 only = in_album if only is None else only & in_album
+            if min_rating is not None:
+                rated = set(self._photos.ids(min_rating=min_rating))
+                only = rated if only is None else only & rated
             model_id, query = runtime.encode_query(normalise_query(text))  # "ｃａｔ": "cat"
             return self._search(
                 text, model_id, query, limit, min_score, folder, after, before, sort, None, only

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from photosense.store.base import Part, chunks, in_album, under
+from photosense.store.base import Part, bump_all_models, chunks, in_album, under
 from photosense.store.records import PhotoFields, PhotoRecord, PhotoState, SkippedRecord
 from photosense.store.schema import Photo, Skipped
 
@@ -50,6 +50,8 @@ def _record(photo: Photo) -> PhotoRecord:
         camera_model=photo.camera_model,
         latitude=photo.latitude,
         longitude=photo.longitude,
+        rating=photo.rating,
+        rotation=photo.rotation,
     )
 
 
@@ -83,9 +85,10 @@ class Photos(Part):
         after: datetime | None = None,
         before: datetime | None = None,
         album_id: int | None = None,
+        min_rating: int | None = None,
     ) -> list[int]:
-        """Ids of photos inside ``folder``, taken in [after, before) and in the album,
-        newest first."""
+        """Ids of photos inside ``folder``, taken in [after, before), in the album and rated
+        at least ``min_rating`` stars, newest first."""
         query = select(Photo.id).order_by(Photo.taken_at.desc(), Photo.id.desc())
         if folder is not None:
             query = query.where(under(Photo.path, folder))
@@ -95,6 +98,8 @@ class Photos(Part):
             query = query.where(Photo.taken_at >= after)
         if before is not None:
             query = query.where(Photo.taken_at < before)
+        if min_rating is not None:
+            query = query.where(Photo.rating >= min_rating)
         with self._session() as session:
             return list(session.scalars(query))
 
@@ -149,3 +154,16 @@ class Photos(Part):
         with self._session() as session:
             for chunk in chunks(list(paths)):
                 session.execute(delete(Skipped).where(Skipped.path.in_(chunk)))
+
+    def forget(self, photo_ids: Collection[int]) -> list[int]:
+        """Drop these photos from the library (their files were moved away, e.g. to the
+        trash); returns the ids that were there. Every model's vector index is now stale."""
+        gone: list[int] = []
+        with self._session() as session:
+            for chunk in chunks(list(dict.fromkeys(photo_ids))):
+                found = list(session.scalars(select(Photo.id).where(Photo.id.in_(chunk))))
+                session.execute(delete(Photo).where(Photo.id.in_(found)))
+                gone += found
+            if gone:
+                bump_all_models(session)
+        return gone

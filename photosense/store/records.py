@@ -40,6 +40,10 @@ class PhotoRecord:
     camera_model: str | None
     latitude: float | None
     longitude: float | None
+    rating: int = 0
+    """Stars from 0 (unrated) to 5 (a favourite)."""
+    rotation: int = 0
+    """Degrees clockwise (0, 90, 180, 270) to turn the upright photo when showing it."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from photosense.store.analyses import Analyses
 from photosense.store.captions import Captions
 from photosense.store.db import create_library_engine, migrate
 from photosense.store.folders import Folders
+from photosense.store.marks import Marks
 from photosense.store.photos import Photos
 from photosense.store.settings import Settings
 from photosense.store.tags import Tags
@@ -41,6 +42,7 @@ class Store:
         self.albums = Albums(sessions)
         self.captions = Captions(sessions)
         self.analyses = Analyses(sessions)
+        self.marks = Marks(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:

@@ -73,6 +73,10 @@ class Photo(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     indexed_at: Mapped[datetime] = mapped_column(DateTime)
+    # The user's stars (0 unrated, 5 a favourite) and quarter turns clockwise applied on top of
+    # the file's own EXIF orientation: both kept here and in the XMP sidecar, never in the file.
+    rating: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+    rotation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     embeddings: Mapped[list[Embedding]] = relationship(
         back_populates="photo", cascade="all, delete-orphan", passive_deletes=True
