@@ -20,6 +20,7 @@ from photosense import __version__
 from photosense.cli import (
     albums,
     captions,
+    export,
     finetune,
     index,
     marks,
@@ -45,6 +46,7 @@ COMMAND_GROUPS = (
     albums,
     captions,
     marks,
+    export,
     models,
     finetune,
 )

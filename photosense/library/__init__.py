@@ -35,6 +35,7 @@ from photosense.library.records import (
     SearchResults,
     SwitchReport,
 )
+from photosense.media.export import CopyReport
 from photosense.media.thumbnails import GRID_SIZE, PREVIEW_SIZE, ThumbnailCache
 from photosense.models.inventory import ModelInfo
 from photosense.models.local import LocalModel
@@ -64,6 +65,7 @@ __all__ = [
     "AlbumInfo",
     "CaptionImport",
     "CaptionInfo",
+    "CopyReport",
     "Evaluation",
     "ExportReport",
     "FineTuneReport",
