@@ -64,3 +64,10 @@ class FineTuneVerdict(StrEnum):
     NOT_BETTER = "not_better"
     LOST_GENERAL = "lost_general"
     CHANGES_LIBRARY = "changes_library"
+
+
+class DuplicateKind(StrEnum):
+    """How the photos of a duplicate group are alike."""
+
+    EXACT = "exact"  # the same bytes (the same content hash)
+    NEAR = "near"  # the same picture resized, re-encoded or cropped, or a burst's frames

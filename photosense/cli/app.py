@@ -20,6 +20,7 @@ from photosense import __version__
 from photosense.cli import (
     albums,
     captions,
+    duplicates,
     export,
     finetune,
     index,
@@ -47,6 +48,7 @@ COMMAND_GROUPS = (
     captions,
     marks,
     export,
+    duplicates,
     models,
     finetune,
 )

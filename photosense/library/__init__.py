@@ -16,6 +16,7 @@ from photosense.learn.records import (
     TrainingPair,
     TrainingProgress,
 )
+from photosense.library.duplicates import Choice, DuplicateGroup, DuplicatePhoto, TrashReport
 from photosense.library.evaluation import Evaluation
 from photosense.library.finetune import PairsPreview
 from photosense.library.library import Library, choose_folder
@@ -65,7 +66,10 @@ __all__ = [
     "AlbumInfo",
     "CaptionImport",
     "CaptionInfo",
+    "Choice",
     "CopyReport",
+    "DuplicateGroup",
+    "DuplicatePhoto",
     "Evaluation",
     "ExportReport",
     "FineTuneReport",
@@ -97,6 +101,7 @@ __all__ = [
     "TagReport",
     "ThumbnailCache",
     "TrainingPair",
+    "TrashReport",
     "TrainingProgress",
     "choose_folder",
 ]

@@ -20,6 +20,7 @@ from photosense.errors import LibraryError
 from photosense.library.albums import Albums
 from photosense.library.analysis import AnalyserFactory, Analysis
 from photosense.library.captions import Captions
+from photosense.library.duplicates import Duplicates
 from photosense.library.export import Export
 from photosense.library.finetune import FineTune
 from photosense.library.folders import Folders
@@ -97,6 +98,7 @@ class Library:
         self.ratings = Ratings(store, self.photos)
         self.rotation = Rotation(store, self.photos)
         self.export = Export(self.photos)
+        self.duplicates = Duplicates(self.runtime)
 
     @classmethod
     def open(

@@ -1,0 +1,172 @@
+"""Duplicates: exact copies and near ones grouped, the best suggested, the rest moved to the
+trash (never deleted), the library updated; files that vanish during review; the CLI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from photosense.enums import DuplicateKind
+from photosense.library import Choice, Library
+from photosense.library.runtime import AUTO_TAG_KEY
+from photosense.media.perceptual import dhash, hamming, look_of, sharpness
+from photosense.progress import run_to_end
+from photosense.vectors.duplicates import near_pairs
+from photosense.vectors.index import ExactIndex, HnswIndex
+from tests.cli_run import run, run_json
+from tests.conftest import save_photo
+from tests.test_captions import cli_library
+
+
+def textured(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path:
+    """A red photo with a random texture of its own (so its difference hash is its own)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 60, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+    base = np.asarray(Image.fromarray(noise).resize(size, Image.Resampling.BICUBIC), np.int16)
+    pixels = np.clip(base + np.array([180, 20, 20]), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, "JPEG", quality=95)
+    return path
+
+
+@pytest.fixture
+def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system trash of these tests, inside their own folder."""
+    share = tmp_path / "share"
+    share.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(share))
+    return share / "Trash" / "files"
+
+
+@pytest.fixture
+def dup_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    original = textured(root / "holiday.jpg", 1, (320, 240))
+    shutil.copy(original, root / "holiday copy.jpg")  # the same bytes
+    with Image.open(original) as image:
+        image.resize((160, 120)).save(root / "holiday-small.jpg", quality=70)
+    textured(root / "other red.jpg", 2, (320, 240))  # the same colour, another picture
+    save_photo(root / "blue.jpg", "blue")
+    return root
+
+
+@pytest.fixture
+def lib(fake_library: Library, dup_dir: Path) -> Library:
+    fake_library.store.settings.set(AUTO_TAG_KEY, False)
+    run_to_end(fake_library.folders.index([dup_dir]))
+    return fake_library
+
+
+def names(items: list[object]) -> list[str]:
+    return [Path(i.photo.path).name for i in items]  # type: ignore[attr-defined]
+
+
+def test_perceptual_hash_and_sharpness() -> None:
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    smooth = image.resize((20, 15)).resize((160, 120), Image.Resampling.BICUBIC)
+    assert hamming(dhash(smooth), dhash(smooth.resize((80, 60)))) <= 4
+    other = Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).resize((20, 15))
+    assert hamming(dhash(smooth), dhash(other.resize((160, 120)))) > 12
+    assert sharpness(image) > sharpness(image.filter(ImageFilter.GaussianBlur(2)))
+    assert look_of(Image.new("RGB", (2, 2))).sharpness == 0.0
+
+
+@pytest.mark.parametrize("kind", [ExactIndex, HnswIndex])
+def test_near_pairs_are_found_once_each(kind: type) -> None:
+    vectors = np.eye(4, dtype=np.float32)[[0, 0, 1, 2, 2, 2, 3]]
+    vectors[1] = [0.99, 0.141, 0, 0]
+    index = kind("m", 4)
+    index.add(np.arange(10, 17), vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    pairs = run_to_end(near_pairs(index, 0.98))
+    assert sorted((a, b) for a, b, _ in pairs) == [(10, 11), (13, 14), (13, 15), (14, 15)]
+    assert run_to_end(near_pairs(index, 0.999)) == [p for p in pairs if p[2] >= 0.999]
+
+
+def test_groups_and_the_suggested_keeper(lib: Library) -> None:
+    # The colour encoder gives every red photo the same vector: only the hashes tell them apart.
+    groups = run_to_end(lib.duplicates.find(sure_score=1.01))
+    assert [g.kind for g in groups] == [DuplicateKind.NEAR], groups
+    near = groups[0]
+    # The copies join the resized one (one group, not an exact one beside it); the other red
+    # photo is told apart by its difference hash.
+    assert sorted(names(near.photos)) == ["holiday copy.jpg", "holiday-small.jpg", "holiday.jpg"]
+    assert names(near.photos)[-1] == "holiday-small.jpg"  # the smallest is not kept
+    assert all(i.sharpness is not None for i in near.photos)
+    alike = run_to_end(lib.duplicates.find())  # by default the same vector is enough
+    assert sorted(names(alike[0].photos))[-1] == "other red.jpg"
+    exact_only = run_to_end(lib.duplicates.find(near=False))
+    assert [g.kind for g in exact_only] == [DuplicateKind.EXACT]
+
+
+def test_trash_moves_files_and_forgets_them(lib: Library, dup_dir: Path, trash_home: Path) -> None:
+    near = next(
+        g for g in run_to_end(lib.duplicates.find(sure_score=1.01)) if g.kind == DuplicateKind.NEAR
+    )
+    choice = Choice([near.keep.photo.id], [i.photo.id for i in near.others])
+    report = run_to_end(lib.duplicates.trash([choice]))
+    assert sorted(Path(p).name for p in report.trashed) == sorted(names(near.others))
+    assert report.failed == [] and report.refused == [] and report.vanished == []
+    assert sorted(p.name for p in trash_home.iterdir()) == sorted(names(near.others))
+    left = {Path(r.path).name for r in lib.photos.get(lib.photos.ids()).values()}
+    assert left == {names(near.photos)[0], "other red.jpg", "blue.jpg"}
+    assert run_to_end(lib.duplicates.find(sure_score=1.01)) == []
+    hits = lib.search.text("red", limit=10).hits
+    assert {Path(h.photo.path).name for h in hits} == left  # the index forgot them too
+
+
+def test_files_that_vanish_during_review(lib: Library, dup_dir: Path, trash_home: Path) -> None:
+    (group,) = run_to_end(lib.duplicates.find(sure_score=1.01))
+    ids = {Path(i.photo.path).name: i.photo.id for i in group.photos}
+    # A photo to trash went away meanwhile: it is taken out of the library.
+    (dup_dir / "holiday-small.jpg").unlink()
+    report = run_to_end(
+        lib.duplicates.trash([Choice([ids["holiday.jpg"]], [ids["holiday-small.jpg"]])])
+    )
+    assert [Path(p).name for p in report.vanished] == ["holiday-small.jpg"]
+    assert report.trashed == [] and lib.photos.get([ids["holiday-small.jpg"]]) == {}
+    # The photo the user keeps was deleted meanwhile: its group is left whole.
+    (dup_dir / "holiday.jpg").unlink()
+    report = run_to_end(
+        lib.duplicates.trash([Choice([ids["holiday.jpg"]], [ids["holiday copy.jpg"]])])
+    )
+    assert report.refused == [[str(dup_dir / "holiday copy.jpg")]]
+    assert (dup_dir / "holiday copy.jpg").exists() and not trash_home.exists()
+
+
+def test_a_file_changed_since_it_was_compared_stays(lib: Library, trash_home: Path) -> None:
+    exact = run_to_end(lib.duplicates.find(near=False))[0]
+    changed = Path(exact.others[0].photo.path)
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    report = run_to_end(
+        lib.duplicates.trash([Choice([exact.keep.photo.id], [exact.others[0].photo.id])])
+    )
+    assert report.trashed == [] and "changed" in report.failed[0][1] and changed.exists()
+
+
+def test_cli_lists_and_trashes_with_confirmation(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    dup_dir: Path,
+    trash_home: Path,
+) -> None:
+    folder = cli_library(capsys, monkeypatch, tmp_path / "lib", dup_dir)
+    document = run_json(capsys, "--library", folder, "duplicates", "--json")
+    assert [g["kind"] for g in document] == ["near"]  # the colour encoder: all reds alike
+    assert [p["keep"] for p in document[0]["photos"]] == [True, False, False, False]
+    code, out, err = run(capsys, "--library", folder, "duplicates", "--exact")
+    assert code == 0 and "identical files" in out and "keep " in out and "--trash" in err
+
+    code, _, err = run(capsys, "--library", folder, "duplicates", "--exact", "--trash")
+    assert code == 1 and "--yes" in err  # no terminal to ask on
+    assert (dup_dir / "holiday copy.jpg").exists()
+    code, out, _ = run(capsys, "--library", folder, "duplicates", "--exact", "--trash", "--yes")
+    assert code == 0 and "moved 1 photos to the trash" in out
+    assert len(list(trash_home.iterdir())) == 1
+    code, out, _ = run(capsys, "--library", folder, "duplicates", "--exact")
+    assert "no duplicates found" in out
