@@ -3,6 +3,7 @@ trash (never deleted), the library updated; files that vanish during review; the
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,9 +37,14 @@ def textured(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path:
 @pytest.fixture
 def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The system trash of these tests, inside their own folder."""
+    from send2trash import plat_other  # reads XDG_DATA_HOME once, on import
+
     share = tmp_path / "share"
     share.mkdir()
     monkeypatch.setenv("XDG_DATA_HOME", str(share))
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(share))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(share / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(share / "Trash"))
     return share / "Trash" / "files"
 
 
