@@ -306,6 +306,8 @@ class DetailPane(QScrollArea):
             self.cache,
             record.path,
             PREVIEW_SIZE,
+            None,
+            record.rotation,
             name=f"preview {record.id}",
             lane=Lane.READ,
         )

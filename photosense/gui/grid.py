@@ -239,7 +239,7 @@ class PhotoGridView(QListView):
         self.similar_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.similar_action.triggered.connect(self._similar_to_current)
         self.show_in_folder_action = QAction("Show in &folder", self)
-        self.show_in_folder_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.show_in_folder_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.show_in_folder_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.show_in_folder_action.triggered.connect(self._show_current_in_folder)
         self.remove_from_album_action = QAction("&Remove from album", self)

@@ -42,6 +42,7 @@ class SearchQuery:
     sort: str = "score"
     album: str | None = None
     tag: str | None = None
+    min_rating: int | None = None
 
     @property
     def after_datetime(self) -> datetime | None:

@@ -11,9 +11,9 @@ from PySide6.QtCore import QObject, Signal
 
 from photosense.gui.jobs import Job
 from photosense.gui.search_bar import SearchQuery
-from photosense.gui.sidebar import ALBUM, FOLDER, TAG, Scope
+from photosense.gui.sidebar import ALBUM, FAVOURITES, FOLDER, TAG, Scope
 from photosense.gui.words import reading_notice
-from photosense.library import Library, PhotoRecord, SearchResults
+from photosense.library import FAVOURITE, Library, PhotoRecord, SearchResults
 
 SEARCH_LIMIT = 500
 SIMILAR_LIMIT = 200
@@ -47,6 +47,7 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         before=query.before_datetime,
         album=query.album,
         tag=query.tag,
+        min_rating=query.min_rating,
     )
 
 
@@ -58,6 +59,8 @@ def scope_of(query: SearchQuery) -> Scope:
         return Scope(ALBUM, query.album)
     if query.tag:
         return Scope(TAG, query.tag)
+    if query.min_rating:
+        return Scope(FAVOURITES)
     return Scope()
 
 
@@ -83,7 +86,7 @@ class SearchScope(QObject):
 
     def search(self, query: SearchQuery) -> None:
         """The search bar's query, within the folder the sidebar chose."""
-        self.query = replace(query, folder=self.query.folder)
+        self.query = replace(query, folder=self.query.folder, min_rating=self.query.min_rating)
         self.similar_to = None
         self.changed.emit()
 
@@ -94,6 +97,7 @@ class SearchScope(QObject):
             folder=scope.value if scope.kind == FOLDER else None,
             album=scope.value if scope.kind == ALBUM else None,
             tag=scope.value if scope.kind == TAG else None,
+            min_rating=FAVOURITE if scope.kind == FAVOURITES else None,
         )
         self.similar_to = None
         self.changed.emit()
@@ -146,6 +150,7 @@ class SearchScope(QObject):
                         sort=query.sort,
                         tag=query.tag,
                         album=query.album,
+                        min_rating=query.min_rating,
                     ),
                     library.models.reads(query.text),
                 ),
@@ -162,6 +167,8 @@ class SearchScope(QObject):
             return f"album “{query.album}”"
         if query.tag:
             return f"photos tagged “{query.tag}”"
+        if query.min_rating:
+            return "favourites"
         return ""
 
     def banner(self, count: int, good: int | None = None) -> str:

@@ -41,7 +41,7 @@ from photosense.library import FolderStatus
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1  # the folder path, album or tag name; "" on "All photos"
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # ALL, FOLDER, ALBUM or TAG; None on headings and hints
-ALL, FOLDER, ALBUM, TAG = "all", "folder", "album", "tag"
+ALL, FOLDER, ALBUM, TAG, FAVOURITES = "all", "folder", "album", "tag", "favourites"
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,10 @@ class LibrarySidebar(QWidget):
         self.all_photos.setData(0, PATH_ROLE, "")
         self.all_photos.setData(0, KIND_ROLE, ALL)
         self.all_photos.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon))
+        self.favourites = QTreeWidgetItem(library, ["★ Favourites", ""])
+        self.favourites.setData(0, PATH_ROLE, "")
+        self.favourites.setData(0, KIND_ROLE, FAVOURITES)
+        self.favourites.setToolTip(0, "Photos rated 5 stars (press 5 on a photo; 0 unrates it)")
         self.folders_section = self.add_section("folders", "Folders")
         self.albums_section = self.add_section("albums", "Albums")
         self.tags_section = self.add_section("tags", "Tags")
@@ -281,6 +285,8 @@ class LibrarySidebar(QWidget):
         """The item that stands for ``scope`` (None when it is not listed)."""
         if scope.kind == ALL:
             return self.all_photos
+        if scope.kind == FAVOURITES:
+            return self.favourites
         items = {
             FOLDER: self.folder_items,
             ALBUM: self.album_items,

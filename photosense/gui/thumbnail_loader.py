@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QTransform
 
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.library import GRID_SIZE, PhotoRecord, ThumbnailCache
@@ -26,7 +26,7 @@ MAX_IN_FLIGHT = 6
 MAX_QUEUED = 400
 MAX_FAILURES_KEPT = 10_000
 
-Key = tuple[int, int, int]  # photo id, mtime_ns, thumbnail size
+Key = tuple[int, int, int, int]  # photo id, mtime_ns, thumbnail size, rotation
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:
@@ -39,10 +39,18 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return QImage(data, image.width, image.height, bytes_per_line, fmt).copy()
 
 
+def turned(image: QImage, rotation: int) -> QImage:
+    """``image`` turned ``rotation`` degrees clockwise (a photo's rotation kept as metadata)."""
+    if rotation % 360 == 0:
+        return image
+    return image.transformed(QTransform().rotate(rotation))
+
+
 def load_thumbnail_image(
-    cache: ThumbnailCache, path: str, size: int, fit: int | None = None
+    cache: ThumbnailCache, path: str, size: int, fit: int | None = None, rotation: int = 0
 ) -> QImage | str:
-    """Any thread: the photo's cached thumbnail as a QImage (shrunk to ``fit`` px), or why not."""
+    """Any thread: the photo's cached thumbnail as a QImage (shrunk to ``fit`` px and turned
+    ``rotation`` degrees clockwise), or why not."""
     result = cache.get(Path(path), size)
     if result.path is None:
         return result.reason
@@ -58,7 +66,7 @@ def load_thumbnail_image(
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )
-    return image
+    return turned(image, rotation)
 
 
 class ThumbnailLoader(QObject):
@@ -91,7 +99,7 @@ class ThumbnailLoader(QObject):
         self._keys: dict[QObject, Key] = {}  # a job's signals -> what it loads
 
     def _key(self, record: PhotoRecord) -> Key:
-        return (record.id, record.mtime_ns, self.size)
+        return (record.id, record.mtime_ns, self.size, record.rotation)
 
     def pixmap(self, record: PhotoRecord) -> QPixmap | None:
         """The thumbnail if it is in memory; otherwise None, and a load is queued."""
@@ -140,6 +148,7 @@ class ThumbnailLoader(QObject):
                 record.path,
                 self.size,
                 self.fit,
+                record.rotation,
                 name=f"thumbnail {record.id}",
                 lane=Lane.THUMBNAILS,
             )

@@ -13,12 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    QEvent,
-    QSettings,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -47,6 +42,7 @@ from photosense.gui.dialogs import AboutDialog
 from photosense.gui.grid import PhotoGridView
 from photosense.gui.indexing_controller import IndexingController
 from photosense.gui.jobs import Job, JobRunner, Lane
+from photosense.gui.photo_actions import PhotoActions
 from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
 from photosense.gui.search_bar import SearchBar, SearchQuery
 from photosense.gui.search_scope import GridContents, SearchScope
@@ -116,6 +112,7 @@ class MainWindow(QMainWindow):
         self._build_widgets(pictures_folder)
         self._build_actions()
         self._wire_controllers()
+        self.photo_actions = PhotoActions.install(self)  # stars, turns, export, duplicates
         self._restore_settings()
         self.refresh_overview()
         self.refresh_albums()
