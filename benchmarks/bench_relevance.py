@@ -36,13 +36,14 @@ import argparse
 import hashlib
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from _common import CACHE, dataset, machine
-from bench_tagging import Encoded, _subset, encoded_set
+from bench_tagging import Encoded, _subset, encoded_set, real_labels, real_library
 
 from photosense import evaluation
 from photosense.learn.metrics import class_text_vectors
@@ -177,6 +178,8 @@ def run(args: argparse.Namespace) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, part in SETS:
+        if args.sets is not None and name not in args.sets:
+            continue
         encoded = encoded_set(encoder, name, part)
         split = part if not part.startswith("subset-") else "all"
         data = evaluation.load_dataset(dataset(name), split)
@@ -198,8 +201,59 @@ def run(args: argparse.Namespace) -> None:
                 cutoff = "before (all shown as matches)" if threshold == -np.inf else threshold
                 mark = " **default**" if threshold == params.threshold else ""
                 print(f"| {label} | {kind} ×{t.queries} | {cutoff}{mark} | {t.row()} |")
+    if args.real:
+        run_real(encoder, texts, background, params, thresholds, args)
     if args.similar is not None:
         run_duplicates(encoder, background, args.similar)
+
+
+def run_real(
+    encoder: Encoder,
+    texts: Callable[[list[str]], Array],
+    background: Array,
+    params: RelevanceParams,
+    thresholds: list[float],
+    args: argparse.Namespace,
+) -> None:
+    """Real photos: foolbox-imagenet and camera-photos (91) are the library; each tag of
+    benchmarks/labels/real_photo_tags.csv is a query typed as a person would ("dog", and "a dog"
+    for the nouns), whose correct answers are the photos labelled with it. The labels are the
+    tags a person kept among each photo's suggestions, so a photo may show a tag it does not
+    carry: precision here is a lower bound."""
+    vectors, keys = real_library(encoder)
+    labels = real_labels()
+    tags = sorted({t for k in keys for t in labels.get(k, ())})
+    asked = [(t, np.array([t in labels.get(k, ()) for k in keys])) for t in tags]
+    asked += [(f"a {t}", mask) for t, mask in asked if " " not in t]
+    reference = reference_for(encoder.model_id, vectors, background)
+    query_vectors = texts([text for text, _ in asked])
+    print(
+        f"\nReal photos ({len(vectors)}: foolbox-imagenet and camera-photos), {len(asked)} "
+        "queries from their labels; shrink " + ", ".join(map(str, args.shrinks)) + "\n"
+    )
+    print(
+        "| shrink | cutoff | precision | hidden (answerable) | top hit right, hidden "
+        "| false claim | good/query | no good match |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for shrink in args.shrinks:
+        settings = RelevanceParams(params.threshold, shrink, params.knee)
+        tallies = {t: Tally() for t in [-np.inf, *thresholds]}
+        for (_text, correct), query in zip(asked, query_vectors, strict=True):
+            tally(tallies, query, vectors, correct, reference, False, settings, args.limit)
+            rest = vectors[~correct]
+            held_reference = reference_for(encoder.model_id, rest, background)
+            tally(tallies, query, rest, correct[~correct], held_reference, True, settings, 20)
+        for threshold, t in tallies.items():
+            cutoff = "before" if threshold == -np.inf else threshold
+            print(f"| {shrink} | {cutoff} | {t.row()} |")
+    if args.show:
+        for text, query in zip([t for t, _ in asked], query_vectors, strict=True):
+            scores = vectors @ query
+            order = top(scores, 5)
+            good = good_count(scores[order], query, reference, params)
+            names = [Path(keys[i]).name for i in order[:3]]
+            print(f"{text!r}: {good} good; top {names}")
 
 
 def near_duplicates(encoder: Encoder, paths: list[Path]) -> Array:
@@ -268,6 +322,17 @@ def main() -> None:
     parser.add_argument("--thresholds", default="0,1,1.5,2,3")
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--knee", type=float, default=RelevanceParams.knee)
+    parser.add_argument(
+        "--sets", nargs="*", help="only these labelled sets (none: only --real or --similar)"
+    )
+    parser.add_argument("--real", action="store_true", help="also the labelled real photos")
+    parser.add_argument(
+        "--shrinks",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[RelevanceParams.shrink],
+        help="(--real) shrinks to compare",
+    )
+    parser.add_argument("--show", action="store_true", help="(--real) each query's top hits")
     parser.add_argument(
         "--similar", nargs="*", type=float, help="also near-duplicate photo queries (and cutoffs)"
     )
