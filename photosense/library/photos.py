@@ -5,16 +5,32 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
 
 from photosense.errors import FolderNotFoundError, PhotoNotFoundError
 from photosense.indexing import normalise_root
 from photosense.library.albums import find_album
 from photosense.library.runtime import ModelRuntime
+from photosense.media.decode import full_decode
 from photosense.media.thumbnails import ThumbnailCache
 from photosense.store.records import PhotoRecord
 
 PhotoRef = int | str | os.PathLike[str]
 """A photo of the library: its id, or its path."""
+
+VIEW_MAX_SIDE = 8192
+"""A photo decoded for viewing is shrunk to this longest side (a panorama would fill memory)."""
+
+
+def view_image(path: str | os.PathLike[str], max_side: int = VIEW_MAX_SIDE) -> Image.Image:
+    """Any thread: the photo upright in RGB at full resolution (at most ``max_side`` on its
+    longest side), for a viewer; ``ImageSkipped`` says why a file cannot be shown."""
+    image = full_decode(Path(path))
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image
 
 
 class Photos:
@@ -54,6 +70,11 @@ class Photos:
         with self._runtime.lock:  # the tagger scores under the library's model
             tagged = self._runtime.tagger.photos_with(tag)
         return [photo_id for photo_id in ids if photo_id in tagged]
+
+    def taken_dates(self, ids: Sequence[int]) -> dict[int, datetime]:
+        """When each photo was taken, by id, as its metadata says; photos with no date in
+        their metadata (ordered by their file's date) are left out."""
+        return self._store.photos.taken_dates(ids)
 
     def _known_folder(self, folder: str | os.PathLike[str]) -> str:
         """``folder`` normalised; ``FolderNotFoundError`` unless it is, or is inside, one of

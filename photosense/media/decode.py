@@ -150,7 +150,8 @@ def read_metadata(path: Path) -> PhotoMetadata:
 
 
 def full_decode(path: Path) -> Image.Image:
-    """Decode at full resolution (no draft, no thumbnail), RGB and upright; for benchmarks."""
+    """Decode at full resolution (no draft, no thumbnail), RGB and upright: for the viewer and
+    the benchmarks."""
     with _opened(path) as im:
         _check_pixels(im)
         try:
