@@ -8,6 +8,7 @@ import sys
 
 from PySide6.QtCore import QProcess, QUrl
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +49,23 @@ def show_in_folder(path: str) -> bool:
     if started:
         return True
     return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+
+def no_viewer_message(parent: QWidget, path: str) -> QMessageBox:
+    """Say (without blocking) that the desktop has no application for ``path``'s kind of file;
+    the user can still see it in photosense's own viewer or find it in its folder."""
+    kind = os.path.splitext(path)[1].lstrip(".").upper() or "these"
+    box = QMessageBox(parent)
+    box.setObjectName("noViewerMessage")
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("No image viewer")
+    box.setText(f"No application on this computer is set to open {kind} files.")
+    box.setInformativeText(
+        f"The photo is {path}\n\nPress Enter on a photo to see it in photosense's own viewer, "
+        "or set a default image viewer in your system's settings."
+    )
+    show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+    show.clicked.connect(lambda: show_in_folder(path))
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.open()
+    return box

@@ -192,7 +192,8 @@ class PhotoGridView(QListView):
     Emits the photos the user acted on; the window decides what opening or "similar" means.
     """
 
-    open_requested = Signal(list)  # list[PhotoRecord]
+    open_requested = Signal(list)  # list[PhotoRecord]: Enter or a double-click, to view them
+    open_externally_requested = Signal(list)  # list[PhotoRecord], for the system's viewer
     similar_requested = Signal(object)  # PhotoRecord
     show_in_folder_requested = Signal(object)  # PhotoRecord
     add_to_album_requested = Signal(str, list)  # album name, list[int] photo ids
@@ -230,10 +231,17 @@ class PhotoGridView(QListView):
         self.setItemDelegate(self.delegate)
         self.activated.connect(self._on_activated)
 
-        self.open_action = QAction("&Open", self)
+        self.open_action = QAction("&View", self)
         self.open_action.setShortcut(QKeySequence(Qt.Key.Key_Return))
         self.open_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.open_action.setToolTip("See the photo over the whole window (Enter, double-click)")
         self.open_action.triggered.connect(self._open_selected)
+        self.open_externally_action = QAction("Open in system &viewer", self)
+        self.open_externally_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_externally_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.open_externally_action.triggered.connect(
+            lambda: self.open_externally_requested.emit(self._records_to_open())
+        )
         self.similar_action = QAction("&Similar photos", self)
         self.similar_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
         self.similar_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -254,6 +262,7 @@ class PhotoGridView(QListView):
         )
         for action in (
             self.open_action,
+            self.open_externally_action,
             self.similar_action,
             self.show_in_folder_action,
             self.remove_from_album_action,
@@ -264,6 +273,14 @@ class PhotoGridView(QListView):
         if event.type() == QEvent.Type.Resize:
             self._fit_columns()
         return super().viewportEvent(event)
+
+    def set_cell_size(self, size: int) -> None:
+        """Cells at least ``size`` pixels wide; the photo at the top left stays in view."""
+        top = self.indexAt(QPoint(8, 8))
+        self.min_cell = size
+        self._fit_columns()
+        if top.isValid():
+            self.scrollTo(top, QAbstractItemView.ScrollHint.PositionAtTop)
 
     def _fit_columns(self) -> None:
         """Stretch cells so whole columns fill the width (no ragged gap on the right)."""
@@ -357,11 +374,18 @@ class PhotoGridView(QListView):
         """The menu for the current photo (built each time so it follows the selection)."""
         menu = QMenu(self)
         has_photo = self.current_record() is not None
-        for action in (self.similar_action, self.open_action, self.show_in_folder_action):
+        actions = (
+            self.similar_action,
+            self.open_action,
+            self.open_externally_action,
+            self.show_in_folder_action,
+        )
+        for action in actions:
             action.setEnabled(has_photo)
         menu.addAction(self.similar_action)
         menu.addSeparator()
         menu.addAction(self.open_action)
+        menu.addAction(self.open_externally_action)
         menu.addAction(self.show_in_folder_action)
         menu.addSeparator()
         menu.addMenu(self.album_menu(menu))
@@ -398,8 +422,11 @@ class PhotoGridView(QListView):
         if isinstance(record, PhotoRecord):
             self.open_requested.emit([record])
 
+    def _records_to_open(self) -> list[PhotoRecord]:
+        return self.selected_records() or [r for r in [self.current_record()] if r]
+
     def _open_selected(self) -> None:
-        records = self.selected_records() or [r for r in [self.current_record()] if r]
+        records = self._records_to_open()
         if records:
             self.open_requested.emit(records)
 

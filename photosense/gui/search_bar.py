@@ -212,7 +212,7 @@ class SearchBar(QWidget):
         self._query = SearchQuery()
         self.field = SearchField(self)
         self.field.setObjectName("searchField")
-        self.field.setPlaceholderText("Describe a photo: “dog on the beach at sunset”   (Ctrl+F)")
+        self.show_scope("")
         self.field.setClearButtonEnabled(True)
         self.field.setAccessibleName("Search photos")
         self.field.textEdited.connect(self._on_text_edited)
@@ -259,6 +259,23 @@ class SearchBar(QWidget):
         """Replace the text as if typed (debounced)."""
         self.field.setText(text)
         self._on_text_edited(text)
+
+    def clear_text(self) -> None:
+        """Empty the field without a search (the window shows something else now)."""
+        self.debounce.stop()
+        self.field.blockSignals(True)
+        self.field.clear()
+        self.field.blockSignals(False)
+        self._query = replace(self._query, text="")
+
+    def show_scope(self, words: str) -> None:
+        """Say in the empty field where a search will look (``words``: "" for everywhere)."""
+        if words:
+            self.field.setPlaceholderText(f"Search in {words}   (Ctrl+F)")
+        else:
+            self.field.setPlaceholderText(
+                "Describe a photo: “dog on the beach at sunset”   (Ctrl+F)"
+            )
 
     def focus_field(self) -> None:
         self.field.setFocus()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from photosense.gui.jobs import Job
 from photosense.gui.search_bar import SearchQuery
 from photosense.gui.sidebar import ALBUM, FAVOURITES, FOLDER, TAG, Scope
+from photosense.gui.timeline import Days, day_numbers, undated_last
 from photosense.gui.words import reading_notice
 from photosense.library import FAVOURITE, Library, PhotoRecord, SearchResults
 
@@ -30,13 +31,33 @@ class GridContents:
     notice: tuple[str, str] | None = None
     """(query, words): the model does not read this query (another script or language)."""
     good: int | None = None
+    days: Days | None = None
+    """The photos' dates, for the timeline, when they are listed by date (None otherwise)."""
 
     @classmethod
-    def of(cls, results: SearchResults, notice: str | None = None) -> GridContents:
+    def of(
+        cls, results: SearchResults, notice: str | None = None, by_date: bool = False
+    ) -> GridContents:
+        """A search's results; ``by_date``: sorted by date, so shown as a timeline (photos with
+        no date taken after the others, among the good matches and among the rest)."""
         hits = results.hits
         said = (results.query, notice) if notice else None
+        days = None
+        if by_date:
+            order = undated_last([h.photo.taken_at_exif for h in hits], results.good)
+            hits = [hits[i] for i in order]
+            days = day_numbers([h.photo.taken_at if h.photo.taken_at_exif else None for h in hits])
         ids, scores = [h.photo.id for h in hits], [h.score for h in hits]
-        return cls(ids, scores, [h.photo for h in hits], said, results.good)
+        return cls(ids, scores, [h.photo for h in hits], said, results.good, days)
+
+    @classmethod
+    def listed(cls, library: Library, ids: Sequence[int]) -> GridContents:
+        """Any thread: photos listed newest first, as a timeline (those with no date taken
+        last)."""
+        taken = library.photos.taken_dates(ids)
+        dates = [taken.get(photo_id) for photo_id in ids]
+        order = undated_last([d is not None for d in dates])
+        return cls([ids[i] for i in order], days=day_numbers([dates[i] for i in order]))
 
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
@@ -72,6 +93,7 @@ class SearchScope(QObject):
     """
 
     changed = Signal()
+    text_cleared = Signal(str)  # the search text a click on a scope or a photo replaced
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,21 +113,40 @@ class SearchScope(QObject):
         self.changed.emit()
 
     def select(self, scope: Scope) -> None:
-        """A sidebar item: that folder, album or tag (or all photos), the filters kept."""
+        """A sidebar item: that folder, album or tag (or all photos), the filters kept. The
+        search text is cleared (``text_cleared``), never silently searched within the scope."""
+        cleared = self.query.text
         self.query = replace(
             self.query,
+            text="",
             folder=scope.value if scope.kind == FOLDER else None,
             album=scope.value if scope.kind == ALBUM else None,
             tag=scope.value if scope.kind == TAG else None,
             min_rating=FAVOURITE if scope.kind == FAVOURITES else None,
         )
         self.similar_to = None
+        if cleared:
+            self.text_cleared.emit(cleared)
         self.changed.emit()
 
     def look_like(self, record: PhotoRecord) -> None:
-        """Photos that look like ``record``."""
+        """Photos that look like ``record``; a search's text is cleared (``text_cleared``)."""
+        cleared = self.query.text
         self.similar_to = record
+        self.query = replace(self.query, text="")
+        if cleared:
+            self.text_cleared.emit(cleared)
         self.changed.emit()
+
+    def cleared_words(self, text: str) -> str:
+        """What the status bar says when ``text`` was cleared to show this scope."""
+        cleared = f"the search “{text}” was cleared"
+        if self.similar_to is not None:
+            return f"Showing photos like {os.path.basename(self.similar_to.path)}: {cleared}"
+        where = self.words()
+        if not where:
+            return f"Showing all photos: {cleared}"
+        return f"Showing {where}: {cleared}; type to search in {where}"
 
     def leave_similar(self) -> None:
         """Forget the similar-to photo (the search bar's next query shows what follows)."""
@@ -153,10 +194,13 @@ class SearchScope(QObject):
                         min_rating=query.min_rating,
                     ),
                     library.models.reads(query.text),
+                    by_date=query.sort == "date",
                 ),
                 name="search",
             )
-        return Job.call(lambda: GridContents(list_photo_ids(library, query)), name="all photos")
+        return Job.call(
+            lambda: GridContents.listed(library, list_photo_ids(library, query)), name="all photos"
+        )
 
     def words(self) -> str:
         """The folder, album or tag the grid is limited to, in words ("" for none)."""

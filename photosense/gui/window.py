@@ -14,13 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -36,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.gui.album_actions import AlbumActions
-from photosense.gui.desktop import open_files, show_in_folder
+from photosense.gui.desktop import no_viewer_message, open_files, show_in_folder
 from photosense.gui.detail import DetailPane
 from photosense.gui.dialogs import AboutDialog
-from photosense.gui.grid import PhotoGridView
+from photosense.gui.folder_drop import FolderDrop
+from photosense.gui.help_menu import HelpMenu
 from photosense.gui.indexing_controller import IndexingController
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.photo_actions import PhotoActions
@@ -49,6 +44,10 @@ from photosense.gui.search_scope import GridContents, SearchScope
 from photosense.gui.sidebar import ALBUM, LibrarySidebar, Scope, SidebarEntry
 from photosense.gui.status import IndexingStatus
 from photosense.gui.thumbnail_loader import ThumbnailLoader
+from photosense.gui.thumbnail_size import ThumbnailSize
+from photosense.gui.timeline import Timeline, TimelineView
+from photosense.gui.viewer import KEYS as VIEWER_KEYS
+from photosense.gui.viewer import PhotoViewer, ViewerMode
 from photosense.gui.welcome import WelcomePanel
 from photosense.gui.window_dialogs import WindowDialogs
 from photosense.gui.window_settings import SavedView, read_view, write_view
@@ -108,7 +107,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         self.setWindowTitle("photosense")
-        self.setAcceptDrops(True)
+        self.folder_drop = FolderDrop(self, self.add_folders)
         self._build_widgets(pictures_folder)
         self._build_actions()
         self._wire_controllers()
@@ -147,9 +146,10 @@ class MainWindow(QMainWindow):
         banner.addWidget(self.results_label, 1)
         banner.addWidget(self.back_button)
 
-        self.grid = PhotoGridView()
+        self.grid = TimelineView()
+        self.timeline = Timeline(self.grid, self)
         self.grid.setModel(self.model)
-        self.grid.open_requested.connect(self.open_photos)
+        self.grid.open_externally_requested.connect(self.open_photos)
         self.grid.similar_requested.connect(self.show_similar)
         self.grid.show_in_folder_requested.connect(self.show_in_folder)
         self.grid.add_to_album_requested.connect(self.album_actions.add)
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addWidget(self.search_bar)
         centre_layout.addLayout(banner)
-        centre_layout.addWidget(self.grid, 1)
+        centre_layout.addWidget(self.timeline.widget, 1)
 
         self.detail = DetailPane(self.runner, self.thumbnail_cache, self.library)
         self.detail.open_requested.connect(self.open_photos)
@@ -197,6 +197,10 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.splitter)
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
+        self.viewer = PhotoViewer(self.runner, self.model, self.thumbnails)
+        self.viewer.open_externally_requested.connect(self.open_photos)
+        self.viewer_mode = ViewerMode(self, self.stack, self.viewer, self.grid)
+        self.grid.open_requested.connect(self.viewer_mode.open)
 
         status = self.statusBar()
         self.indexing_status = IndexingStatus()
@@ -210,6 +214,8 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.indexing_status)
         status.addPermanentWidget(self.skipped_button)
         status.addPermanentWidget(self.count_label)
+        self.thumbnail_size = ThumbnailSize(self.grid, self)
+        status.addPermanentWidget(self.thumbnail_size.widget)
 
         QWidget.setTabOrder(self.sidebar.tree, self.search_bar.field)
         QWidget.setTabOrder(self.search_bar.field, self.search_bar.filter_button)
@@ -253,12 +259,12 @@ class MainWindow(QMainWindow):
         self.show_sidebar_action.setCheckable(True)
         self.show_sidebar_action.setChecked(True)
         self.models_action = self._action("&Models…", self.dialogs.show_models, "Ctrl+Shift+M")
-        self.about_action = self._action("&About photosense", self.show_about)
         self.new_album_action = self._action(
             "&New album…", lambda: self.album_actions.new(self.grid.selected_ids()), "Ctrl+Shift+N"
         )
-        self.caption_action = self._action("Edit &caption", self._focus_caption, "Ctrl+E")
-        self.tag_action = self._action("Add a &tag", self._focus_tag_field, "Ctrl+T")
+        caption, tag = self.detail.caption.edit, self.detail.tag_editor.add_field
+        self.caption_action = self._action("Edit &caption", lambda: self._focus(caption), "Ctrl+E")
+        self.tag_action = self._action("Add a &tag", lambda: self._focus(tag), "Ctrl+T")
 
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
@@ -277,13 +283,18 @@ class MainWindow(QMainWindow):
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.show_sidebar_action)
         view_menu.addAction(self.show_detail_action)
+        view_menu.addMenu(self.timeline.menu)
+        view_menu.addSeparator()
+        self.addActions(self.thumbnail_size.actions)
+        view_menu.addActions(self.thumbnail_size.actions)
         self.finetune_action = self._action(
             "&Teach the model…", self.dialogs.show_finetune, "Ctrl+Shift+T"
         )
         tools_menu = menus.addMenu("&Tools")
         tools_menu.addAction(self.finetune_action)
-        help_menu = menus.addMenu("&Help")
-        help_menu.addAction(self.about_action)
+        keys = [("Viewer", VIEWER_KEYS)]
+        self.help = HelpMenu(self, menus, self.library.path, keys, self.show_about)
+        self.help.fill(menus.addMenu("&Help"))
 
     def _wire_controllers(self) -> None:
         show = self.statusBar().showMessage
@@ -304,6 +315,7 @@ class MainWindow(QMainWindow):
         albums.reported.connect(show)
         albums.changed.connect(self._after_album_change)
         self.search_scope.changed.connect(self._on_scope_changed)
+        self.search_scope.text_cleared.connect(self._on_text_cleared)
         self.dialogs.failed.connect(show)
 
     def _fill_photo_menu(self) -> None:
@@ -315,6 +327,7 @@ class MainWindow(QMainWindow):
         for action in (
             self.grid.similar_action,
             self.grid.open_action,
+            self.grid.open_externally_action,
             self.grid.show_in_folder_action,
         ):
             menu.addAction(action)
@@ -351,6 +364,8 @@ class MainWindow(QMainWindow):
         self._toggle_sidebar()
         self.search_scope.query = view.query
         self.search_bar.restore(view.query)
+        self.thumbnail_size.restore(self.settings)
+        self.timeline.restore(self.settings)
 
     def save_settings(self) -> None:
         if self.settings is None:
@@ -364,6 +379,8 @@ class MainWindow(QMainWindow):
             show_sidebar=self.show_sidebar_action.isChecked(),
             query=self.search_bar.query,
         )
+        self.thumbnail_size.save(self.settings)
+        self.timeline.save(self.settings)
         write_view(self.settings, view)
 
     # -- library overview -------------------------------------------------------------------
@@ -415,6 +432,7 @@ class MainWindow(QMainWindow):
     def _on_grid_contents(self, contents: GridContents) -> None:
         if self._current_grid_job():
             self.last_error, self.search_scope.notice = "", contents.notice
+            self.grid.set_days(contents.days)
             self._show_in_grid(contents.ids, contents.scores, contents.records, contents.good)
 
     def _on_grid_failed(self, exc: object) -> None:
@@ -480,7 +498,12 @@ class MainWindow(QMainWindow):
 
     def _on_scope_changed(self) -> None:
         self.grid.set_current_album(self.search_scope.query.album)
+        self.search_bar.show_scope(self.search_scope.words())
         self.refresh_grid()
+
+    def _on_text_cleared(self, text: str) -> None:
+        self.search_bar.clear_text()
+        self.statusBar().showMessage(self.search_scope.cleared_words(text), 10000)
 
     def show_scope(self, scope: Scope) -> None:
         """Select ``scope`` in the sidebar (as a click would)."""
@@ -501,7 +524,9 @@ class MainWindow(QMainWindow):
     # -- photos -----------------------------------------------------------------------------
 
     def open_photos(self, records: list[PhotoRecord]) -> None:
-        open_files([r.path for r in records])
+        """Hand the photos to the system's viewer; say so when it has none for them."""
+        if records and not open_files([r.path for r in records]):
+            self.no_viewer_box = no_viewer_message(self, records[0].path)
 
     def show_in_folder(self, record: PhotoRecord) -> None:
         show_in_folder(record.path)
@@ -599,17 +624,12 @@ class MainWindow(QMainWindow):
         if self.search_scope.query.tag is not None:
             self.refresh_grid(keep_position=True)
 
-    def _focus_caption(self) -> None:
+    def _focus(self, field: QWidget) -> None:
+        """Show the detail pane and put the cursor in its ``field`` (caption, tag)."""
         if self.detail.record is not None:
             self.show_detail_action.setChecked(True)
             self.detail.setVisible(True)
-            self.detail.caption.edit.setFocus()
-
-    def _focus_tag_field(self) -> None:
-        if self.detail.record is not None:
-            self.show_detail_action.setChecked(True)
-            self.detail.setVisible(True)
-            self.detail.tag_editor.add_field.setFocus()
+            field.setFocus()
 
     def _on_album_renamed(self, old: str, album: AlbumInfo) -> None:
         self.sidebar.rename(Scope(ALBUM, old), album.name)
@@ -648,28 +668,6 @@ class MainWindow(QMainWindow):
 
     def _toggle_sidebar(self) -> None:
         self.sidebar.setVisible(self.show_sidebar_action.isChecked())
-
-    # -- drag and drop ----------------------------------------------------------------------
-
-    @staticmethod
-    def _dropped_folders(event: QDragEnterEvent | QDropEvent) -> list[str]:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return []
-        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        return [p for p in paths if os.path.isdir(p)]
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._dropped_folders(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        folders = self._dropped_folders(event)
-        if folders:
-            event.acceptProposedAction()
-            self.add_folders(folders)
 
     # -- closing ----------------------------------------------------------------------------
 

@@ -297,7 +297,7 @@ def test_about_shows_the_version_licence_and_model(window: MainWindow, qtbot: Qt
     from photosense import __version__
 
     qtbot.waitUntil(lambda: window.overview is not None, timeout=WAIT_MS)
-    window.about_action.trigger()
+    window.help.about_action.trigger()
     dialog = window.dialogs.about_dialog
     assert isinstance(dialog, AboutDialog)
     assert dialog.fields["version"].text() == __version__

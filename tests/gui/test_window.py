@@ -12,6 +12,7 @@ from PySide6.QtGui import QDropEvent, QPalette
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
+from photosense.gui.folder_drop import dropped_folders
 from photosense.gui.jobs import Job
 from photosense.gui.photo_grid_model import GridRole
 from photosense.gui.search_bar import DEBOUNCE_MS
@@ -179,7 +180,13 @@ def test_similar_photos_from_the_context_menu(
     red = select_row(window, row)
     menu = window.grid.context_menu()
     actions = {a.text().replace("&", ""): a for a in menu.actions() if a.text()}
-    assert set(actions) == {"Similar photos", "Open", "Show in folder", "Add to album"}
+    assert set(actions) == {
+        "Similar photos",
+        "View",
+        "Open in system viewer",
+        "Show in folder",
+        "Add to album",
+    }
     actions["Similar photos"].trigger()
     qtbot.waitUntil(
         lambda: window.search_scope.similar_to == red and window.model.has_scores, timeout=WAIT_MS
@@ -205,12 +212,9 @@ def test_open_and_show_in_folder_hand_the_photo_to_the_desktop(
     index_and_wait(qtbot, window, photo_dir)
     window.grid.setFocus()
     record = select_row(window, 0)
-    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    window.grid.open_externally_action.trigger()
     assert opened == [[record.path]]
-    rect = window.grid.visualRect(window.model.index(1))
-    qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.mouseDClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert opened[-1] == [window.model.data(window.model.index(1), GridRole.PhotoRole).path]
+    assert window.grid.open_externally_action in window.grid.context_menu().actions()
     window.grid.show_in_folder_action.trigger()
     assert shown == [window.grid.current_record().path]  # type: ignore[union-attr]
 
@@ -350,9 +354,9 @@ def test_choose_folder_and_drop_a_folder(
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    assert window._dropped_folders(event) == [str(other)]
+    assert dropped_folders(event) == [str(other)]
     with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
-        window.dropEvent(event)
+        window.folder_drop.eventFilter(window, event)  # as Qt delivers a drop to the window
     wait_for_grid(qtbot, window)
     assert window.model.rowCount() == 3
     assert sorted(os.path.basename(p) for p in window.sidebar.folder_paths()) == [
