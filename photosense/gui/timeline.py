@@ -406,8 +406,20 @@ class TimelineView(PhotoGridView):
     def setSelection(  # noqa: N802
         self, rect: QRect, command: QItemSelectionModel.SelectionFlag
     ) -> None:
+        """A rubber band selects the cells it covers; Shift with a click or the arrows selects
+        every photo from the anchor (``rect``'s first corner) to the current one, in order."""
         model, selection = self.model(), QItemSelection()
-        for first, last in self._rows_in(rect.normalized()):
+        if self.state() == QAbstractItemView.State.DragSelectingState:
+            runs = self._rows_in(rect.normalized())
+        else:
+            offset = self.verticalOffset()
+            ends = [
+                self._row_at(p.x(), p.y() + offset, nearest=True)
+                for p in (rect.topLeft(), rect.bottomRight())
+            ]
+            rows = [r for r in ends if r is not None]
+            runs = [(min(rows), max(rows))] if rows else []
+        for first, last in runs:
             selection.select(model.index(first, 0), model.index(last, 0))
         self.selectionModel().select(selection, command)
 

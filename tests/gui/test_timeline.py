@@ -121,6 +121,14 @@ def test_layout_puts_each_month_under_its_header(view: TimelineView) -> None:
     assert not view.indexAt(last_of_may.center() + QPoint(rect.width(), 0)).isValid()  # past May
 
 
+def test_shift_down_selects_a_run_of_photos(view: TimelineView, qtbot: QtBot) -> None:
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(1, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert view.currentIndex().row() == 5
+    assert sorted(i.row() for i in view.selectionModel().selectedIndexes()) == [1, 2, 3, 4, 5]
+
+
 def test_arrow_keys_move_across_groups(view: TimelineView) -> None:
     model = view.model()
     view.setCurrentIndex(model.index(5, 0))  # May, second line, second column
@@ -144,7 +152,14 @@ def test_rubber_band_selects_across_groups_and_scroll_to_shows_the_header(
 ) -> None:
     model = view.model()
     a, b = view.visualRect(model.index(1, 0)), view.visualRect(model.index(10, 0))
-    view.setSelection(QRect(a.center(), b.center()), QItemSelectionModel.SelectionFlag.Select)
+    # Shift with a click or the arrows: every photo from the anchor to the current one.
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+    view.setSelection(QRect(b.center(), a.center()), flags)
+    assert sorted(i.row() for i in view.selectionModel().selectedIndexes()) == list(range(1, 11))
+    # A rubber band: the cells it covers.
+    view.setState(QAbstractItemView.State.DragSelectingState)
+    view.setSelection(QRect(a.center(), b.center()), flags)
+    view.setState(QAbstractItemView.State.NoState)
     selected = sorted(i.row() for i in view.selectionModel().selectedIndexes())
     assert selected == [1, 2, 3, 5, 6, 8, 9, 10]  # columns 1-3 of May's two lines, April's first
     assert not view.visualRegionForSelection(view.selectionModel().selection()).isEmpty()
