@@ -224,6 +224,10 @@ class TimelineView(PhotoGridView):
         QAbstractItemView.doItemsLayout(self)  # scroll range, then a repaint
         self.laid_out.emit()
 
+    def reset(self) -> None:
+        super().reset()
+        self.doItemsLayout()  # at once: restoring the selection and scrolling need the geometry
+
     def updateGeometries(self) -> None:  # noqa: N802
         bar = self.verticalScrollBar()
         page = self.viewport().height()
