@@ -153,6 +153,7 @@ class TimelineView(PhotoGridView):
     sections: Sequence[Section] = ()
     tops: Sequence[int] = ()
     _days: Days | None = None
+    _grouped: tuple[Days, Grouping] | None = None  # what ``sections`` were made from
     _starts: Sequence[int] = ()
     _columns = 1
     _height = 0
@@ -209,9 +210,13 @@ class TimelineView(PhotoGridView):
         count = model.rowCount() if model is not None else 0
         days = self._days
         if days is not None and len(days) == count and self.grouping is not Grouping.OFF:
-            self.sections = date_sections(days, self.grouping)
+            grouped = self._grouped
+            if grouped is None or grouped[0] is not days or grouped[1] is not self.grouping:
+                self.sections = date_sections(days, self.grouping)  # once, not on every resize
+                self._grouped = (days, self.grouping)
         else:
             self.sections = [Section(0, count, "")] if count else []
+            self._grouped = None
         self._starts = [s.start for s in self.sections]
         cell = self._cell()
         self._columns = max(1, self.viewport().width() // max(1, cell.width()))

@@ -39,7 +39,7 @@ from photosense.library.photos import view_image
 
 log = logging.getLogger(__name__)
 
-MEMORY_BUDGET_BYTES = 384 * 1024 * 1024
+MEMORY_BUDGET_BYTES = 256 * 1024 * 1024
 KEEP_AT_LEAST = 3  # the photo shown and its two neighbours, whatever their size
 MAX_IN_FLIGHT = 2
 AHEAD = 2  # photos decoded ahead in the direction of travel (one behind)
@@ -65,7 +65,8 @@ class Decoded:
 
     @property
     def bytes(self) -> int:
-        return int(self.full.sizeInBytes() + self.screen.sizeInBytes())
+        small = 0 if self.screen is self.full else self.screen.sizeInBytes()
+        return int(self.full.sizeInBytes() + small)
 
 
 def decode_for_viewing(path: str, screen: QSize) -> Decoded | str:
