@@ -27,7 +27,13 @@ Measured:
   library with the window open; target under 50 ms. The GUI thread's own CPU time in a gap
   is reported too: on a shared machine most of a long gap can be waiting for a core;
 - **memory**: resident set size after opening the window and after scrolling through the
-  N photos (thumbnail pixmaps are kept up to the loader's budget).
+  N photos (thumbnail pixmaps are kept up to the loader's budget);
+- **the timeline and the viewer**: the photos are listed by date, so scrolling goes through the
+  timeline (month headers, then again grouped by day); the cost of reading the N photos' dates
+  (the grid's job, off the GUI thread) and of grouping them (on the GUI thread); then the viewer
+  stepping through the photos, at a browsing pace (one photo every 250 ms: how many were
+  decoded before they were reached) and with the key held (one every 33 ms), with the same lag
+  probe.
 """
 
 from __future__ import annotations
@@ -254,18 +260,7 @@ def run_for(seconds: float) -> None:
 
 def visible_rows(grid: object) -> list[int]:
     """Rows of the cells on screen now."""
-    viewport = grid.viewport().rect()  # type: ignore[attr-defined]
-    first = grid.indexAt(viewport.topLeft() + type(viewport.topLeft())(8, 8))  # type: ignore[attr-defined]
-    if not first.isValid():
-        return []
-    model = grid.model()  # type: ignore[attr-defined]
-    rows = []
-    for row in range(first.row(), min(model.rowCount(), first.row() + 200)):
-        if grid.visualRect(model.index(row, 0)).intersects(viewport):  # type: ignore[attr-defined]
-            rows.append(row)
-        elif rows:
-            break
-    return rows
+    return list(grid.rows_on_screen())  # type: ignore[attr-defined]
 
 
 def first_screen_ready(window: object, thumbnails: bool) -> bool:
@@ -417,6 +412,58 @@ def wait_for_layout(window: object) -> None:
     run_until(stable, 120)
 
 
+def step_through_viewer(window: object, steps: int, interval_ms: int) -> tuple[int, int]:
+    """Open the viewer on the first photo and press → every ``interval_ms``; returns the steps
+    taken and how many photos were already decoded when they were reached."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    grid, viewer = window.grid, window.viewer  # type: ignore[attr-defined]
+    grid.setCurrentIndex(window.model.index(0))  # type: ignore[attr-defined]
+    window.viewer_mode.open([])  # type: ignore[attr-defined]
+    run_until(lambda: viewer.canvas.has_image, 60)
+    done, ready = [0], [0]
+
+    def step() -> None:
+        QTest.keyClick(viewer, Qt.Key.Key_Right)
+        done[0] += 1
+        ready[0] += viewer.canvas.has_image
+
+    timer = QTimer()
+    timer.timeout.connect(step)
+    timer.start(interval_ms)
+    run_until(lambda: done[0] >= steps, steps * interval_ms / 1000 * 20 + 60)
+    timer.stop()
+    window.viewer_mode.close()  # type: ignore[attr-defined]
+    return done[0], ready[0]
+
+
+def time_timeline(library: Library) -> dict[str, float]:
+    """Seconds to read every photo's date for the timeline (the grid's job) and to group them
+    by month and by day (the GUI thread's share)."""
+    from photosense.gui.search_bar import SearchQuery
+    from photosense.gui.search_scope import GridContents, list_photo_ids
+    from photosense.gui.timeline import Grouping, date_sections
+
+    started = time.perf_counter()
+    ids = list_photo_ids(library, SearchQuery())
+    listed = time.perf_counter()
+    contents = GridContents.listed(library, ids)
+    dated = time.perf_counter()
+    assert contents.days is not None
+    months = date_sections(contents.days, Grouping.MONTH)
+    grouped = time.perf_counter()
+    days = date_sections(contents.days, Grouping.DAY)
+    return {
+        "ids_s": listed - started,
+        "dates_s": dated - listed,
+        "month_s": grouped - dated,
+        "day_s": time.perf_counter() - grouped,
+        "months": len(months),
+        "days": len(days),
+    }
+
+
 def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path) -> dict:
     from photosense.gui.app import application
 
@@ -451,6 +498,30 @@ def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path
     figures["thumbnails_loaded"] = loaded
     figures["thumbnail_memory_mib"] = window.thumbnails.memory_bytes / 2**20  # type: ignore[attr-defined]
     figures["rss_after_scroll_mib"] = rss_mib()
+    figures["timeline_sections"] = len(window.grid.sections)  # type: ignore[attr-defined]
+
+    from photosense.gui.timeline import Grouping
+
+    started = time.perf_counter()
+    window.timeline.set_grouping(Grouping.DAY)  # type: ignore[attr-defined]
+    figures["regroup_day_ms"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    window.grid.doItemsLayout()  # type: ignore[attr-defined]
+    figures["relayout_day_ms"] = (time.perf_counter() - started) * 1000  # as on a resize
+    probe.start()
+    scroll_through(window, 2.0)
+    figures["lag_scrolling_days"] = probe.stop()
+    figures["timeline_day_sections"] = len(window.grid.sections)  # type: ignore[attr-defined]
+    window.timeline.set_grouping(Grouping.MONTH)  # type: ignore[attr-defined]
+
+    probe.start()
+    figures["viewer_browsing"] = step_through_viewer(window, 60, 250)
+    figures["lag_viewer_browsing"] = probe.stop()
+    probe.start()
+    figures["viewer_held"] = step_through_viewer(window, 300, 33)
+    figures["lag_viewer_held"] = probe.stop()
+    figures["rss_after_viewer_mib"] = rss_mib()
+    figures["timeline_cost"] = time_timeline(library)
     window.close()  # type: ignore[attr-defined]
     library.close()
     app.processEvents()
@@ -607,7 +678,10 @@ def main() -> None:
         ("lag_opening", "opening the window (records, thumbnails, layout)"),
         ("lag_typing", "typing 3 searches (100 ms a key, 300 ms debounce)"),
         ("lag_back_to_all", f"back to all {args.photos:,} photos"),
-        ("lag_scrolling", f"scrolling through {args.photos:,} photos"),
+        ("lag_scrolling", f"scrolling the timeline through {args.photos:,} photos (months)"),
+        ("lag_scrolling_days", "scrolling the timeline again, grouped by day"),
+        ("lag_viewer_browsing", "viewer: → every 250 ms, 60 photos"),
+        ("lag_viewer_held", "viewer: → held (every 33 ms), 300 photos"),
         ("lag_indexing", f"indexing {index_folder.name} into the library"),
     ):
         lag = figures[key]
@@ -626,6 +700,22 @@ def main() -> None:
         f"pixmaps held {figures['thumbnail_memory_mib']:.0f} MiB"
     )
     print(f"indexing: {figures['indexing_s']:.1f} s with the window open")
+    cost = figures["timeline_cost"]
+    assert isinstance(cost, dict)
+    print(
+        f"timeline: {cost['months']:,} months, {cost['days']:,} days; the grid's job reads "
+        f"the ids in {cost['ids_s'] * 1000:.0f} ms and their dates in "
+        f"{cost['dates_s'] * 1000:.0f} ms (off the GUI thread); grouping on the GUI thread "
+        f"{cost['month_s'] * 1000:.1f} ms by month, {cost['day_s'] * 1000:.1f} ms by day"
+    )
+    print(
+        f"timeline on the GUI thread: switching to days {figures['regroup_day_ms']:.0f} ms, "
+        f"laying the {figures['timeline_day_sections']:,} days out again (a resize) "
+        f"{figures['relayout_day_ms']:.1f} ms"
+    )
+    for key, pace in (("viewer_browsing", "every 250 ms"), ("viewer_held", "held, every 33 ms")):
+        steps, ready = figures[key]  # type: ignore[misc]
+        print(f"viewer, → {pace}: {ready} of {steps} photos were decoded when reached")
     print(f"load average at the end: {figures['load_average']:.1f}")
 
     print("\n### Memory (resident set size)\n")
@@ -635,6 +725,7 @@ def main() -> None:
     opened = figures["rss_after_window_mib"]
     print(f"| window open, {args.photos:,} photos in the grid | {opened:.0f} |")
     print(f"| after scrolling through all of them | {figures['rss_after_scroll_mib']:.0f} |")
+    print(f"| after stepping through 360 in the viewer | {figures['rss_after_viewer_mib']:.0f} |")
     print(f"| peak of the process (indexing included) | {figures['peak_rss_mib']:.0f} |")
 
 
