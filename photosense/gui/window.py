@@ -45,7 +45,8 @@ from photosense.gui.sidebar import ALBUM, LibrarySidebar, Scope, SidebarEntry
 from photosense.gui.status import IndexingStatus
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.gui.thumbnail_size import ThumbnailSize
-from photosense.gui.timeline import Timeline, TimelineView
+from photosense.gui.timeline import TimelineView
+from photosense.gui.timeline_controls import Timeline
 from photosense.gui.viewer import KEYS as VIEWER_KEYS
 from photosense.gui.viewer import PhotoViewer, ViewerMode
 from photosense.gui.welcome import WelcomePanel

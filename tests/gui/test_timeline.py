@@ -20,13 +20,12 @@ from photosense.gui.timeline import (
     UNDATED,
     Grouping,
     Section,
-    TimelineScrubber,
     TimelineView,
     date_sections,
     day_numbers,
-    scrubber_marks,
     undated_last,
 )
+from photosense.gui.timeline_controls import TimelineScrubber, scrubber_marks
 from photosense.gui.window import MainWindow
 from tests.conftest import save_photo
 from tests.gui.conftest import index_and_wait, search_and_wait
