@@ -110,6 +110,8 @@ def date_sections(days: Days, grouping: Grouping) -> list[Section]:
         months = np.where(undated, 0, days).astype("datetime64[D]").astype("datetime64[M]")
         keys = np.where(undated, UNDATED, months.astype(np.int64))
     starts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+    # The locale's names, looked up once: each lookup in ``calendar`` formats a date anew.
+    month_names, day_names = list(calendar.month_name), list(calendar.day_name)
     ends = np.append(starts[1:], count)
     sections = []
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -118,11 +120,11 @@ def date_sections(days: Days, grouping: Grouping) -> list[Section]:
             sections.append(Section(start, end - start, NO_DATE))
         elif grouping is Grouping.DAY:
             day = date.fromordinal(EPOCH + key)
-            title = f"{day:%A} {day.day} {calendar.month_name[day.month]} {day.year}"
+            title = f"{day_names[day.weekday()]} {day.day} {month_names[day.month]} {day.year}"
             sections.append(Section(start, end - start, title, day.year, day.month))
         else:
             year, month = 1970 + key // 12, key % 12 + 1
-            title = f"{calendar.month_name[month]} {year}"
+            title = f"{month_names[month]} {year}"
             sections.append(Section(start, end - start, title, year, month))
     return sections
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QItemSelectionModel, QObject, QSize, Qt, Signal
@@ -33,7 +33,7 @@ from photosense.gui.detail import describe_date
 from photosense.gui.image_canvas import ImageCanvas
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
-from photosense.gui.thumbnail_loader import ThumbnailLoader, pil_to_qimage
+from photosense.gui.thumbnail_loader import ThumbnailLoader, pil_to_qimage, turned
 from photosense.library import PhotoRecord
 from photosense.library.photos import view_image
 
@@ -56,6 +56,13 @@ KEYS = (
 """The viewer's keys, as the Help menu lists them."""
 
 
+Key = tuple[int, int]  # photo id, rotation
+
+
+def _key(record: PhotoRecord) -> Key:
+    return (record.id, record.rotation)
+
+
 @dataclass(frozen=True)
 class Decoded:
     """A photo decoded whole, and the same shrunk to the screen (drawn when it fits)."""
@@ -69,13 +76,14 @@ class Decoded:
         return int(self.full.sizeInBytes() + small)
 
 
-def decode_for_viewing(path: str, screen: QSize) -> Decoded | str:
-    """Any thread: ``path`` decoded whole and upright, plus a copy that fits ``screen``; or why
-    it cannot be shown."""
+def decode_for_viewing(path: str, screen: QSize, rotation: int = 0) -> Decoded | str:
+    """Any thread: ``path`` decoded whole and upright (turned ``rotation`` degrees clockwise, as
+    the user turned it), plus a copy that fits ``screen``; or why it cannot be shown."""
     try:
         image = pil_to_qimage(view_image(path)).convertToFormat(QImage.Format.Format_RGB32)
     except ImageSkipped as exc:
         return exc.reason
+    image = turned(image, rotation)
     small = image
     if image.width() > screen.width() or image.height() > screen.height():
         small = image.scaled(
@@ -96,27 +104,30 @@ class PhotoDecoder(QObject):
         self.runner = runner
         self.budget = budget
         self.screen = QSize(1920, 1080)
-        self._done: OrderedDict[int, Decoded] = OrderedDict()
-        self._failed: dict[int, str] = {}
+        self._done: OrderedDict[Key, Decoded] = OrderedDict()
+        self._failed: dict[Key, str] = {}
         self._wanted: list[PhotoRecord] = []
-        self._in_flight: dict[QObject, int] = {}  # a job's signals -> its photo id
+        self._in_flight: dict[QObject, Key] = {}  # a job's signals -> what it decodes
 
-    def get(self, photo_id: int) -> Decoded | None:
-        decoded = self._done.get(photo_id)
+    def get(self, record: PhotoRecord) -> Decoded | None:
+        decoded = self._done.get(_key(record))
         if decoded is not None:
-            self._done.move_to_end(photo_id)
+            self._done.move_to_end(_key(record))
         return decoded
 
-    def failure(self, photo_id: int) -> str | None:
-        return self._failed.get(photo_id)
+    def failure(self, record: PhotoRecord) -> str | None:
+        return self._failed.get(_key(record))
 
     @property
     def cached(self) -> list[int]:
-        return list(self._done)
+        """Ids of the photos kept decoded, oldest first."""
+        return [photo_id for photo_id, _rotation in self._done]
 
     def want(self, records: Sequence[PhotoRecord]) -> None:
         """Decode these photos, the first first; earlier wishes not started are dropped."""
-        self._wanted = [r for r in records if r.id not in self._done and r.id not in self._failed]
+        self._wanted = [
+            r for r in records if _key(r) not in self._done and _key(r) not in self._failed
+        ]
         self._pump()
 
     def _pump(self) -> None:
@@ -125,38 +136,39 @@ class PhotoDecoder(QObject):
             if len(self._in_flight) >= MAX_IN_FLIGHT:
                 return
             self._wanted.remove(record)
-            if record.id in busy:
+            if _key(record) in busy:
                 continue
             job = Job.call(
                 decode_for_viewing,
                 record.path,
                 QSize(self.screen),
+                record.rotation,
                 name=f"view {record.id}",
                 lane=Lane.THUMBNAILS,  # the grid, hidden behind the viewer, asks for none
             )
-            self._in_flight[job.signals] = record.id
+            self._in_flight[job.signals] = _key(record)
             job.signals.finished.connect(self._on_decoded)
             job.signals.failed.connect(self._on_failed)
             job.signals.done.connect(self._on_done)
             self.runner.start(job)
 
     def _on_decoded(self, result: object) -> None:
-        photo_id = self._in_flight.get(self.sender())
-        if photo_id is None:
+        key = self._in_flight.get(self.sender())
+        if key is None:
             return
         if isinstance(result, Decoded):
-            self._done[photo_id] = result
+            self._done[key] = result
             self._evict()
         else:
-            self._failed[photo_id] = str(result)
-        self.decoded.emit(photo_id)
+            self._failed[key] = str(result)
+        self.decoded.emit(key[0])
 
     def _on_failed(self, exc: object) -> None:
-        photo_id = self._in_flight.get(self.sender())
-        if photo_id is not None:
-            log.warning("could not decode photo %s for viewing: %s", photo_id, exc)
-            self._failed[photo_id] = f"it could not be decoded: {exc}"
-            self.decoded.emit(photo_id)
+        key = self._in_flight.get(self.sender())
+        if key is not None:
+            log.warning("could not decode photo %s for viewing: %s", key[0], exc)
+            self._failed[key] = f"it could not be decoded: {exc}"
+            self.decoded.emit(key[0])
 
     def _on_done(self) -> None:
         self._in_flight.pop(self.sender(), None)
@@ -308,16 +320,14 @@ class PhotoViewer(QWidget):
 
     def _show_current(self) -> None:
         record = self.record
-        photo_id = self.photo_id
-        decoded = self.decoder.get(photo_id) if photo_id is not None else None
+        decoded = self.decoder.get(record) if record is not None else None
+        failure = self.decoder.failure(record) if record is not None else None
         if decoded is not None:
             if self.canvas.full is not decoded.full:
                 self.canvas.set_image(decoded.full, decoded.screen)
-        elif photo_id is not None and self.decoder.failure(photo_id) is not None:
-            name = os.path.basename(record.path) if record is not None else "This photo"
-            self.canvas.set_stand_in(
-                None, f"{name} cannot be shown: {self.decoder.failure(photo_id)}"
-            )
+        elif record is not None and failure is not None:
+            name = os.path.basename(record.path)
+            self.canvas.set_stand_in(None, f"{name} cannot be shown: {failure}")
         else:
             pixmap = None
             if record is not None and self.thumbnails is not None:
@@ -431,6 +441,18 @@ class ViewerMode(QObject):
     @property
     def active(self) -> bool:
         return self.stack.currentWidget() is self.viewer
+
+    def or_selected(
+        self, selected: Callable[[], list[PhotoRecord]]
+    ) -> Callable[[], list[PhotoRecord]]:
+        """What the photo actions (rate, rotate, export) act on: the photo in the viewer while
+        it shows, else ``selected`` (the grid's selection)."""
+
+        def records() -> list[PhotoRecord]:
+            record = self.viewer.record if self.active else None
+            return [record] if record is not None else selected()
+
+        return records
 
     def open(self, records: Sequence[PhotoRecord]) -> None:
         """View the grid's current photo (else the first of ``records``) over the window."""

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._wire_controllers()
         self.photo_actions = PhotoActions.install(self)  # stars, turns, export, duplicates
+        self.photo_actions.selected = self.viewer_mode.or_selected(self.grid.selected_records)
         self._restore_settings()
         self.refresh_overview()
         self.refresh_albums()
@@ -406,7 +407,8 @@ class MainWindow(QMainWindow):
         self.skipped_button.setText(f"{overview.skipped:,} skipped")
         self.skipped_button.setVisible(overview.skipped > 0)
         show_welcome = not overview.folders and not self.indexing.jobs
-        self.stack.setCurrentWidget(self.welcome if show_welcome else self.splitter)
+        if show_welcome or self.stack.currentWidget() is self.welcome:  # not out of the viewer
+            self.stack.setCurrentWidget(self.welcome if show_welcome else self.splitter)
         self._update_banner()
         self.overview_changed.emit(overview)
 

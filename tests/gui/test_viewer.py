@@ -147,3 +147,33 @@ def test_open_in_system_viewer_says_so_when_there_is_none(
     assert "No application on this computer is set to open JPG files" in box.text()
     assert record.path in box.informativeText()
     box.close()
+
+
+def test_rotate_turns_the_photo_in_the_viewer_not_the_grid_selection(
+    window: MainWindow, tmp_path: Path, qtbot: QtBot
+) -> None:
+    root = tmp_path / "wide"
+    for name in ("a.jpg", "b.jpg"):
+        root.mkdir(exist_ok=True)
+        Image.new("RGB", (300, 100), (200, 90, 40)).save(root / name)
+    index_and_wait(qtbot, window, root)
+    first = select_row(window, 0)
+    window.grid.open_action.trigger()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Right)
+    viewed = window.viewer.record
+    assert viewed is not None and viewed.id != first.id
+    wait_decoded(qtbot, window)
+    assert window.viewer.canvas.full.width() == 300
+    job = window.photo_actions.rotate_selected(1)  # Ctrl+R
+    assert job is not None
+    qtbot.waitUntil(
+        lambda: window.viewer.record is not None and window.viewer.record.rotation == 90,
+        timeout=WAIT_MS,
+    )
+    assert window.viewer.record.id == viewed.id
+    qtbot.waitUntil(
+        lambda: window.viewer.canvas.has_image and window.viewer.canvas.full.width() == 100,
+        timeout=WAIT_MS,
+    )
+    assert window.viewer_mode.active  # the library's refresh did not leave the viewer
+    assert window.model.record_at(window.model.row_of(first.id)).rotation == 0
