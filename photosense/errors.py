@@ -115,6 +115,41 @@ class TagNotFoundError(PhotosenseError):
         super().__init__(f"no tag named {name!r}")
 
 
+# -- people ----------------------------------------------------------------------------------
+
+
+class PersonNotFoundError(PhotosenseError):
+    """No person is called ``name`` (or has that number)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no person named {name!r}")
+
+
+class PersonNameTakenError(PhotosenseError):
+    """Another person is already called ``name``: merging the two is what is meant, if so."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"another person is already called {name!r}")
+
+
+class FaceNotFoundError(PhotosenseError):
+    """No face has the number ``face_id`` (it was forgotten, or its photo removed)."""
+
+    def __init__(self, face_id: int) -> None:
+        self.face_id = face_id
+        super().__init__(f"no face number {face_id}")
+
+
+class FaceModelMissingError(PhotosenseError):
+    """Face analysis needs ``missing`` (a package), which is not installed."""
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+        super().__init__(f"face analysis needs {missing}, which is not installed")
+
+
 # -- models ----------------------------------------------------------------------------------
 
 

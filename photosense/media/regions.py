@@ -57,3 +57,12 @@ class Box:
     @property
     def area(self) -> float:
         return self.w * self.h
+
+    def overlap(self, other: Box) -> float:
+        """Intersection over union with ``other`` (0: apart, 1: the same box)."""
+        w = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
+        h = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.area + other.area - inter)

@@ -33,6 +33,7 @@ __all__ = [
     "iptc_texts",
     "parse_xmp",
     "sidecar_candidates",
+    "sidecar_packets",
     "sidecar_path",
     "update_sidecar",
     "write_description",
@@ -107,6 +108,20 @@ def iptc_texts(image: ImageFile.ImageFile, dataset: tuple[int, int]) -> list[str
 def sidecar_candidates(photo: Path) -> tuple[Path, Path]:
     """``photo.jpg.xmp`` (darktable and digiKam's default) and ``photo.xmp`` (Lightroom's)."""
     return photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp")
+
+
+def sidecar_packets(photo: Path) -> list[bytes]:
+    """The contents of ``photo``'s sidecars that exist (both names); one that cannot be read
+    is logged and skipped."""
+    packets = []
+    for sidecar in dict.fromkeys(sidecar_candidates(photo)):
+        try:  # is_file() raises too, for a sidecar name longer than the file system allows
+            if sidecar == photo or not sidecar.is_file():
+                continue
+            packets.append(sidecar.read_bytes())
+        except OSError as exc:
+            log.info("could not read the sidecar %s: %s", sidecar, exc)
+    return packets
 
 
 def sidecar_path(photo: Path) -> Path:

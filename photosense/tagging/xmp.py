@@ -30,7 +30,7 @@ from photosense.media.xmp import (
     embedded_packet,
     iptc_texts,
     parse_xmp,
-    sidecar_candidates,
+    sidecar_packets,
     sidecar_path,
     update_sidecar,
 )
@@ -105,13 +105,11 @@ def read_keywords(photo: Path) -> list[str]:
         DecompressionBombError,
     ) as exc:
         log.info("could not read the keywords embedded in %s: %s", photo, exc)
-    for sidecar in dict.fromkeys(sidecar_candidates(photo)):
-        try:  # is_file() raises too, for a sidecar name longer than the file system allows
-            if sidecar == photo or not sidecar.is_file():
-                continue
-            words += keywords_from_xmp(sidecar.read_bytes())
-        except (OSError, XmpError) as exc:
-            log.info("could not read the sidecar %s: %s", sidecar, exc)
+    for packet in sidecar_packets(photo):
+        try:
+            words += keywords_from_xmp(packet)
+        except XmpError as exc:
+            log.info("could not read a sidecar of %s: %s", photo, exc)
     return _unique(words)
 
 
