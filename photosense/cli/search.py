@@ -14,7 +14,9 @@ from photosense.library import Hit, Library, SearchResults
 
 def register(commands: Commands) -> None:
     search = commands.add_parser("search", help="find photos by a description")
-    search.add_argument("text")
+    search.add_argument(
+        "text", nargs="?", default="", help="what to look for (optional with --person)"
+    )
     search.add_argument("--limit", type=positive, default=20)
     search.add_argument("--min-score", type=score, help="drop results scoring below this (-1 to 1)")
     search.add_argument("--folder", type=Path, help="only photos inside this folder")
@@ -30,6 +32,13 @@ def register(commands: Commands) -> None:
         metavar="STARS",
         help="only photos rated this many stars or more",
     )
+    search.add_argument(
+        "--person",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only photos of this person (repeat, or 'Anna and Ben': photos with all of them)",
+    )
     on_library(search, _search)
 
     similar = commands.add_parser("similar", help="find photos that look like a photo")
@@ -40,6 +49,18 @@ def register(commands: Commands) -> None:
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
+    if not args.text.strip() and args.person:
+        results = library.search.people(
+            args.person,
+            limit=args.limit,
+            folder=args.folder,
+            after=args.after,
+            before=args.before,
+            tag=args.tag,
+            album=args.album,
+            min_rating=args.min_rating,
+        )
+        return _print_results(results, args.json)
     results = library.search.text(
         args.text,
         limit=args.limit,
@@ -51,6 +72,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         tag=args.tag,
         album=args.album,
         min_rating=args.min_rating,
+        people=args.person,
     )
     render.fallback_warning(library)
     notice = library.models.reads(args.text)

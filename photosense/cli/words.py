@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from photosense.errors import (
     AlbumNotFoundError,
+    FaceModelMissingError,
+    FaceNotFoundError,
     FolderNotFoundError,
     ModelExistsError,
     ModelInUseError,
@@ -16,6 +18,8 @@ from photosense.errors import (
     NotEnoughDataError,
     NothingIndexedError,
     NoVectorError,
+    PersonNameTakenError,
+    PersonNotFoundError,
     PhotoNotFoundError,
     StoredModelMissingError,
     TagNotFoundError,
@@ -47,6 +51,14 @@ def describe(exc: Exception) -> str:
         return (
             f"{text}: see `photosense tags list`, or add it with `photosense tags add {exc.name!r}`"
         )
+    if isinstance(exc, PersonNotFoundError):
+        return f"{text}: see `photosense people list` (a number works too)"
+    if isinstance(exc, PersonNameTakenError):
+        return f"{text}: if they are one person, `photosense people merge` them"
+    if isinstance(exc, FaceNotFoundError):
+        return f"{text}: `photosense people faces PHOTO` lists a photo's faces"
+    if isinstance(exc, FaceModelMissingError):
+        return f"{text}: install it with `pip install {exc.missing}`"
     if isinstance(exc, UnknownModelError | StoredModelMissingError):
         return f"{text} (`photosense models list` shows the models there are)"
     if isinstance(exc, NotDownloadableError):

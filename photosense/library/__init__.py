@@ -21,6 +21,7 @@ from photosense.library.evaluation import Evaluation
 from photosense.library.finetune import PairsPreview
 from photosense.library.library import Library, choose_folder
 from photosense.library.marks import FAVOURITE, MarkReport
+from photosense.library.people import ClusterReport, FaceStatus
 from photosense.library.photos import PhotoRef
 from photosense.library.records import (
     CaptionImport,
@@ -43,7 +44,9 @@ from photosense.models.local import LocalModel
 from photosense.store.records import (
     AlbumInfo,
     CaptionInfo,
+    FaceRecord,
     FolderRecord,
+    PersonRecord,
     PhotoRecord,
     SkippedRecord,
     TagRecord,
@@ -67,11 +70,14 @@ __all__ = [
     "CaptionImport",
     "CaptionInfo",
     "Choice",
+    "ClusterReport",
     "CopyReport",
     "DuplicateGroup",
     "DuplicatePhoto",
     "Evaluation",
     "ExportReport",
+    "FaceRecord",
+    "FaceStatus",
     "FineTuneReport",
     "FineTuneSettings",
     "FolderRecord",
@@ -85,6 +91,7 @@ __all__ = [
     "LocalModel",
     "MarkReport",
     "PairsPreview",
+    "PersonRecord",
     "ModelFallback",
     "ModelInfo",
     "ModelStatus",

@@ -15,14 +15,16 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 from photosense.analysis.base import Analyser
+from photosense.analysis.faces import FacesAnalyser
 from photosense.analysis.runner import AnalysisReport, analyse
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import AnalysisCounts
 from photosense.store.repository import Store
 
 AnalyserFactory = Callable[[Store], Analyser[Any]]
+FollowStep = Callable[[CancelToken | None], Generator[Progress, None, object]]
 
-FACTORIES: dict[str, AnalyserFactory] = {}
+FACTORIES: dict[str, AnalyserFactory] = {"faces": FacesAnalyser}
 """Kind ("faces", "text") -> the factory of its analyser over a library's store."""
 
 
@@ -39,6 +41,12 @@ class Analysis:
         self._factories = dict(FACTORIES if factories is None else factories)
         self._built: dict[str, Analyser[Any]] = {}
         self._lock = threading.Lock()
+        self._followers: dict[str, builtins.list[FollowStep]] = {}
+
+    def follow(self, kind: str, step: FollowStep) -> None:
+        """Run ``step`` after each run that analysed photos of ``kind`` (people group the new
+        faces), in the same run, so its progress shows and it is cancelled with it."""
+        self._followers.setdefault(kind, []).append(step)
 
     def kinds(self) -> builtins.list[str]:
         """Every kind of analysis this library knows, on or off."""
@@ -77,7 +85,12 @@ class Analysis:
         analysers = [self.analyser(kind) for kind in chosen]
         if not analysers:
             return AnalysisReport()
-        return (yield from analyse(self._store, analysers, cancel, workers=workers))
+        report = yield from analyse(self._store, analysers, cancel, workers=workers)
+        for kind in chosen:
+            if report.analysed.get(kind) and not report.cancelled:
+                for step in self._followers.get(kind, []):
+                    yield from step(cancel)
+        return report
 
     def _check(self, kind: str) -> None:
         if kind not in self._factories:

@@ -26,6 +26,7 @@ from photosense.library.finetune import FineTune
 from photosense.library.folders import Folders
 from photosense.library.marks import Ratings, Rotation
 from photosense.library.models import Models
+from photosense.library.people import People
 from photosense.library.photos import Photos
 from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
 from photosense.library.runtime import EncoderFactory, ModelRuntime, QueryEncoderFactory
@@ -91,8 +92,11 @@ class Library:
         self.captions = Captions(store, self.photos)
         self.tags = Tags(self.runtime, self.photos)
         self.models = Models(self.runtime)
-        self.search = Search(self.runtime, self.photos)
         self.analysis = Analysis(store, analysers)
+        self.people = People(store, self.photos, self.analysis)
+        if "faces" in self.analysis.kinds():
+            self.analysis.follow("faces", self.people.settle)
+        self.search = Search(self.runtime, self.photos, self.people)
         self.folders = Folders(self.runtime, self.models, self.tags, self.captions, self.analysis)
         self.finetune = FineTune(self.runtime, self.captions)
         self.ratings = Ratings(store, self.photos)

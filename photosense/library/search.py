@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from photosense.errors import NoVectorError, PhotosenseError
+from photosense.library.people import People
 from photosense.library.photos import Photos
 from photosense.library.reading import normalise_query
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
+from photosense.people.intent import people_intent
 from photosense.tagging.vocabulary import background_captions
 from photosense.vectors import VectorIndex
 from photosense.vectors.relevance import (
@@ -35,10 +38,15 @@ class Search:
     each search says how many of its hits are good matches."""
 
     def __init__(
-        self, runtime: ModelRuntime, photos: Photos, relevance: RelevanceParams | None = None
+        self,
+        runtime: ModelRuntime,
+        photos: Photos,
+        people: People,
+        relevance: RelevanceParams | None = None,
     ) -> None:
         self._runtime = runtime
         self._photos = photos
+        self._people = people
         self.relevance = relevance or RelevanceParams()
         self._references: dict[str, Reference] = {}
 
@@ -55,12 +63,16 @@ class Search:
         tag: str | None = None,
         album: str | None = None,
         min_rating: int | None = None,
+        people: Sequence[str | int] = (),
     ) -> SearchResults:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``).
 
         ``tag`` keeps only photos that carry that tag (accepted, or suggested above its
         threshold; a rejected tag never matches); ``album`` only the photos of that album;
         ``min_rating`` only photos with at least that many stars.
+        ``people`` only the photos in which all of them appear. A query that asks for people
+        ("a family", "two children") puts the photos whose faces fit it first, as its good
+        matches: the model alone may know no people (docs/people.md).
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
@@ -74,10 +86,64 @@ class Search:
             if min_rating is not None:
                 rated = set(self._photos.ids(min_rating=min_rating))
                 only = rated if only is None else only & rated
+            if people:
+                with_people = self._people.photo_ids(people)
+                only = with_people if only is None else only & with_people
             model_id, query = runtime.encode_query(normalise_query(text))  # "ｃａｔ": "cat"
-            return self._search(
+            found = self._search(
                 text, model_id, query, limit, min_score, folder, after, before, sort, None, only
             )
+            intent = None if people else people_intent(text)
+            if intent is None:
+                return found
+            counts = self._people.face_counts()
+            fitting = {i for i, n in counts.items() if intent.fits(n)}
+            if not fitting:
+                return found
+            first = self._search(
+                text,
+                model_id,
+                query,
+                limit,
+                min_score,
+                folder,
+                after,
+                before,
+                sort,
+                None,
+                fitting if only is None else only & fitting,
+            )
+            shown = {h.photo.id for h in first.hits}
+            rest = [h for h in found.hits if h.photo.id not in shown]
+            return SearchResults(
+                text, model_id, (first.hits + rest)[:limit], min(len(first.hits), limit)
+            )
+
+    def people(
+        self,
+        people: Sequence[str | int],
+        *,
+        limit: int = 20,
+        folder: str | os.PathLike[str] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        tag: str | None = None,
+        album: str | None = None,
+        min_rating: int | None = None,
+    ) -> SearchResults:
+        """Photos in which all of ``people`` appear, newest first, with the usual filters; no
+        model is needed (every hit is a good match, scored 1)."""
+        if not people:
+            raise PhotosenseError("give one or more people, or a text to search for")
+        wanted = self._people.photo_ids(people)
+        ids = self._photos.ids(
+            folder=folder, after=after, before=before, album=album, tag=tag, min_rating=min_rating
+        )
+        chosen = [i for i in ids if i in wanted][:limit]
+        records = self._photos.get(chosen)
+        hits = [Hit(records[i], 1.0) for i in chosen if i in records]
+        label = " and ".join(str(p) for p in people)
+        return SearchResults(label, self._runtime.spec, hits, len(hits))
 
     def calibration(self, model_id: str | None = None) -> RelevanceCalibration | None:
         """What the good-match split of ``model_id`` (default: the library's model) was last

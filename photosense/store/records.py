@@ -211,3 +211,50 @@ class AnalysisMark:
     fingerprint: str
     found: int = 0
     failure: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """A face found in a photo: its box (fractions of the upright photo, as
+    ``photosense.media.regions.Box`` holds them), its person (None: unknown) and whether the
+    user put it there."""
+
+    id: int
+    photo_id: int
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    person_id: int | None
+    person_name: str | None
+    locked: bool
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A person with how many faces and photos they have, and the face that shows them."""
+
+    id: int
+    name: str | None
+    hidden: bool
+    faces: int
+    photos: int
+    cover: FaceRecord | None
+
+
+@dataclass(frozen=True)
+class NewFace:
+    """A face to store: its box, detector score and descriptor, and who it is known to be: the
+    person of the face it replaces (a re-analysed photo keeps its names), or a ``name`` read
+    from the photo's XMP regions."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    vector: npt.NDArray[np.float32]
+    person_id: int | None = None
+    locked: bool = False
+    name: str | None = None

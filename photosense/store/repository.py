@@ -19,6 +19,7 @@ from photosense.store.albums import Albums
 from photosense.store.analyses import Analyses
 from photosense.store.captions import Captions
 from photosense.store.db import create_library_engine, migrate
+from photosense.store.faces import Faces
 from photosense.store.folders import Folders
 from photosense.store.marks import Marks
 from photosense.store.photos import Photos
@@ -41,6 +42,7 @@ class Store:
         self.tags = Tags(sessions)
         self.albums = Albums(sessions)
         self.captions = Captions(sessions)
+        self.faces = Faces(sessions)
         self.analyses = Analyses(sessions)
         self.marks = Marks(sessions)
 

@@ -254,3 +254,50 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[object] = mapped_column(JSON)
+
+
+class Person(Base):
+    """A person: a group of faces, named by the user or not yet; ``hidden`` people stay out of
+    the People page and the search filter (their faces are kept)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text, unique=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Face(Base):
+    """A face found in a photo: its box (fractions of the upright photo), the detector's score,
+    its descriptor under ``model_id``, and its person. ``locked`` means the user put it there
+    (named, merged, moved, or read from a name in the photo's XMP), so no re-cluster moves it."""
+
+    __tablename__ = "faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    w: Mapped[float] = mapped_column(Float)
+    h: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    model_id: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FaceRejection(Base):
+    """The user took this face out of this person: no clustering puts it back there."""
+
+    __tablename__ = "face_rejections"
+
+    face_id: Mapped[int] = mapped_column(
+        ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
