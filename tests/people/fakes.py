@@ -35,8 +35,5 @@ class ColourFaces:
             ]
         if max(r, g, b) - min(r, g, b) < 30:
             return []
-        if r > 150 and g > 150:
-            person = PEOPLE["yellow"]
-        else:
-            person = int(np.argmax([r, g, b]))
+        person = PEOPLE["yellow"] if r > 150 and g > 150 else int(np.argmax([r, g, b]))
         return [FoundFace(Box(0.25, 0.25, 0.5, 0.5), 1.0, descriptor(person))]

@@ -24,10 +24,12 @@ DIGIKAM_STYLE = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
  <mwg-rs:Regions rdf:parseType="Resource"><mwg-rs:RegionList><rdf:Bag>
   <rdf:li rdf:parseType="Resource">
    <mwg-rs:Name>Anna</mwg-rs:Name><mwg-rs:Type>Face</mwg-rs:Type>
-   <mwg-rs:Area stArea:x="0.5" stArea:y="0.5" stArea:w="0.5" stArea:h="0.5" stArea:unit="normalized"/>
+   <mwg-rs:Area stArea:x="0.5" stArea:y="0.5" stArea:w="0.5" stArea:h="0.5"
+    stArea:unit="normalized"/>
   </rdf:li>
   <rdf:li><rdf:Description mwg-rs:Name="Rex" mwg-rs:Type="Pet">
-   <mwg-rs:Area stArea:x="0.1" stArea:y="0.1" stArea:w="0.1" stArea:h="0.1" stArea:unit="normalized"/>
+   <mwg-rs:Area stArea:x="0.1" stArea:y="0.1" stArea:w="0.1" stArea:h="0.1"
+    stArea:unit="normalized"/>
   </rdf:Description></rdf:li>
   <rdf:li><rdf:Description mwg-rs:Type="Face">
    <mwg-rs:Area stArea:x="40" stArea:y="40" stArea:w="10" stArea:h="10" stArea:unit="pixel"/>
