@@ -29,8 +29,8 @@ from photosense.gui.annotations import (
 )
 from photosense.gui.dialogs import heading
 from photosense.gui.jobs import Job, JobRunner, Lane
+from photosense.gui.people_page import preview_with_faces
 from photosense.gui.photo_grid_model import format_size
-from photosense.gui.thumbnail_loader import load_thumbnail_image
 from photosense.gui.words import user_message
 from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, ThumbnailCache
 
@@ -302,12 +302,11 @@ class DetailPane(QScrollArea):
     def _load_preview(self, record: PhotoRecord) -> None:
         self.preview.set_image(None, "Loading preview…")
         job = Job.call(
-            load_thumbnail_image,
+            preview_with_faces,
+            self.library,
             self.cache,
-            record.path,
+            record,
             PREVIEW_SIZE,
-            None,
-            record.rotation,
             name=f"preview {record.id}",
             lane=Lane.READ,
         )

@@ -43,6 +43,7 @@ class SearchQuery:
     album: str | None = None
     tag: str | None = None
     min_rating: int | None = None
+    person: str | None = None
 
     @property
     def after_datetime(self) -> datetime | None:
@@ -58,7 +59,7 @@ class SearchQuery:
     @property
     def filter_count(self) -> int:
         """How many filters of the Filters menu are set."""
-        values = (self.after, self.before, self.min_score, self.album, self.tag)
+        values = (self.after, self.before, self.min_score, self.album, self.tag, self.person)
         return sum(value is not None for value in values)
 
     @property
@@ -103,7 +104,10 @@ class FilterPanel(QWidget):
         self.tag = QComboBox()
         self.tag.setAccessibleName("Tag filter")
         self.tag.setToolTip("Only photos with this tag (accepted, or suggested and not rejected)")
-        for combo in (self.album, self.tag):
+        self.person = QComboBox()
+        self.person.setAccessibleName("Person filter")
+        self.person.setToolTip("Only photos of this person (People page: Show photos)")
+        for combo in (self.album, self.tag, self.person):
             combo.addItem(ANY, None)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -112,6 +116,7 @@ class FilterPanel(QWidget):
             combo.currentIndexChanged.connect(self.changed)
         layout.addRow("Album", self.album)
         layout.addRow("Tag", self.tag)
+        layout.addRow("Person", self.person)
         today = QDate.currentDate()
         self.after_enabled = QCheckBox("Taken on or after")
         self.after_edit = QDateEdit(today.addYears(-1))
@@ -151,6 +156,7 @@ class FilterPanel(QWidget):
         before = _to_date(self.before_edit.date()) if self.before_enabled.isChecked() else None
         score = self.min_score.value()
         album, tag = self.album.currentData(), self.tag.currentData()
+        person = self.person.currentData()
         return replace(
             query,
             after=after,
@@ -159,13 +165,19 @@ class FilterPanel(QWidget):
             sort=str(self.sort.currentData()),
             album=str(album) if album else None,
             tag=str(tag) if tag else None,
+            person=str(person) if person else None,
         )
 
-    def set_choices(self, albums: Sequence[str] | None, tags: Sequence[str] | None) -> None:
-        """Offer these albums and tags (None: keep the list), keeping the choice made."""
+    def set_choices(
+        self,
+        albums: Sequence[str] | None,
+        tags: Sequence[str] | None,
+        people: Sequence[str] | None = None,
+    ) -> None:
+        """Offer these albums, tags and people (None: keep the list), keeping the choice made."""
         self.blockSignals(True)
         try:
-            for combo, names in ((self.album, albums), (self.tag, tags)):
+            for combo, names in ((self.album, albums), (self.tag, tags), (self.person, people)):
                 if names is None:
                     continue
                 chosen = combo.currentData()
@@ -193,7 +205,11 @@ class FilterPanel(QWidget):
                     edit.setDate(QDate(value.year, value.month, value.day))
             self.min_score.setValue(query.min_score or 0.0)
             self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
-            for combo, name in ((self.album, query.album), (self.tag, query.tag)):
+            for combo, name in (
+                (self.album, query.album),
+                (self.tag, query.tag),
+                (self.person, query.person),
+            ):
                 if name is not None and combo.findData(name) < 0:
                     combo.addItem(name, name)
                 combo.setCurrentIndex(max(0, combo.findData(name)) if name else 0)

@@ -62,7 +62,7 @@ class GridContents:
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
     """Any thread: the photos the grid shows when browsing, newest first, filters applied."""
-    return library.photos.ids(
+    ids = library.photos.ids(
         folder=query.folder,
         after=query.after_datetime,
         before=query.before_datetime,
@@ -70,6 +70,10 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         tag=query.tag,
         min_rating=query.min_rating,
     )
+    if query.person:
+        wanted = library.people.photo_ids([query.person])
+        ids = [i for i in ids if i in wanted]
+    return ids
 
 
 def scope_of(query: SearchQuery) -> Scope:
@@ -192,6 +196,7 @@ class SearchScope(QObject):
                         tag=query.tag,
                         album=query.album,
                         min_rating=query.min_rating,
+                        people=[query.person] if query.person else (),
                     ),
                     library.models.reads(query.text),
                     by_date=query.sort == "date",
@@ -211,6 +216,8 @@ class SearchScope(QObject):
             return f"album “{query.album}”"
         if query.tag:
             return f"photos tagged “{query.tag}”"
+        if query.person:
+            return f"photos of {query.person}"
         if query.min_rating:
             return "favourites"
         return ""

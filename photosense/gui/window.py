@@ -37,6 +37,7 @@ from photosense.gui.folder_drop import FolderDrop
 from photosense.gui.help_menu import HelpMenu
 from photosense.gui.indexing_controller import IndexingController
 from photosense.gui.jobs import Job, JobRunner, Lane
+from photosense.gui.people_page import PeopleController
 from photosense.gui.photo_actions import PhotoActions
 from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
 from photosense.gui.search_bar import SearchBar, SearchQuery
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
         centre_layout.addWidget(self.timeline.widget, 1)
 
         self.detail = DetailPane(self.runner, self.thumbnail_cache, self.library)
+        self.people = PeopleController(self.library, self.runner, self.search_bar.filters, self)
         self.detail.open_requested.connect(self.open_photos)
         self.detail.similar_requested.connect(self.show_similar)
         self.detail.show_in_folder_requested.connect(self.show_in_folder)
@@ -285,6 +287,7 @@ class MainWindow(QMainWindow):
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.show_sidebar_action)
         view_menu.addAction(self.show_detail_action)
+        view_menu.addAction(self.people.action)
         view_menu.addMenu(self.timeline.menu)
         view_menu.addSeparator()
         self.addActions(self.thumbnail_size.actions)

@@ -18,6 +18,8 @@ from photosense.errors import (
     NotEnoughDataError,
     NothingIndexedError,
     NoVectorError,
+    PersonNameTakenError,
+    PersonNotFoundError,
     PhotoNotFoundError,
     PhotosenseError,
     StoredModelMissingError,
@@ -45,6 +47,10 @@ def user_message(exc: object) -> str:
         return f"There is no album called {exc.name!r} any more."
     if isinstance(exc, TagNotFoundError):
         return f"There is no tag called {exc.name!r}; type it in the tag field to add it."
+    if isinstance(exc, PersonNameTakenError):
+        return f"Another person is called {exc.name!r}: if they are one, use Merge into."
+    if isinstance(exc, PersonNotFoundError):
+        return f"There is no person called {exc.name!r} any more."
     if isinstance(exc, ModelInUseError):
         return f"{exc}: choose another model and press Use first."
     if isinstance(exc, ModelExistsError):
