@@ -63,6 +63,9 @@ def analyse(
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     report = AnalysisReport({a.kind: 0 for a in analysers}, {a.kind: 0 for a in analysers})
+    if cancel.cancelled:  # stopped before it started (indexing cancelled): says nothing
+        report.cancelled = True
+        return report
     jobs = _jobs(store, analysers)
     if not jobs:
         return report

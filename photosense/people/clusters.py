@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import DBSCAN
-from sklearn.neighbors import NearestNeighbors
 
 EPS = 0.5
 """Neighbourhood radius of DBSCAN (Euclidean, dlib descriptors): tighter than dlib's 0.6 for
@@ -62,6 +60,8 @@ def assign(
         return []
     if len(known) == 0:
         return [None] * len(vectors)
+    from sklearn.neighbors import NearestNeighbors  # a second to import: only when grouping
+
     k = min(len(known), 5)
     finder = NearestNeighbors(n_neighbors=k).fit(known)
     distances, rows = finder.kneighbors(vectors)
@@ -90,6 +90,8 @@ def recluster(
     :class:`NewPerson`, or None (unknown). ``vectors`` row ``i`` is ``faces[i]``."""
     if len(faces) == 0:
         return []
+    from sklearn.cluster import DBSCAN
+
     labels = DBSCAN(eps=eps, min_samples=min_faces).fit_predict(vectors)
     answer: list[int | NewPerson | None] = [f.person if f.locked else None for f in faces]
     locked_rows = [i for i, f in enumerate(faces) if f.locked and f.person is not None]
