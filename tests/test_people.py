@@ -40,16 +40,21 @@ def people_dir(tmp_path: Path) -> Path:
     return _album(tmp_path / "people")
 
 
-@pytest.fixture
-def lib(tmp_path: Path, people_dir: Path) -> Iterator[Library]:
-    directory = tmp_path / "library"
+def people_library(directory: Path, photos: Path) -> Library:
+    """A library over the fake encoder and the colour faces, ``photos`` indexed."""
     library = Library(
         Store.open(directory),
         directory,
         lambda _spec: FakeEncoder(),
         analysers={"faces": lambda store: FacesAnalyser(store, ColourFaces())},
     )
-    run_to_end(library.folders.index([people_dir]))
+    run_to_end(library.folders.index([photos]))
+    return library
+
+
+@pytest.fixture
+def lib(tmp_path: Path, people_dir: Path) -> Iterator[Library]:
+    library = people_library(tmp_path / "library", people_dir)
     yield library
     library.close()
 
@@ -135,14 +140,7 @@ def test_a_photo_removed_while_its_faces_are_grouped(lib: Library, people_dir: P
 def test_names_in_xmp_arrive_and_leave(tmp_path: Path) -> None:
     photos = _album(tmp_path / "p")
     write_regions(photos / "blue0.jpg", [FaceRegion(Box(0.26, 0.24, 0.5, 0.5), "Dana")], None)
-    directory = tmp_path / "lib"
-    with Library(
-        Store.open(directory),
-        directory,
-        lambda _spec: FakeEncoder(),
-        analysers={"faces": lambda store: FacesAnalyser(store, ColourFaces())},
-    ) as library:
-        run_to_end(library.folders.index([photos]))
+    with people_library(tmp_path / "lib", photos) as library:
         dana = library.people.get("Dana")
         # the other blue photo joins her: one confirmed face makes a person
         assert dana.photos == 2

@@ -8,36 +8,19 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
-from photosense.analysis.faces import FacesAnalyser
 from photosense.gui.people_page import PersonRole, with_face_boxes
 from photosense.gui.window import MainWindow
-from photosense.library import FaceRecord, Library
-from photosense.models.fake import FakeEncoder
-from photosense.progress import run_to_end
-from photosense.store.repository import Store
+from photosense.library import FaceRecord
 from tests.gui.conftest import grid_names, wait_for_grid
-from tests.people.fakes import ColourFaces
-from tests.test_people import _album
+from tests.test_people import _album, people_library
 
 WAIT_MS = 20_000
-
-
-def _people_library(tmp_path: Path) -> Library:
-    directory = tmp_path / "faces-library"
-    library = Library(
-        Store.open(directory),
-        directory,
-        lambda _spec: FakeEncoder(),
-        analysers={"faces": lambda store: FacesAnalyser(store, ColourFaces())},
-    )
-    run_to_end(library.folders.index([_album(tmp_path / "people")]))
-    return library
 
 
 def test_people_page_names_in_place_and_shows_a_persons_photos(
     qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path
 ) -> None:
-    library = _people_library(tmp_path)
+    library = people_library(tmp_path / "faces-library", _album(tmp_path / "people"))
     try:
         window = make_window(library)
         page = window.people.open()
