@@ -10,9 +10,10 @@ new photos can be browsed long before the model has seen them:
    keep their ids, albums, tags and vectors; files that vanished are removed; a folder that
    is not there at all (an unmounted drive) is marked offline and kept.
 2. **Indexing**: every photo of the scanned folders that has no vector for the model (just
-   added, left by a run that stopped, or a model switch) is read and decoded in worker threads
-   and encoded in batches on the calling thread, while earlier batches are written. A copy of a
-   photo that has a vector reuses it. A photo whose pixels turn out to be unreadable is recorded
+   added, left by a run that stopped, or a model switch) goes to the embedding step
+   (:mod:`photosense.embedding`: decoding threads and the encoder here, or a cluster's
+   workers), and the vectors it streams back are written here, batch by batch, by this one
+   writer. A copy of a photo that has a vector reuses it. A photo whose pixels turn out to be unreadable is recorded
    as skipped with its reason and removed again (unless another model has a vector of it).
 
 Each batch is one transaction, so an interrupted run loses at most the batch in flight, and the
@@ -30,18 +31,19 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from filelock import FileLock, Timeout
 
+from photosense import embedding
+from photosense.embedding import EmbedRequest, EmbedStep, LocalEmbedding, timed_out
 from photosense.errors import ImageSkipped, LibraryError
-from photosense.media.decode import PhotoMetadata, decode_photo, read_metadata
+from photosense.media.decode import PhotoMetadata, read_metadata
 from photosense.media.hashing import content_hash
 from photosense.media.parallel import in_order
 from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_folder
-from photosense.models.device import batch_size_for
 from photosense.models.encoder import Encoder
 from photosense.progress import CancelToken, IndexProgress, Progress
 from photosense.store.records import (
@@ -62,12 +64,8 @@ LOCK_NAME = "indexing.lock"
 LOCK_POLL_S = 0.1
 """While waiting for another run, how long each step waits: short, because a step holds the
 library's lock, which searches in the same process need."""
-FILE_TIMEOUT_S = 120.0
-"""A file whose reading and decoding takes longer is skipped (``timeout``) and the run goes on.
-
-The slowest real photo measured (a 33-megapixel 10-bit HEIF) takes a few seconds; only a hung
-decoder or a stalled drive comes near this.
-"""
+FILE_TIMEOUT_S = embedding.FILE_TIMEOUT_S
+"""A file whose reading (and decoding) takes longer is skipped (``timeout``); see there."""
 SCAN_PROGRESS_EVERY = 2000
 ADDED_FIRST_BATCH = 8
 """Photos in the first batch added to a library: the first screen of the grid, at once."""
@@ -75,6 +73,8 @@ ADDED_MAX_BATCH = 512
 """Added batches double up to this: fewer transactions once the first photos are shown."""
 ADDED_WAIT_S = 0.5
 """An added batch waits no longer than this for more photos (a slow drive)."""
+REUSED_BATCH = 512
+"""Photos per transaction when copies reuse the vectors of their originals (nothing to encode)."""
 
 ADDING = "adding photos"
 PREPARING = "preparing the model"
@@ -136,14 +136,6 @@ class _Embed:
 
 
 @dataclass
-class _Prepared:
-    work: _Embed
-    source_id: int | None = None  # a photo with the same content and a vector
-    tensor: Any = None
-    skipped: ImageSkipped | None = None
-
-
-@dataclass
 class _Plan:
     folder: FolderRecord
     work: list[_Work] = field(default_factory=list)
@@ -178,8 +170,9 @@ class Indexer:
     """Runs indexing over one store, mirroring changes into the search index.
 
     ``load_encoder`` is called once the photos are added (adding needs no model); the encoder
-    it returns embeds them. ``before_embedding`` (steps of its own, e.g. preparing tags) runs
-    once the model is loaded, when there is something to embed.
+    it returns embeds them, here (:class:`~photosense.embedding.LocalEmbedding`) or through the
+    step ``embedding`` makes of it (a cluster's). ``before_embedding`` (steps of its own, e.g.
+    preparing tags) runs once the model is loaded, when there is something to embed.
     """
 
     def __init__(
@@ -192,6 +185,7 @@ class Indexer:
         batch_size: int | None = None,
         on_committed: Callable[[list[int], npt.NDArray[np.float32]], object] | None = None,
         before_embedding: Callable[[], Generator[Progress, None, None]] | None = None,
+        embedding: Callable[[Encoder], EmbedStep] | None = None,
     ) -> None:
         self.store = store
         self.load_encoder = load_encoder
@@ -202,6 +196,7 @@ class Indexer:
         # (the library tags them); runs on the indexing thread, between batches.
         self.on_committed = on_committed
         self.before_embedding = before_embedding
+        self.embedding = embedding
 
     def run(
         self, roots: Iterable[str], cancel: CancelToken | None = None
@@ -335,7 +330,8 @@ class Indexer:
         batch = Batch(plan.folder.id, skipped=list(plan.skipped))
         limit, last = ADDED_FIRST_BATCH, time.monotonic()
         for work, added in self._in_order(plan.work, self._read, cancel, self.workers * 4):
-            self._record_added(added or _Added(work, skipped=_timed_out(work.file)), batch, run)
+            added = added or _Added(work, skipped=timed_out(work.file, FILE_TIMEOUT_S))
+            self._record_added(added, batch, run)
             now = time.monotonic()
             if len(batch) >= limit or (len(batch) and now - last >= ADDED_WAIT_S):
                 yield self._commit_added(batch, run)
@@ -453,34 +449,37 @@ class Indexer:
             load()
         if self.before_embedding is not None:
             yield from self.before_embedding()
+        step = (
+            self.embedding(encoder)
+            if self.embedding is not None
+            else LocalEmbedding(
+                encoder, workers=self.workers, batch_size=self.batch_size, timeout_s=FILE_TIMEOUT_S
+            )
+        )
         reusable = self.store.vectors.hashes(model_id)
         for plan, work in todo:
             if cancel.cancelled:
                 break
-            yield from self._embed_folder(plan.folder.id, work, encoder, reusable, run, cancel)
+            yield from self._embed_folder(plan.folder.id, work, step, reusable, run, cancel)
             went_offline(plan.folder)
 
     def _embed_folder(
         self,
         folder_id: int,
         work: Sequence[_Embed],
-        encoder: Encoder,
+        step: EmbedStep,
         reusable: dict[str, int],
         run: _Run,
         cancel: CancelToken,
     ) -> Generator[Progress, None, None]:
-        model_id = encoder.model_id
-        batch_size = self.batch_size or batch_size_for(encoder)
+        """Embed one folder's photos through ``step``, committing each chunk it answers; a copy
+        of a photo that has a vector reuses it. Each photo is recorded once, whatever the step
+        answers twice."""
+        model_id = step.model_id
         batch = Batch(folder_id)
-        pending: list[_Prepared] = []
 
-        def flush() -> Progress:
+        def commit() -> Progress:
             nonlocal batch
-            if pending:
-                vectors = encoder.encode_prepared([p.tensor for p in pending])
-                for prepared, vector in zip(pending, vectors, strict=True):
-                    self._record_embedded(prepared, vector, batch, run, model_id)
-                pending.clear()
             result = self.store.vectors.commit_batch(model_id, batch)
             self.indexes.apply(model_id, result.upserted, result.removed, result.generation)
             if self.on_committed is not None and result.upserted:
@@ -489,62 +488,45 @@ class Indexer:
             batch = Batch(folder_id)
             return IndexProgress(run.counters.done, run.counters.total, INDEXING)
 
-        def prepare(item: _Embed) -> _Prepared:
-            return self._prepare(item, encoder, reusable)
-
-        window = self.workers * 2 + batch_size
-        for item, prepared in self._in_order(work, prepare, cancel, window):
-            prepared = prepared or _Prepared(item, skipped=_timed_out(item.file))
-            if prepared.tensor is not None:
-                pending.append(prepared)
-            else:
-                self._record_embedded(prepared, None, batch, run, model_id)
-            if len(pending) >= batch_size or len(batch) >= 8 * batch_size:
-                yield flush()
-        if cancel.cancelled:
-            pending.clear()  # read but not encoded: the next run takes them
-        if pending or len(batch):
-            yield flush()
-
-    @staticmethod
-    def _prepare(item: _Embed, encoder: Encoder, reusable: dict[str, int]) -> _Prepared:
-        """Worker thread: decode a photo unless a copy of it has a vector already."""
-        prepared = _Prepared(item)
-        try:
+        waiting: dict[int, _Embed] = {}
+        requests: list[EmbedRequest] = []
+        for item in work:
             source = reusable.get(item.hash)
-            if source is not None and source != item.photo_id:
-                prepared.source_id = source
-                return prepared
-            decoded = decode_photo(item.file.path, min_side=encoder.image_size)
-            prepared.tensor = encoder.prepare_image(decoded.image)
-        except ImageSkipped as exc:
-            prepared.skipped = exc
-        except Exception as exc:  # a model's preprocessing must not stop the run
-            log.exception("unexpected failure preparing %s", item.file.path)
-            prepared.skipped = ImageSkipped("unreadable", f"could not be prepared: {exc}")
-        return prepared
+            if source is None or source == item.photo_id:
+                waiting[item.photo_id] = item
+                requests.append(EmbedRequest(item.photo_id, item.file))
+                continue
+            index = self.indexes.get(model_id)
+            assert index is not None
+            self._record_embedded(item, index.vectors_for([source])[0], None, batch, run)
+            if len(batch) >= REUSED_BATCH:
+                yield commit()
+        for chunk in step.embed(requests, cancel):
+            for answer in chunk:
+                if answer.photo_id in waiting:  # else answered already (a retried batch)
+                    item = waiting.pop(answer.photo_id)
+                    self._record_embedded(item, answer.vector, answer.skipped, batch, run)
+            if len(batch):
+                yield commit()
+        if len(batch):
+            yield commit()
 
     def _record_embedded(
         self,
-        prepared: _Prepared,
+        item: _Embed,
         vector: npt.NDArray[np.float32] | None,
+        skipped: ImageSkipped | None,
         batch: Batch,
         run: _Run,
-        model_id: str,
     ) -> None:
-        """Main thread: one prepared photo (and its vector, if encoded) into batch rows."""
-        item = prepared.work
+        """Main thread: one photo's vector, or why it has none, into batch rows."""
         run.counters.done += 1
-        if prepared.skipped is not None:
-            _skip(item.file, prepared.skipped, batch, run)
-            if prepared.skipped.kind != "missing":  # gone meanwhile: the next run looks again
+        if skipped is not None or vector is None:
+            problem = skipped or ImageSkipped("unreadable", "the model gave it no vector")
+            _skip(item.file, problem, batch, run)
+            if problem.kind != "missing":  # gone meanwhile: the next run looks again
                 batch.unreadable.append(item.photo_id)
             return
-        if vector is None:
-            assert prepared.source_id is not None
-            index = self.indexes.get(model_id)
-            assert index is not None
-            vector = index.vectors_for([prepared.source_id])[0]
         batch.embedded.append((item.photo_id, vector))
         if item.counts:
             run.counters.indexed += 1
@@ -591,15 +573,6 @@ def _available(folder: str, has_photos: bool) -> bool:
             return not has_photos or next(entries, None) is not None
     except OSError:
         return False
-
-
-def _timed_out(file: ScannedFile) -> ImageSkipped:
-    log.warning("%s took over %.0f s to read; skipped", file.path, FILE_TIMEOUT_S)
-    return ImageSkipped(
-        "timeout",
-        f"reading and decoding this file took over {FILE_TIMEOUT_S:.0f} s, so it was skipped: "
-        "it may be damaged, or on a slow or failing drive. It is tried again when it changes",
-    )
 
 
 def _acquire(lock: FileLock, cancel: CancelToken) -> Generator[Progress, None, bool]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from photosense import indexing
+from photosense import embedding, indexing
 from photosense.errors import ModelError, NothingIndexedError, NotIndexedError, PhotosenseError
 from photosense.indexing import IndexReport
 from photosense.library import Library
@@ -34,13 +34,13 @@ def top(library: Library, text: str, **filters: object) -> list[str]:
 def decode_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Records every full decode the pipeline does."""
     calls: list[Path] = []
-    real = indexing.decode_photo
+    real = embedding.decode_photo
 
     def counting(path: Path, min_side: int = 224) -> object:
         calls.append(path)
         return real(path, min_side=min_side)
 
-    monkeypatch.setattr(indexing, "decode_photo", counting)
+    monkeypatch.setattr(embedding, "decode_photo", counting)
     return calls
 
 

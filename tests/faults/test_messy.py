@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from photosense import indexing
+from photosense import embedding, indexing
 from photosense.indexing import IndexReport
 from photosense.media.scan import is_supported
 from photosense.progress import run_to_end
@@ -41,14 +41,14 @@ def test_a_file_that_hangs_is_skipped_after_the_time_limit(
     for name in ("a", "b", "hangs", "c", "d", "e"):
         save_photo(tmp_path / "photos" / f"{name}.jpg", (len(name) * 40, 90, 160))
     release = threading.Event()
-    decode = indexing.decode_photo
+    decode = embedding.decode_photo
 
     def hanging_decode(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path.name == "hangs.jpg":
             release.wait(60)  # a decoder stuck in a loop, or a drive that stopped answering
         return decode(path, *args, **kwargs)
 
-    monkeypatch.setattr(indexing, "decode_photo", hanging_decode)
+    monkeypatch.setattr(embedding, "decode_photo", hanging_decode)
     monkeypatch.setattr(indexing, "FILE_TIMEOUT_S", 0.5)
     try:
         with open_library(tmp_path / "library", tagging=False) as lib:

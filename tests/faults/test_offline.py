@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from photosense import indexing
+from photosense import embedding, indexing
 from photosense.indexing import IndexReport
 from photosense.library import Library
 from photosense.progress import run_to_end
@@ -106,9 +106,9 @@ def test_drive_unplugged_while_its_photos_are_read(
     drive: Path, monkeypatch: pytest.MonkeyPatch, tally: Counter[str]
 ) -> None:
     replug: list[Callable[[], None]] = []
-    decode = indexing.decode_photo
+    decode = embedding.decode_photo
     monkeypatch.setattr(
-        indexing, "decode_photo", after_calls(8, decode, lambda: replug.append(unplug(drive)))
+        embedding, "decode_photo", after_calls(8, decode, lambda: replug.append(unplug(drive)))
     )
     with open_library(drive.parent.parent / "library") as lib:
         before = check_library(lib.path, photo_files(drive)).photos
@@ -116,7 +116,7 @@ def test_drive_unplugged_while_its_photos_are_read(
         tally["folder unplugged while its photos were read"] += 1
         check_unplugged(lib, drive, report, before)
         assert report.indexed >= 4  # batches committed before it went are kept
-        monkeypatch.setattr(indexing, "decode_photo", decode)
+        monkeypatch.setattr(embedding, "decode_photo", decode)
         replug_and_finish(lib, drive, replug[0])
 
 
