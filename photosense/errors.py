@@ -301,3 +301,47 @@ class ExportError(PhotosenseError):
         self.destination = destination
         self.reason = reason
         super().__init__(f"cannot export to {destination}: {reason}")
+
+
+# -- indexing on a cluster -------------------------------------------------------------------
+
+
+class ClusterUnavailableError(PhotosenseError):
+    """Indexing on a cluster needs Ray, which is not installed: ``extra`` is the optional
+    extra that brings it, ``requirement`` the pinned package, ``reason`` what the import said."""
+
+    def __init__(self, extra: str, requirement: str, reason: str) -> None:
+        self.extra = extra
+        self.requirement = requirement
+        self.reason = reason
+        super().__init__(f"indexing on a cluster needs {requirement}, which is not installed")
+
+
+class ClusterError(PhotosenseError):
+    """The cluster at ``address`` could not be reached (``connecting`` true) or failed during
+    a run (``reason`` says how). What was indexed before is kept; a new run carries on."""
+
+    def __init__(self, address: str, reason: str, *, connecting: bool = False) -> None:
+        self.address = address
+        self.reason = reason
+        self.connecting = connecting
+        what = "could not connect to" if connecting else "indexing stopped on"
+        super().__init__(f"{what} the cluster at {address}: {reason}")
+
+
+class ClusterModelError(ClusterError):
+    """The cluster's workers could not load ``model_id`` (its files are only on this machine,
+    or they cannot be downloaded there), or loaded another model than this library's."""
+
+    def __init__(self, address: str, model_id: str, reason: str) -> None:
+        self.model_id = model_id
+        super().__init__(address, f"its workers could not load the model {model_id}: {reason}")
+
+
+class ClusterFilesError(ClusterError):
+    """The cluster's workers cannot see ``path``, which is here: the photos must be at the same
+    path on every node (a shared drive mounted alike)."""
+
+    def __init__(self, address: str, path: str) -> None:
+        self.path = path
+        super().__init__(address, f"its workers cannot see {path}, which is on this machine")

@@ -13,8 +13,9 @@ new photos can be browsed long before the model has seen them:
    added, left by a run that stopped, or a model switch) goes to the embedding step
    (:mod:`photosense.embedding`: decoding threads and the encoder here, or a cluster's
    workers), and the vectors it streams back are written here, batch by batch, by this one
-   writer. A copy of a photo that has a vector reuses it. A photo whose pixels turn out to be unreadable is recorded
-   as skipped with its reason and removed again (unless another model has a vector of it).
+   writer. A copy of a photo that has a vector reuses it. A photo whose pixels turn out to be
+   unreadable is recorded as skipped with its reason and removed again (unless another model
+   has a vector of it).
 
 Each batch is one transaction, so an interrupted run loses at most the batch in flight, and the
 next run carries on from there. Cancelling stops at the next photo, without waiting for the files

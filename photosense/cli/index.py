@@ -18,7 +18,21 @@ def register(commands: Commands) -> None:
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument("--workers", type=positive, help="decoding threads")
     index.add_argument(
-        "--batch-size", type=positive, help="images per model batch (default: suits the device)"
+        "--batch-size",
+        type=positive,
+        help="images per model batch (default: suits the device; with --cluster: per worker batch)",
+    )
+    index.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="embed on a Ray cluster: HOST:PORT, ray://HOST:PORT, auto (this node's), or local "
+        "(one started on this machine); needs photosense[cluster]",
+    )
+    index.add_argument(
+        "--cluster-workers",
+        type=positive,
+        metavar="N",
+        help="model workers on the cluster (default: one per GPU, else one per 4 cores)",
     )
     on_library(index, _index)
 
@@ -26,7 +40,12 @@ def register(commands: Commands) -> None:
 def _index(library: Library, args: argparse.Namespace) -> int:
     with cancel_on_ctrl_c() as cancel:
         job = library.folders.index(
-            args.paths, cancel, workers=args.workers, batch_size=args.batch_size
+            args.paths,
+            cancel,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            cluster=args.cluster,
+            cluster_workers=args.cluster_workers,
         )
         report: IndexReport = render.drive(job, args.json, "photo")
     if args.json:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from photosense.errors import (
     AlbumNotFoundError,
+    ClusterError,
+    ClusterFilesError,
+    ClusterModelError,
+    ClusterUnavailableError,
     FaceModelMissingError,
     FaceNotFoundError,
     FolderNotFoundError,
@@ -69,12 +73,38 @@ def describe(exc: Exception) -> str:
         return f"{text} (`photosense models use ID`)"
     if isinstance(exc, ModelNotDownloadedError):
         return f"{text}. {_how_to_get(exc)}"
+    if isinstance(exc, ClusterUnavailableError):
+        return f"{text}: install it with `pip install '{exc.extra}'`, or index without --cluster"
+    if isinstance(exc, ClusterError):
+        return f"{text}. {_cluster_hint(exc)}"
     if isinstance(exc, NotEnoughDataError) and not exc.unreadable:
         return (
             f"{text}. Caption more photos (`photosense captions set`, `captions import`) or add "
             "photos to the albums you train on."
         )
     return text
+
+
+def _cluster_hint(exc: ClusterError) -> str:
+    if exc.connecting:
+        return (
+            "Check the address (`ray status` on the cluster's head node shows it; `local` starts "
+            "one on this machine), or index without --cluster."
+        )
+    if isinstance(exc, ClusterFilesError):
+        hint = (
+            "Mount the photo folders at the same path on every node of the cluster, or index "
+            "without --cluster."
+        )
+    elif isinstance(exc, ClusterModelError):
+        hint = (
+            f"Install this photosense version on the cluster's nodes, with {exc.model_id} "
+            "where they can load it (a model imported or fine-tuned here is only on this "
+            "machine), or index without --cluster."
+        )
+    else:
+        hint = "See the cluster's logs (`ray logs`)."
+    return f"{hint} What was indexed is kept: run the same command again to carry on."
 
 
 def _how_to_get(exc: ModelNotDownloadedError) -> str:

@@ -6,6 +6,8 @@ import builtins
 import os
 from collections.abc import Generator, Iterable
 
+from photosense.cluster import Cluster, ClusterEmbedding
+from photosense.embedding import EmbedStep
 from photosense.errors import PhotosenseError
 from photosense.indexing import Indexer, IndexReport, check_roots, normalise_root
 from photosense.library.analysis import Analysis
@@ -51,21 +53,47 @@ class Folders:
         *,
         workers: int | None = None,
         batch_size: int | None = None,
+        cluster: str | None = None,
+        cluster_workers: int | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Index ``paths`` (or rescan every registered folder when none are given).
 
         New photos are added first, with no model needed, and can be browsed at once (see
-        :class:`~photosense.progress.IndexProgress`); the model then embeds them.
-        ``batch_size`` defaults to what suits the model's device. New photos are tagged as
-        their batches commit, captions in new or changed files are read at the end, a pending
-        model switch is carried on afterwards, so new photos get its vectors too, and last the
-        analyses that are on (faces, text) look at the photos they have not seen.
+        :class:`~photosense.progress.IndexProgress`); the model then embeds them, here or, given
+        a ``cluster`` address, on that Ray cluster's workers (``cluster_workers`` of them;
+        ``local`` starts one on this machine), whose vectors this library writes as they come.
+        ``batch_size`` defaults to what suits the model's device (on a cluster: photos per
+        worker batch). New photos are tagged as their batches commit, captions in new or
+        changed files are read at the end, a pending model switch is carried on afterwards (on
+        this machine), so new photos get its vectors too, and last the analyses that are on
+        (faces, text) look at the photos they have not seen.
         """
-        runtime, store = self._runtime, self._store
+        store = self._store
         known = [f.path for f in store.folders.all()]
         roots = check_roots([os.fspath(p) for p in paths], known) if paths else known
         if not roots:
             raise PhotosenseError("no folders to index yet: give one or more folders")
+        # Before any work: a missing extra is said at once. It connects when there is
+        # something to embed, and disconnects when the run ends, however it ends.
+        nodes = None
+        if cluster:
+            nodes = Cluster(cluster, workers=cluster_workers, batch_size=batch_size)
+        try:
+            return (yield from self._index(roots, bool(paths), cancel, workers, batch_size, nodes))
+        finally:
+            if nodes is not None:
+                nodes.close()
+
+    def _index(
+        self,
+        roots: builtins.list[str],
+        given: bool,
+        cancel: CancelToken | None,
+        workers: int | None,
+        batch_size: int | None,
+        nodes: Cluster | None,
+    ) -> Generator[Progress, None, IndexReport]:
+        runtime, store = self._runtime, self._store
         tagging = runtime.auto_tagging
 
         def load_encoder() -> Encoder:
@@ -79,6 +107,11 @@ class Folders:
             yield Progress(0, None, "preparing tags")
             runtime.tagger.prepare()
 
+        def on_cluster(encoder: Encoder) -> EmbedStep:
+            assert nodes is not None
+            loader = runtime.loader_elsewhere(encoder.model_id)
+            return ClusterEmbedding(nodes, loader, encoder.model_id)
+
         indexer = Indexer(
             store,
             load_encoder,
@@ -87,6 +120,7 @@ class Folders:
             batch_size=batch_size,
             on_committed=self._tags.tag_committed if tagging else None,
             before_embedding=prepare_tags if tagging else None,
+            embedding=None if nodes is None else on_cluster,
         )
         report = yield from runtime.stepwise(indexer.run(roots, cancel))
         if tagging and not report.cancelled:
@@ -99,7 +133,7 @@ class Folders:
             encoder = runtime.encoder
             if encoder.model_id == STARTER_ID and older_starter(str(active)):
                 state = self._models.progress()
-                if not paths or state.done >= state.total:  # every photo has a current vector
+                if not given or state.done >= state.total:  # every photo has a current vector
                     with runtime.lock:
                         runtime.activate(encoder)
             yield from self._models.continue_switch(cancel, workers, batch_size)

@@ -9,6 +9,7 @@ without torch); indexing, tagging and fine-tuning use the full encoder.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Generator
@@ -132,6 +133,14 @@ class ModelRuntime:
                     self._encoder = self._encoder_factory(STARTER_ID)
                 log.info("model %s loaded", self._encoder.model_id)
             return self._encoder
+
+    def loader_elsewhere(self, model_id: str) -> Callable[[], Encoder]:
+        """A loader of ``model_id`` to run in another process (a cluster's worker, which gets
+        it pickled): the library's own loader, on the best device there."""
+        factory = self._encoder_factory
+        if self._factory_for_device is not None:
+            factory = _with_fine_tuned(self._factory_for_device("auto"))
+        return functools.partial(factory, model_id)
 
     def load(self, spec: str) -> Encoder:
         """Another model, loaded on the library's device (not made the answering one)."""

@@ -1,0 +1,40 @@
+"""A real Ray cluster on this machine for the cluster tests, or a skip saying how to get Ray."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_CPUS = 3
+"""Worker processes' CPU slots: room for two or three model workers at once."""
+
+ray = pytest.importorskip(
+    "ray",
+    reason="Ray is not installed: the cluster tests need `pip install 'photosense[cluster]'`",
+)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A local Ray cluster (a head and its worker processes) for the whole session.
+
+    Its workers import photosense and these tests from this checkout, and keep their logs in
+    a temporary folder. Runs connect to it (``Cluster.connect`` uses this session) and leave
+    it running; it stops at the end.
+    """
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    home = str(tmp_path_factory.mktemp("worker-home"))
+    ray.init(
+        num_cpus=CLUSTER_CPUS,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path, "PHOTOSENSE_HOME": home}},
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
