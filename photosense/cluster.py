@@ -50,8 +50,9 @@ A batch whose worker dies is run again on a restarted one (Ray Data's actors res
 retry without limit), so what a dead worker was doing is never lost, nor written twice."""
 CPUS_PER_WORKER = 4
 """On a cluster without GPUs, one actor per this many cores (each decodes on as many threads)."""
-MAX_CPUS_PER_GPU_WORKER = 8
-"""An actor on a GPU decodes on up to this many of its node's cores."""
+MAX_CPUS_PER_GPU_WORKER = 16
+"""An actor on a GPU decodes on its share of the cores, up to this many: camera photos take
+tens of ms of a core each to decode, so a GPU is starved long before its cores run out."""
 
 
 def require_ray() -> None:
