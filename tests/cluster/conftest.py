@@ -1,4 +1,4 @@
-"""A real Ray cluster on this machine for the cluster tests, or a skip saying how to get Ray."""
+"""A real Ray cluster on this machine for the cluster tests (they skip where Ray is missing)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_CPUS = 3
 """Worker processes' CPU slots: room for two or three model workers at once."""
 
-ray = pytest.importorskip(
-    "ray",
-    reason="Ray is not installed: the cluster tests need `pip install 'photosense[cluster]'`",
-)
-
 
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -26,6 +21,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     a temporary folder. Runs connect to it (``Cluster.connect`` uses this session) and leave
     it running; it stops at the end.
     """
+    import ray
+
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     home = str(tmp_path_factory.mktemp("worker-home"))
     ray.init(

@@ -22,6 +22,10 @@ from tests.cli_run import run_json
 from tests.cluster import workers
 from tests.conftest import save_photo
 
+pytest.importorskip(
+    "ray", reason="Ray is not installed: the cluster tests need `pip install 'photosense[cluster]'`"
+)
+
 pytestmark = [pytest.mark.slow, pytest.mark.enable_socket, pytest.mark.usefixtures("ray_cluster")]
 
 TINY = "photosense-tiny"
