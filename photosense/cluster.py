@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ A batch whose worker dies is run again on a restarted one (Ray Data's actors res
 retry without limit), so what a dead worker was doing is never lost, nor written twice."""
 CPUS_PER_WORKER = 4
 """On a cluster without GPUs, one actor per this many cores (each decodes on as many threads)."""
+CONNECT_TIMEOUT_S = 10.0
+"""How long the head's port may take to answer before the address is reported unreachable."""
 MAX_CPUS_PER_GPU_WORKER = 16
 """An actor on a GPU decodes on its share of the cores, up to this many: camera photos take
 tens of ms of a core each to decode, so a GPU is starved long before its cores run out."""
@@ -91,6 +94,9 @@ class Cluster:
 
         if not ray.is_initialized():
             local = self.address == LOCAL
+            problem = None if local else _unreachable(self.address)
+            if problem is not None:  # Ray itself would retry for minutes
+                raise ClusterError(self.address, problem, connecting=True)
             options: dict[str, Any] = {
                 "address": None if local else self.address,
                 "log_to_driver": False,  # the workers' logs stay in the cluster's log folder
@@ -108,7 +114,7 @@ class Cluster:
         context = DataContext.get_current()
         context.enable_progress_bars = False  # the CLI and the GUI show progress themselves
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         self._connected = True
 
     def close(self) -> None:
@@ -285,6 +291,19 @@ class _EmbedActor:
             "kind": np.asarray(kinds, dtype=object),
             "reason": np.asarray(reasons, dtype=object),
         }
+
+
+def _unreachable(address: str) -> str | None:
+    """Why nothing answers at a ``HOST:PORT`` address (``ray://`` or not), or None if it does
+    or the address has another form (``auto`` and the like, which Ray checks at once)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {host}:{port} ({exc.strerror or exc})"
 
 
 def _reason(exc: BaseException) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 
 from photosense.cli.words import describe
+from photosense.cluster import _unreachable
 from photosense.errors import ClusterError, ClusterFilesError, ClusterModelError
 from photosense.library import Library
 from photosense.library import library as library_module
@@ -54,3 +56,16 @@ def test_cluster_errors_say_what_to_do_and_that_the_work_is_kept() -> None:
     assert "local/mine" in model and "only on this machine" in model
     died = words(ClusterError("auto", "the node died"))
     assert "the node died" in died and "What was indexed is kept" in died
+
+
+@pytest.mark.enable_socket
+def test_an_address_where_nothing_answers_is_found_out_at_once() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert _unreachable(f"127.0.0.1:{port}") is None
+        assert _unreachable(f"ray://127.0.0.1:{port}") is None
+    refused = _unreachable(f"127.0.0.1:{port}")  # closed now
+    assert refused is not None and f"nothing answers at 127.0.0.1:{port}" in refused
+    assert _unreachable("auto") is None  # Ray finds out about these itself, at once
