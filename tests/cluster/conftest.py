@@ -13,13 +13,13 @@ CLUSTER_CPUS = 3
 """Worker processes' CPU slots: room for two or three model workers at once."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A local Ray cluster (a head and its worker processes) for the whole session.
+    """A local Ray cluster (a head and its worker processes) for the cluster tests alone: it
+    stops after them, so no other test runs beside Ray's threads and processes.
 
-    Its workers import photosense and these tests from this checkout, and keep their logs in
-    a temporary folder. Runs connect to it (``Cluster.connect`` uses this session) and leave
-    it running; it stops at the end.
+    Its workers import photosense and these tests from this checkout, with a home of their
+    own. Runs connect to it (``Cluster.connect`` uses this session) and leave it running.
     """
     import ray
 
