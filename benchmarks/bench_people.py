@@ -133,6 +133,9 @@ def build() -> None:
         "@vladmandic/face-api 1.7.15 (npm, MIT): demo/sample*.jpg\n",
         encoding="utf-8",
     )
+    (building / ".complete").write_text(
+        f"photosense-datasets people-faces format 1\n{time.ctime()}\n", encoding="utf-8"
+    )
     if SET.exists():
         shutil.rmtree(SET)
     building.rename(SET)
