@@ -42,7 +42,7 @@ def test_a_photo_turned_by_exif_gives_the_same_boxes_upright(
     turned = finder.find(decode_for_analysis(tmp_path / "turned.jpg", MAX_SIDE))
     assert len(direct) == len(turned) == 1
     assert direct[0].box.overlap(turned[0].box) > 0.8
-    assert float(np.linalg.norm(direct[0].vector - turned[0].vector)) < 0.3  # the same face, the same person
+    assert float(np.linalg.norm(direct[0].vector - turned[0].vector)) < 0.3  # the same person
 
 
 def test_tiny_faces_are_not_found_and_cost_nothing_more(
