@@ -8,18 +8,30 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +54,30 @@ log = logging.getLogger(__name__)
 
 CROP = 112
 PersonRole = Qt.ItemDataRole.UserRole + 1
+NameRole = Qt.ItemDataRole.UserRole + 2
+
+
+class NameEditor(QStyledItemDelegate):
+    """Edits a person's name in place (F2 or double-click): the editor holds the name alone, and
+    a new name goes to ``renamed`` instead of into the item's text."""
+
+    renamed = Signal(int, str)  # person id, new name
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        if isinstance(editor, QLineEdit):
+            editor.setText(str(index.data(NameRole) or ""))
+            editor.selectAll()
+
+    def setModelData(  # noqa: N802
+        self,
+        editor: QWidget,
+        _model: QAbstractItemModel,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if isinstance(editor, QLineEdit):
+            name = editor.text().strip()
+            if name and name != index.data(NameRole):
+                self.renamed.emit(int(index.data(PersonRole)), name)
 
 
 def round_face(image: QImage, size: int = CROP) -> QPixmap:
@@ -122,8 +158,12 @@ class PeoplePage(QDialog):
         self.list.setWordWrap(True)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
-        self.list.itemDoubleClicked.connect(self._rename)
-        self.list.itemActivated.connect(self._rename)
+        self.names = NameEditor(self.list)
+        self.names.renamed.connect(self._renamed)
+        self.list.setItemDelegate(self.names)
+        self.list.setEditTriggers(
+            QListWidget.EditTrigger.DoubleClicked | QListWidget.EditTrigger.EditKeyPressed
+        )
         self.switch = QPushButton()
         self.switch.clicked.connect(self._toggle)
         self.forget = QPushButton("Forget all face data…")
@@ -167,6 +207,8 @@ class PeoplePage(QDialog):
         for person in people:
             item = QListWidgetItem(_label(person))
             item.setData(PersonRole, person.id)
+            item.setData(NameRole, person.name or "")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
             image = crops.get(person.id)
             if image is not None:
                 item.setIcon(QIcon(round_face(image)))
@@ -187,7 +229,7 @@ class PeoplePage(QDialog):
         else:
             text = (
                 f"{len(people)} people in {status.photos_with_faces:,} photos; "
-                f"{status.unknown:,} faces of no one yet. Double-click a name to change it."
+                f"{status.unknown:,} faces of no one yet. Double-click a name (or F2) to change it."
             )
         self.summary.setText(text)
 
@@ -198,6 +240,9 @@ class PeoplePage(QDialog):
             return None
         person_id = item.data(PersonRole)
         return next((p for p in self.people if p.id == person_id), None)
+
+    def _renamed(self, person_id: int, name: str) -> None:
+        self._change(lambda: self.library.people.name(person_id, name))
 
     def _rename(self, item: QListWidgetItem | None) -> None:
         person = self._person(item)

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from photosense.gui.people_page import PersonRole, with_face_boxes
+from photosense.gui.people_page import with_face_boxes
 from photosense.gui.window import MainWindow
 from photosense.library import FaceRecord
 from tests.gui.conftest import grid_names, wait_for_grid
@@ -28,8 +29,11 @@ def test_people_page_names_in_place_and_shows_a_persons_photos(
         item = page.list.item(0)
         assert "Unnamed" in item.text() and "3 photos" in item.text()
         assert not item.icon().isNull()  # the round face crop
-        person_id = item.data(PersonRole)
-        page._change(lambda: library.people.name(person_id, "Anna"))  # noqa: SLF001
+        page.list.editItem(item)  # naming in place: the editor holds the name alone
+        editor = page.list.findChild(QLineEdit)
+        assert editor is not None and editor.text() == ""
+        editor.setText("Anna")
+        page.names.commitData.emit(editor)
         qtbot.waitUntil(lambda: "Anna" in page.list.item(0).text(), timeout=WAIT_MS)
         combo = window.search_bar.filters.person
         qtbot.waitUntil(lambda: combo.findData("Anna") >= 0, timeout=WAIT_MS)
