@@ -303,10 +303,11 @@ class PeoplePage(QDialog):
 
     def _run(self, job: Job, done: Callable[[object], object]) -> None:
         job.signals.finished.connect(done)
-        job.signals.failed.connect(
-            lambda exc: QMessageBox.warning(self, "People", user_message(exc))
-        )
+        job.signals.failed.connect(self._failed)
         self.runner.start(job)
+
+    def _failed(self, exc: object) -> None:
+        QMessageBox.warning(self, "People", user_message(exc))
 
 
 class PeopleController(QObject):
@@ -343,8 +344,11 @@ class PeopleController(QObject):
             lambda: sorted((p.name for p in library.people.list() if p.name), key=str.casefold),
             name="people names",
         )
-        job.signals.finished.connect(lambda names: self.filters.set_choices(None, None, names))
+        job.signals.finished.connect(self._offer)  # a slot: dropped if the window is gone
         self.runner.start(job)
+
+    def _offer(self, names: object) -> None:
+        self.filters.set_choices(None, None, cast(list[str], names))
 
     def show_person(self, name: str) -> None:
         """Show the photos of ``name``: the Person filter set, the grid refreshed."""
