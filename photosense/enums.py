@@ -71,3 +71,12 @@ class DuplicateKind(StrEnum):
 
     EXACT = "exact"  # the same bytes (the same content hash)
     NEAR = "near"  # the same picture resized, re-encoded or cropped, or a burst's frames
+
+
+class ReadingKind(StrEnum):
+    """What a part of a search query was read as: a span of dates, months of any year (a
+    season, "in June"), or a place of the library."""
+
+    DATES = "dates"
+    MONTHS = "months"
+    PLACE = "place"

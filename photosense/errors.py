@@ -345,3 +345,16 @@ class ClusterFilesError(ClusterError):
     def __init__(self, address: str, path: str) -> None:
         self.path = path
         super().__init__(address, f"its workers cannot see {path}, which is on this machine")
+
+
+# -- places ------------------------------------------------------------------------------------
+
+
+class PlacesUnavailableError(PhotosenseError):
+    """The place names (GeoNames data in the ``package`` package) cannot be read: ``reason``.
+    Photos keep their positions and are given places once the data is back."""
+
+    def __init__(self, package: str, reason: str) -> None:
+        self.package = package
+        self.reason = reason
+        super().__init__(f"the place names in the {package} package cannot be read ({reason})")

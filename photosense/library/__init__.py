@@ -23,6 +23,7 @@ from photosense.library.library import Library, choose_folder
 from photosense.library.marks import FAVOURITE, MarkReport
 from photosense.library.people import ClusterReport, FaceStatus
 from photosense.library.photos import PhotoRef
+from photosense.library.places import country_filter, filter_label, place_label
 from photosense.library.records import (
     CaptionImport,
     FineTuneReport,
@@ -41,6 +42,8 @@ from photosense.media.export import CopyReport
 from photosense.media.thumbnails import GRID_SIZE, PREVIEW_SIZE, ThumbnailCache
 from photosense.models.inventory import ModelInfo
 from photosense.models.local import LocalModel
+from photosense.places.query import QueryReading, ReadPart
+from photosense.store.places import PlaceCount, PlaceRecord
 from photosense.store.records import (
     AlbumInfo,
     CaptionInfo,
@@ -99,6 +102,10 @@ __all__ = [
     "PhotoRecord",
     "PhotoRef",
     "PhotoTagInfo",
+    "PlaceCount",
+    "PlaceRecord",
+    "QueryReading",
+    "ReadPart",
     "RemovedModel",
     "SearchResults",
     "SkippedRecord",
@@ -111,4 +118,7 @@ __all__ = [
     "TrashReport",
     "TrainingProgress",
     "choose_folder",
+    "country_filter",
+    "filter_label",
+    "place_label",
 ]

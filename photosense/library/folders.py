@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 from collections.abc import Generator, Iterable
 
 from photosense.cluster import Cluster, ClusterEmbedding
 from photosense.embedding import EmbedStep
-from photosense.errors import PhotosenseError
+from photosense.errors import PhotosenseError, PlacesUnavailableError
 from photosense.indexing import Indexer, IndexReport, check_roots, normalise_root
 from photosense.library.analysis import Analysis
 from photosense.library.captions import Captions
 from photosense.library.models import Models
+from photosense.library.places import Places
 from photosense.library.runtime import ACTIVE_MODEL_KEY, ModelRuntime, older_starter
 from photosense.library.tags import Tags
 from photosense.models.encoder import Encoder
 from photosense.models.registry import STARTER_ID
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import FolderRecord, SkippedRecord
+
+log = logging.getLogger(__name__)
 
 
 class Folders:
@@ -31,6 +35,7 @@ class Folders:
         tags: Tags,
         captions: Captions,
         analysis: Analysis,
+        places: Places | None = None,
     ) -> None:
         self._runtime = runtime
         self._store = runtime.store
@@ -38,6 +43,7 @@ class Folders:
         self._tags = tags
         self._captions = captions
         self._analysis = analysis
+        self._places = places or Places(runtime.store)
 
     def list(self) -> builtins.list[FolderRecord]:
         return self._store.folders.all()
@@ -64,9 +70,10 @@ class Folders:
         ``local`` starts one on this machine), whose vectors this library writes as they come.
         ``batch_size`` defaults to what suits the model's device (on a cluster: photos per
         worker batch). New photos are tagged as their batches commit, captions in new or
-        changed files are read at the end, a pending model switch is carried on afterwards (on
-        this machine), so new photos get its vectors too, and last the analyses that are on
-        (faces, text) look at the photos they have not seen.
+        changed files are read and photos with a GPS position are given their place (town,
+        region, country) at the end, a pending model switch is carried on afterwards (on this
+        machine), so new photos get its vectors too, and last the analyses that are on (faces,
+        text) look at the photos they have not seen.
         """
         store = self._store
         known = [f.path for f in store.folders.all()]
@@ -129,6 +136,10 @@ class Folders:
             yield from runtime.stepwise(runtime.tagger.tag(cancel=cancel))
         if not report.cancelled:
             yield from self._captions.read_files(cancel)
+            try:
+                yield from self._places.locate(cancel)
+            except PlacesUnavailableError as exc:  # the positions stay; the next run retries
+                log.warning("photos were not given places: %s", exc)
             active = store.settings.get(ACTIVE_MODEL_KEY)
             encoder = runtime.encoder
             if encoder.model_id == STARTER_ID and older_starter(str(active)):

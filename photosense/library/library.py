@@ -3,8 +3,9 @@
 A :class:`Library` is one folder holding the database and the index files. It opens and closes
 them and reports their status; everything else is one sub-object per capability, named like the
 CLI's command groups (``library.search``, ``.albums``, ``.captions``, ``.tags``, ``.models``,
-``.finetune``, ``.folders`` for ``photosense index``, ``.photos`` for browsing). They share one
-:class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded model, its device.
+``.finetune``, ``.places``, ``.folders`` for ``photosense index``, ``.photos`` for browsing).
+They share one :class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded
+model, its device.
 
 Collaborators (the store, the encoder factory) are passed in, so tests use an in-memory store
 and a fake encoder; :meth:`Library.open` wires up the real ones.
@@ -28,6 +29,7 @@ from photosense.library.marks import Ratings, Rotation
 from photosense.library.models import Models
 from photosense.library.people import People
 from photosense.library.photos import Photos
+from photosense.library.places import Places
 from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
 from photosense.library.runtime import EncoderFactory, ModelRuntime, QueryEncoderFactory
 from photosense.library.search import Search
@@ -87,7 +89,8 @@ class Library:
             factory_for_device=factory_for_device,
             query_factory=query_factory,
         )
-        self.photos = Photos(self.runtime)
+        self.places = Places(store)
+        self.photos = Photos(self.runtime, self.places)
         self.albums = Albums(store, self.photos)
         self.captions = Captions(store, self.photos)
         self.tags = Tags(self.runtime, self.photos)
@@ -97,7 +100,9 @@ class Library:
         if "faces" in self.analysis.kinds():
             self.analysis.follow("faces", self.people.settle)
         self.search = Search(self.runtime, self.photos, self.people)
-        self.folders = Folders(self.runtime, self.models, self.tags, self.captions, self.analysis)
+        self.folders = Folders(
+            self.runtime, self.models, self.tags, self.captions, self.analysis, self.places
+        )
         self.finetune = FineTune(self.runtime, self.captions)
         self.ratings = Ratings(store, self.photos)
         self.rotation = Rotation(store, self.photos)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from PIL import Image
 from photosense.errors import FolderNotFoundError, PhotoNotFoundError
 from photosense.indexing import normalise_root
 from photosense.library.albums import find_album
+from photosense.library.places import Places
 from photosense.library.runtime import ModelRuntime
 from photosense.media.decode import full_decode
 from photosense.media.thumbnails import ThumbnailCache
@@ -34,11 +35,12 @@ def view_image(path: str | os.PathLike[str], max_side: int = VIEW_MAX_SIDE) -> I
 
 
 class Photos:
-    """Look photos up and list them, newest first, by folder, date, album and tag."""
+    """Look photos up and list them, newest first, by folder, date, album, tag and place."""
 
-    def __init__(self, runtime: ModelRuntime) -> None:
+    def __init__(self, runtime: ModelRuntime, places: Places | None = None) -> None:
         self._runtime = runtime
         self._store = runtime.store
+        self.places = places or Places(runtime.store)
 
     def get(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
         """Records of the given photo ids (unknown ids are left out)."""
@@ -53,18 +55,25 @@ class Photos:
         album: str | None = None,
         tag: str | None = None,
         min_rating: int | None = None,
+        place: str | None = None,
+        months: Collection[int] = (),
     ) -> list[int]:
-        """Every photo (inside ``folder``, taken in [after, before), in ``album``, carrying
-        ``tag``, rated at least ``min_rating`` stars), newest first. A tag counts when
-        accepted, or suggested above its threshold under the library's model (which loads for
-        it)."""
+        """Every photo (inside ``folder``, taken in [after, before) and in ``months`` of any
+        year, in ``album``, carrying ``tag``, rated at least ``min_rating`` stars, taken at
+        ``place``), newest first. A tag counts when accepted, or suggested above its threshold
+        under the library's model (which loads for it); a place is a name or a path of names
+        (see :mod:`photosense.library.places`)."""
         ids = self._store.photos.ids(
             folder=self._known_folder(folder) if folder is not None else None,
             after=after,
             before=before,
             album_id=find_album(self._store, album).id if album is not None else None,
             min_rating=min_rating,
+            months=months,
         )
+        if place is not None:
+            at_place = self.places.photo_ids(place)
+            ids = [photo_id for photo_id in ids if photo_id in at_place]
         if tag is None:
             return ids
         with self._runtime.lock:  # the tagger scores under the library's model

@@ -11,6 +11,7 @@ import numpy as np
 from photosense.indexing import IndexReport
 from photosense.learn.records import LIBRARY_KEEP_LIMIT
 from photosense.models.inventory import ModelInfo
+from photosense.places.query import QueryReading
 from photosense.store.records import PhotoRecord
 
 if TYPE_CHECKING:
@@ -45,6 +46,15 @@ class SearchResults:
     model_id: str
     hits: list[Hit]
     good: int | None = None
+    reading: QueryReading | None = None
+    """How a text query was read: its dates and places as filters, the rest searched by
+    meaning (None for photos like a photo). When nothing is left to search by meaning, the
+    hits are the photos the filters keep, newest first, not scored."""
+
+    @property
+    def scored(self) -> bool:
+        """False when the hits were listed by the query's filters alone, not by meaning."""
+        return self.reading is None or bool(self.reading.query)
 
     @property
     def no_good_match(self) -> bool:

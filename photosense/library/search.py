@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -12,10 +13,12 @@ import numpy.typing as npt
 from photosense.errors import NoVectorError, PhotosenseError
 from photosense.library.people import People
 from photosense.library.photos import Photos
+from photosense.library.places import Places
 from photosense.library.reading import normalise_query
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
 from photosense.people.intent import people_intent
+from photosense.places.query import QueryReading
 from photosense.tagging.vocabulary import background_captions
 from photosense.vectors import VectorIndex
 from photosense.vectors.relevance import (
@@ -35,7 +38,8 @@ RELEVANCE_KEY = "search.relevance"
 
 class Search:
     """Ask the library's model; filters narrow the candidates before the vector search, and
-    each search says how many of its hits are good matches."""
+    each search says how many of its hits are good matches. The dates and places in a query
+    are read as filters (see :meth:`Places.read`) unless it is searched literally."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class Search:
         self._runtime = runtime
         self._photos = photos
         self._people = people
+        self._places: Places = photos.places
         self.relevance = relevance or RelevanceParams()
         self._references: dict[str, Reference] = {}
 
@@ -64,44 +69,62 @@ class Search:
         album: str | None = None,
         min_rating: int | None = None,
         people: Sequence[str | int] = (),
+        place: str | None = None,
+        literal: bool = False,
     ) -> SearchResults:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``).
 
         ``tag`` keeps only photos that carry that tag (accepted, or suggested above its
         threshold; a rejected tag never matches); ``album`` only the photos of that album;
-        ``min_rating`` only photos with at least that many stars.
-        ``people`` only the photos in which all of them appear. A query that asks for people
-        ("a family", "two children") puts the photos whose faces fit it first, as its good
-        matches: the model alone may know no people (docs/people.md).
+        ``min_rating`` only photos with at least that many stars; ``place`` only those taken
+        there; ``people`` only the photos in which all of them appear. A query that asks for
+        people ("a family", "two children") puts the photos whose faces fit it first, as its
+        good matches: the model alone may know no people (docs/people.md). The dates and
+        places named in ``text`` ("dog 2023", "beach in Portugal") narrow the search too,
+        unless ``literal``; the results say how the text was read. A text that is all filters
+        ("photos from last week") lists the photos they keep, newest first, with no model.
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
+        reading = QueryReading.literal(text) if literal else self._places.read(text)
+        after = _latest(after, reading.after)
+        before = _earliest(before, reading.before)
         runtime = self._runtime
         with runtime.lock:
-            runtime.indexed_model()  # nothing to search: said before any model loads
-            only = runtime.tagger.photos_with(tag) if tag is not None else None
-            if album is not None:
-                in_album = set(self._photos.ids(album=album))
-                only = in_album if only is None else only & in_album
-            if min_rating is not None:
-                rated = set(self._photos.ids(min_rating=min_rating))
-                only = rated if only is None else only & rated
+            only: set[int] | None = None
+            for name in (place, reading.place):
+                if name is not None:
+                    there = self._places.photo_ids(name)
+                    only = there if only is None else only & there
             if people:
                 with_people = self._people.photo_ids(people)
                 only = with_people if only is None else only & with_people
-            model_id, query = runtime.encode_query(normalise_query(text))  # "ｃａｔ": "cat"
+            if not reading.query:
+                filters = (folder, after, before, tag, album, min_rating)
+                return self._listed(reading, limit, *filters, only)
+            runtime.indexed_model()  # nothing to search: said before any model loads
+            if tag is not None:
+                tagged = runtime.tagger.photos_with(tag)
+                only = tagged if only is None else only & tagged
+            if album is not None or reading.months or min_rating is not None:
+                kept = set(
+                    self._photos.ids(album=album, months=reading.months, min_rating=min_rating)
+                )
+                only = kept if only is None else only & kept
+            words = reading.query
+            model_id, query = runtime.encode_query(normalise_query(words))  # "ｃａｔ": "cat"
             found = self._search(
-                text, model_id, query, limit, min_score, folder, after, before, sort, None, only
+                words, model_id, query, limit, min_score, folder, after, before, sort, None, only
             )
-            intent = None if people else people_intent(text)
+            intent = None if people else people_intent(words)
             if intent is None:
-                return found
+                return replace(found, reading=reading)
             counts = self._people.face_counts()
             fitting = {i for i, n in counts.items() if intent.fits(n)}
             if not fitting:
-                return found
+                return replace(found, reading=reading)
             first = self._search(
-                text,
+                words,
                 model_id,
                 query,
                 limit,
@@ -115,9 +138,8 @@ class Search:
             )
             shown = {h.photo.id for h in first.hits}
             rest = [h for h in found.hits if h.photo.id not in shown]
-            return SearchResults(
-                text, model_id, (first.hits + rest)[:limit], min(len(first.hits), limit)
-            )
+            good = min(len(first.hits), limit)
+            return SearchResults(words, model_id, (first.hits + rest)[:limit], good, reading)
 
     def people(
         self,
@@ -144,6 +166,38 @@ class Search:
         hits = [Hit(records[i], 1.0) for i in chosen if i in records]
         label = " and ".join(str(p) for p in people)
         return SearchResults(label, self._runtime.spec, hits, len(hits))
+
+    def _listed(
+        self,
+        reading: QueryReading,
+        limit: int,
+        folder: str | os.PathLike[str] | None,
+        after: datetime | None,
+        before: datetime | None,
+        tag: str | None,
+        album: str | None,
+        min_rating: int | None,
+        only: set[int] | None,
+    ) -> SearchResults:
+        """The photos a query made only of filters keeps, newest first (not scored)."""
+        if limit < 1:
+            raise PhotosenseError("the limit must be at least 1")
+        ids = self._photos.ids(
+            folder=folder,
+            after=after,
+            before=before,
+            album=album,
+            months=reading.months,
+            min_rating=min_rating,
+        )
+        if only is not None:
+            ids = [i for i in ids if i in only]
+        if tag is not None:
+            tagged = self._runtime.tagger.photos_with(tag)
+            ids = [i for i in ids if i in tagged]
+        records = self._photos.get(ids[:limit])
+        hits = [Hit(records[i], 0.0) for i in ids[:limit] if i in records]
+        return SearchResults(reading.text, self._runtime.spec, hits, None, reading)
 
     def calibration(self, model_id: str | None = None) -> RelevanceCalibration | None:
         """What the good-match split of ``model_id`` (default: the library's model) was last
@@ -249,3 +303,13 @@ class Search:
         """How many of ``hits`` (best first) are good matches for the text ``query``."""
         scores = np.array([h.score for h in hits], np.float32)
         return good_count(scores, query, self._reference(index), self.relevance)
+
+
+def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The later of two lower bounds (None: unbounded)."""
+    return max(first, second) if first is not None and second is not None else first or second
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The earlier of two upper bounds (None: unbounded)."""
+    return min(first, second) if first is not None and second is not None else first or second

@@ -435,13 +435,49 @@ def _gps_position(gps: Mapping[int, Any]) -> tuple[float | None, float | None]:
 
 
 def _gps_coordinate(raw: Any, ref: Any, negative: str, limit: float) -> float | None:
-    try:
-        parts = [float(p) for p in raw] if isinstance(raw, tuple | list) else [float(raw)]
-    except (TypeError, ValueError, ZeroDivisionError):
+    """Decimal degrees from EXIF's (degrees, minutes, seconds) and its N/S or E/W reference.
+
+    Odd forms seen in files are read as exiftool reads them: a text value ("40 26 46.3",
+    "40/1 26/1 4630/100"), decimal minutes, minutes or seconds of 0/0 (unknown: 0), a signed
+    value with no reference. A missing reference means north or east; an unknown one, a
+    degrees value of 0/0, or anything out of range gives None.
+    """
+    parts = _gps_parts(raw)
+    if parts is None or not 1 <= len(parts) <= 3 or not math.isfinite(parts[0]):
         return None
-    if not 1 <= len(parts) <= 3 or not all(math.isfinite(p) and p >= 0 for p in parts):
+    rest = [p if math.isfinite(p) else 0.0 for p in parts[1:]]
+    if any(p < 0 or p >= 60 for p in rest):
         return None
-    value = sum(p / 60.0**i for i, p in enumerate(parts))
+    value = abs(parts[0]) + sum(p / 60.0 ** (i + 1) for i, p in enumerate(rest))
     if value > limit:
         return None
-    return -value if (_clean_text(ref) or "").upper().startswith(negative) else value
+    sign = -1.0 if parts[0] < 0 else 1.0
+    letter = (_clean_text(ref) or "").upper()[:1]
+    if letter:
+        if letter not in (negative, _GPS_POSITIVE[negative]):
+            return None
+        sign = -1.0 if letter == negative else 1.0
+    return sign * value
+
+
+_GPS_POSITIVE = {"S": "N", "W": "E"}
+
+
+def _gps_parts(raw: Any) -> list[float] | None:
+    """The numbers of a GPS coordinate (rationals, floats, (num, den) pairs or text)."""
+    try:
+        if isinstance(raw, bytes):
+            raw = raw.decode("ascii", "replace")
+        if isinstance(raw, str):
+            tokens = raw.replace(",", " ").replace("\x00", " ").split()
+            return [_ratio(*t.split("/", 1)) if "/" in t else float(t) for t in tokens]
+        if isinstance(raw, tuple | list):
+            return [_ratio(*p) if isinstance(p, tuple) and len(p) == 2 else float(p) for p in raw]
+        return [float(raw)]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _ratio(numerator: Any, denominator: Any) -> float:
+    num, den = float(numerator), float(denominator)
+    return num / den if den else math.nan

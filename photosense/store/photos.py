@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, delete, func, select
 
 from photosense.store.base import Part, bump_all_models, chunks, in_album, under
 from photosense.store.records import PhotoFields, PhotoRecord, PhotoState, SkippedRecord
@@ -89,9 +89,11 @@ class Photos(Part):
         before: datetime | None = None,
         album_id: int | None = None,
         min_rating: int | None = None,
+        months: Collection[int] = (),
     ) -> list[int]:
-        """Ids of photos inside ``folder``, taken in [after, before), in the album and rated
-        at least ``min_rating`` stars, newest first."""
+        """Ids of photos inside ``folder``, taken in [after, before) (and in one of ``months``
+        of any year, when given), in the album and rated at least ``min_rating`` stars, newest
+        first."""
         query = select(Photo.id).order_by(Photo.taken_at.desc(), Photo.id.desc())
         if folder is not None:
             query = query.where(under(Photo.path, folder))
@@ -103,6 +105,9 @@ class Photos(Part):
             query = query.where(Photo.taken_at < before)
         if min_rating is not None:
             query = query.where(Photo.rating >= min_rating)
+        if months:
+            month = func.cast(func.strftime("%m", Photo.taken_at), Integer)
+            query = query.where(month.in_(sorted(set(months))))
         with self._session() as session:
             return list(session.scalars(query))
 

@@ -23,6 +23,7 @@ from photosense.store.faces import Faces
 from photosense.store.folders import Folders
 from photosense.store.marks import Marks
 from photosense.store.photos import Photos
+from photosense.store.places import Places
 from photosense.store.settings import Settings
 from photosense.store.tags import Tags
 from photosense.store.vectors import Vectors
@@ -45,6 +46,7 @@ class Store:
         self.faces = Faces(sessions)
         self.analyses = Analyses(sessions)
         self.marks = Marks(sessions)
+        self.places = Places(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:

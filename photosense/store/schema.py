@@ -301,3 +301,24 @@ class FaceRejection(Base):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class PhotoPlace(Base):
+    """Where a photo was taken, in words: the nearest town to its GPS position, with the
+    position and the data it was located with (so a moved position or new data locates it
+    again). A row with no country means no town was near enough."""
+
+    __tablename__ = "photo_places"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    city: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text, index=True)
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(64))
