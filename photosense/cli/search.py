@@ -9,6 +9,7 @@ from pathlib import Path
 from photosense.cli import render
 from photosense.cli.common import Commands, date, on_library, positive, score
 from photosense.cli.marks import rating
+from photosense.cli.places import reading_json, reading_line
 from photosense.library import Hit, Library, SearchResults
 
 
@@ -38,6 +39,18 @@ def register(commands: Commands) -> None:
         default=[],
         metavar="NAME",
         help="only photos of this person (repeat, or 'Anna and Ben': photos with all of them)",
+    )
+    search.add_argument(
+        "--place",
+        metavar="PLACE",
+        help="only photos taken there: a town, region or country (Lisbon, Portugal), or "
+        "'Town, Region, Country' (see `photosense places`)",
+    )
+    search.add_argument(
+        "--literal",
+        action="store_true",
+        help="search the words as typed: do not read dates and places in the text "
+        '("dog 2023", "beach in Portugal") as filters',
     )
     on_library(search, _search)
 
@@ -73,6 +86,8 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         album=args.album,
         min_rating=args.min_rating,
         people=args.person,
+        place=args.place,
+        literal=args.literal,
     )
     render.fallback_warning(library)
     notice = library.models.reads(args.text)
@@ -98,10 +113,11 @@ def _print_results(results: SearchResults, as_json: bool) -> int:
             "query": results.query,
             "model": results.model_id,
             "good": results.good,
+            "reading": reading_json(results.reading),
             "results": [
                 {
                     "path": hit.photo.path,
-                    "score": round(hit.score, 6),
+                    "score": round(hit.score, 6) if results.scored else None,
                     "taken_at": hit.photo.taken_at,
                     "good": None if results.good is None else rank < results.good,
                 }
@@ -110,8 +126,15 @@ def _print_results(results: SearchResults, as_json: bool) -> int:
         }
         render.print_json(document)
         return 0
+    line = reading_line(results.reading)
+    if line is not None:
+        print(line)
     if not results.hits:
         print("no matching photos")
+    elif not results.scored:
+        for hit in results.hits:
+            print(f"{'':6}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
+        return 0
     elif results.no_good_match:
         print(f"no good match for “{results.query}”; the closest photos:")
     for hit in results.good_hits:
