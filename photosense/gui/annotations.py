@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.enums import CaptionSource, TagSource, TagState
-from photosense.library import PhotoTagInfo
+from photosense.library import PhotoTagInfo, PlaceRecord
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class PhotoNotes:
     caption: str = ""
     caption_note: str = ""  # where the caption came from, and when
     albums: list[str] = field(default_factory=list)
+    place: PlaceRecord | None = None  # None: no position, or not located yet
 
 
 def visible_tags(rows: Sequence[PhotoTagInfo]) -> list[PhotoTagInfo]:

@@ -32,7 +32,14 @@ from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.people_page import preview_with_faces
 from photosense.gui.photo_grid_model import format_size
 from photosense.gui.words import user_message
-from photosense.library import PREVIEW_SIZE, Library, PhotoRecord, ThumbnailCache
+from photosense.library import (
+    PREVIEW_SIZE,
+    Library,
+    PhotoRecord,
+    PlaceRecord,
+    ThumbnailCache,
+    place_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +59,22 @@ def describe_camera(record: PhotoRecord) -> str:
     return " ".join(part for part in (make, model) if part) or NO_VALUE
 
 
-def describe_place(record: PhotoRecord) -> str:
+def describe_position(record: PhotoRecord) -> str:
     if record.latitude is None or record.longitude is None:
         return NO_VALUE
     lat, lon = record.latitude, record.longitude
     return f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° {'E' if lon >= 0 else 'W'}"
+
+
+def describe_place(record: PhotoRecord, place: PlaceRecord | None = None) -> str:
+    """The town, region and country where the photo was taken; its position when it has no
+    place yet; "—" when the file has no GPS position."""
+    position = describe_position(record)
+    if place is None or position == NO_VALUE:
+        return position
+    if place.country is None:
+        return f"{position} (far from any town)"
+    return place_label(place)
 
 
 def describe_dimensions(record: PhotoRecord) -> str:
@@ -283,7 +301,8 @@ class DetailPane(QScrollArea):
             self.title.set_full_text(name, record.path)
         self.fields["date"].setText(describe_date(record))
         self.fields["camera"].setText(describe_camera(record))
-        self.fields["place"].setText(describe_place(record))
+        known = self.notes is not None and self.notes.photo_id == record.id
+        self.fields["place"].setText(describe_place(record, self.notes.place if known else None))
         self.fields["dimensions"].setText(describe_dimensions(record))
         kind = record.format or os.path.splitext(record.path)[1].lstrip(".").upper()
         self.fields["file"].setText(f"{kind}, {format_size(record.size)}")
@@ -380,6 +399,9 @@ class DetailPane(QScrollArea):
             self.caption.set_caption(notes.caption, notes.caption_note)
         self.caption.setEnabled(True)
         self.fields["albums"].setText(", ".join(notes.albums) if notes.albums else NO_VALUE)
+        if self.record is not None:
+            self.fields["place"].setText(describe_place(self.record, notes.place))
+            self.fields["place"].setToolTip(describe_position(self.record))
 
     def accept_tag(self, tag: str) -> Job | None:
         """Confirm (or add) ``tag`` on the current photo."""
@@ -465,6 +487,7 @@ def read_notes(library: Library, record: PhotoRecord) -> PhotoNotes:
         caption.text if caption is not None else "",
         describe_caption_source(caption.source, caption.updated_at) if caption else "",
         albums,
+        library.places.of_photo(record.id),
     )
 
 

@@ -23,9 +23,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QToolButton,
+    QVBoxLayout,
     QWidget,
     QWidgetAction,
 )
+
+from photosense.gui.query_reading import ReadingBar
 
 DEBOUNCE_MS = 300
 
@@ -44,6 +47,8 @@ class SearchQuery:
     tag: str | None = None
     min_rating: int | None = None
     person: str | None = None
+    place: str | None = None  # a place filter (the sidebar's Places)
+    literal: bool = False  # search the words as typed: no dates or places read from them
 
     @property
     def after_datetime(self) -> datetime | None:
@@ -249,10 +254,17 @@ class SearchBar(QWidget):
         self.filter_button.setMenu(menu)
         self.filter_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.field, 1)
+        row.addWidget(self.filter_button)
+        self.reading = ReadingBar(self)  # how the last search was read, and the way back
+        self.reading.literal_changed.connect(self._on_literal_changed)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.field, 1)
-        layout.addWidget(self.filter_button)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.reading)
 
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
@@ -306,7 +318,12 @@ class SearchBar(QWidget):
         self.query_changed.emit(query)
 
     def _on_text_edited(self, _text: str) -> None:
+        self._query = replace(self._query, literal=False)  # new words are read afresh
         self.debounce.start()
+
+    def _on_literal_changed(self, literal: bool) -> None:
+        self._query = replace(self._query, literal=literal)
+        self.commit()
 
     def _on_text_changed(self, text: str) -> None:
         if not text and self._query.text:

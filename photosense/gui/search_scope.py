@@ -1,5 +1,6 @@
-"""What the grid shows: the query (text and filters), the folder, album or tag it is limited to,
-or the photos that look like one photo; said in words for the banner, and fetched by one job."""
+"""What the grid shows: the query (text and filters), the folder, album, tag or place it is
+limited to, or the photos that look like one photo; said in words for the banner, and fetched by
+one job."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from PySide6.QtCore import QObject, Signal
 
 from photosense.gui.jobs import Job
 from photosense.gui.search_bar import SearchQuery
-from photosense.gui.sidebar import ALBUM, FAVOURITES, FOLDER, TAG, Scope
+from photosense.gui.sidebar import ALBUM, FAVOURITES, FOLDER, PLACE, TAG, Scope
 from photosense.gui.timeline import Days, day_numbers, undated_last
 from photosense.gui.words import reading_notice
-from photosense.library import FAVOURITE, Library, PhotoRecord, SearchResults
+from photosense.library import (
+    FAVOURITE,
+    Library,
+    PhotoRecord,
+    QueryReading,
+    SearchResults,
+    filter_label,
+)
 
 SEARCH_LIMIT = 500
 SIMILAR_LIMIT = 200
@@ -33,6 +41,8 @@ class GridContents:
     good: int | None = None
     days: Days | None = None
     """The photos' dates, for the timeline, when they are listed by date (None otherwise)."""
+    reading: QueryReading | None = None
+    """How the search text was read (its dates and places as filters)."""
 
     @classmethod
     def of(
@@ -43,12 +53,14 @@ class GridContents:
         hits = results.hits
         said = (results.query, notice) if notice else None
         days = None
-        if by_date:
+        if by_date or not results.scored:  # a text of filters only lists photos by date
             order = undated_last([h.photo.taken_at_exif for h in hits], results.good)
             hits = [hits[i] for i in order]
             days = day_numbers([h.photo.taken_at if h.photo.taken_at_exif else None for h in hits])
-        ids, scores = [h.photo.id for h in hits], [h.score for h in hits]
-        return cls(ids, scores, [h.photo for h in hits], said, results.good, days)
+        ids = [h.photo.id for h in hits]
+        scores = [h.score for h in hits] if results.scored else None
+        records = [h.photo for h in hits]
+        return cls(ids, scores, records, said, results.good, days, results.reading)
 
     @classmethod
     def listed(cls, library: Library, ids: Sequence[int]) -> GridContents:
@@ -69,6 +81,7 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         album=query.album,
         tag=query.tag,
         min_rating=query.min_rating,
+        place=query.place,
     )
     if query.person:
         wanted = library.people.photo_ids([query.person])
@@ -86,6 +99,8 @@ def scope_of(query: SearchQuery) -> Scope:
         return Scope(TAG, query.tag)
     if query.min_rating:
         return Scope(FAVOURITES)
+    if query.place:
+        return Scope(PLACE, query.place)
     return Scope()
 
 
@@ -104,6 +119,7 @@ class SearchScope(QObject):
         self.query = SearchQuery()
         self.similar_to: PhotoRecord | None = None
         self.notice: tuple[str, str] | None = None  # of the last search's contents
+        self.reading: QueryReading | None = None  # how the last search's text was read
 
     @property
     def browsing(self) -> bool:
@@ -112,13 +128,19 @@ class SearchScope(QObject):
 
     def search(self, query: SearchQuery) -> None:
         """The search bar's query, within the folder the sidebar chose."""
-        self.query = replace(query, folder=self.query.folder, min_rating=self.query.min_rating)
+        self.query = replace(
+            query,
+            folder=self.query.folder,
+            min_rating=self.query.min_rating,
+            place=self.query.place,
+        )
         self.similar_to = None
         self.changed.emit()
 
     def select(self, scope: Scope) -> None:
-        """A sidebar item: that folder, album or tag (or all photos), the filters kept. The
-        search text is cleared (``text_cleared``), never silently searched within the scope."""
+        """A sidebar item: that folder, album, tag or place (or all photos), the filters kept.
+        The search text is cleared (``text_cleared``), never silently searched within the
+        scope."""
         cleared = self.query.text
         self.query = replace(
             self.query,
@@ -127,11 +149,16 @@ class SearchScope(QObject):
             album=scope.value if scope.kind == ALBUM else None,
             tag=scope.value if scope.kind == TAG else None,
             min_rating=FAVOURITE if scope.kind == FAVOURITES else None,
+            place=scope.value if scope.kind == PLACE else None,
         )
         self.similar_to = None
         if cleared:
             self.text_cleared.emit(cleared)
         self.changed.emit()
+
+    def shown(self, contents: GridContents) -> None:
+        """The grid shows ``contents``: keep what the banner says about them."""
+        self.notice, self.reading = contents.notice, contents.reading
 
     def look_like(self, record: PhotoRecord) -> None:
         """Photos that look like ``record``; a search's text is cleared (``text_cleared``)."""
@@ -197,6 +224,8 @@ class SearchScope(QObject):
                         album=query.album,
                         min_rating=query.min_rating,
                         people=[query.person] if query.person else (),
+                        place=query.place,
+                        literal=query.literal,
                     ),
                     library.models.reads(query.text),
                     by_date=query.sort == "date",
@@ -220,6 +249,8 @@ class SearchScope(QObject):
             return f"photos of {query.person}"
         if query.min_rating:
             return "favourites"
+        if query.place:
+            return f"photos taken in {filter_label(query.place)}"
         return ""
 
     def banner(self, count: int, good: int | None = None) -> str:
@@ -229,6 +260,14 @@ class SearchScope(QObject):
             name = os.path.basename(self.similar_to.path)
             return f"Photos that look like {name}" if count else f"Nothing looks like {name}"
         query = self.query
+        reading = self.reading
+        listed = reading is not None and reading.read and not reading.query
+        if query.text and listed and reading is not None and reading.text == query.text:
+            where = self.words()  # filters only: the photos they keep, by date
+            within = f" in {where}" if where else ""
+            if not count:
+                return f"No photos{within} for “{query.text}”"
+            return f"{count:,} photos{within} for “{query.text}”, newest first"
         if query.text:
             where = self.words()
             within = f" in {where}" if where else ""

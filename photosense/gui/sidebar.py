@@ -1,4 +1,5 @@
-"""The library sidebar: all photos, folders, albums and tags, each a *scope* for the grid.
+"""The library sidebar: all photos, folders, albums, tags and places, each a *scope* for the
+grid.
 
 Selecting an item restricts the grid (and searches) to it: a folder, an album or a tag. Photos
 dragged from the grid onto an album are added to it. The sidebar only reports what the user
@@ -40,8 +41,9 @@ from photosense.library import FolderStatus
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1  # the folder path, album or tag name; "" on "All photos"
-KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # ALL, FOLDER, ALBUM or TAG; None on headings and hints
+KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # ALL, FOLDER, ALBUM, TAG…; None on headings and hints
 ALL, FOLDER, ALBUM, TAG, FAVOURITES = "all", "folder", "album", "tag", "favourites"
+PLACE = "place"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class SidebarEntry:
     name: str
     count: int
     tip: str = ""
+    value: str | None = None  # the scope's value when it is not the name (a place filter)
+    children: tuple[SidebarEntry, ...] = ()  # the towns of a country
 
 
 class SidebarTree(QTreeWidget):
@@ -191,6 +195,7 @@ class LibrarySidebar(QWidget):
         self.folders_section = self.add_section("folders", "Folders")
         self.albums_section = self.add_section("albums", "Albums")
         self.tags_section = self.add_section("tags", "Tags")
+        self.places_section = self.add_section("places", "Places")
 
         self.add_button = self._button("+ Folder…", "Add a folder of photos and index it")
         self.add_button.clicked.connect(self.add_requested)
@@ -217,6 +222,7 @@ class LibrarySidebar(QWidget):
         layout.addLayout(buttons)
         self.set_albums([])
         self.set_tags([])
+        self.set_places([])
         self.tree.setCurrentItem(self.all_photos)
         self._update_buttons()
 
@@ -281,6 +287,13 @@ class LibrarySidebar(QWidget):
     def tag_items(self) -> list[QTreeWidgetItem]:
         return self._children(self.tags_section, TAG)
 
+    def place_items(self) -> list[QTreeWidgetItem]:
+        """Countries, each followed by its towns."""
+        countries = self._children(self.places_section, PLACE)
+        return [
+            item for country in countries for item in [country, *self._children(country, PLACE)]
+        ]
+
     def item_for(self, scope: Scope) -> QTreeWidgetItem | None:
         """The item that stands for ``scope`` (None when it is not listed)."""
         if scope.kind == ALL:
@@ -291,6 +304,7 @@ class LibrarySidebar(QWidget):
             FOLDER: self.folder_items,
             ALBUM: self.album_items,
             TAG: self.tag_items,
+            PLACE: self.place_items,
         }.get(scope.kind, list)()
         return next((i for i in items if i.data(0, PATH_ROLE) == scope.value), None)
 
@@ -397,6 +411,24 @@ class LibrarySidebar(QWidget):
                 self._hint(self.tags_section, "No tags yet")
 
         self._refill(self.tags_section, fill)
+
+    def set_places(self, countries: Sequence[SidebarEntry]) -> None:
+        """Show the countries with photos, each with its towns (collapsed), with counts."""
+
+        def fill() -> None:
+            for country in countries:
+                item = self._item(
+                    self.places_section, PLACE, country.value or country.name, country.name,
+                    country.count,
+                )  # fmt: skip
+                item.setToolTip(0, country.tip or country.name)
+                for town in country.children:
+                    child = self._item(item, PLACE, town.value or town.name, town.name, town.count)
+                    child.setToolTip(0, town.tip or town.name)
+            if not countries:
+                self._hint(self.places_section, "No places yet (photos with GPS get one)")
+
+        self._refill(self.places_section, fill)
 
     def _item(
         self, section: QTreeWidgetItem, kind: str, value: str, text: str, count: int

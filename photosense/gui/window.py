@@ -40,6 +40,7 @@ from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.people_page import PeopleController
 from photosense.gui.photo_actions import PhotoActions
 from photosense.gui.photo_grid_model import GridRole, PhotoGridModel
+from photosense.gui.places_controller import PlacesController
 from photosense.gui.search_bar import SearchBar, SearchQuery
 from photosense.gui.search_scope import GridContents, SearchScope
 from photosense.gui.sidebar import ALBUM, LibrarySidebar, Scope, SidebarEntry
@@ -54,13 +55,7 @@ from photosense.gui.welcome import WelcomePanel
 from photosense.gui.window_dialogs import WindowDialogs
 from photosense.gui.window_settings import SavedView, read_view, write_view
 from photosense.gui.words import model_name, user_message
-from photosense.library import (
-    AlbumInfo,
-    Library,
-    LibraryStatus,
-    PhotoRecord,
-    TagInfo,
-)
+from photosense.library import AlbumInfo, Library, LibraryStatus, PhotoRecord, TagInfo
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +110,7 @@ class MainWindow(QMainWindow):
         self._wire_controllers()
         self.photo_actions = PhotoActions.install(self)  # stars, turns, export, duplicates
         self.photo_actions.selected = self.viewer_mode.or_selected(self.grid.selected_records)
+        self.places = PlacesController(self)  # the sidebar's places, how a query was read
         self._restore_settings()
         self.refresh_overview()
         self.refresh_albums()
@@ -437,7 +433,8 @@ class MainWindow(QMainWindow):
 
     def _on_grid_contents(self, contents: GridContents) -> None:
         if self._current_grid_job():
-            self.last_error, self.search_scope.notice = "", contents.notice
+            self.last_error = ""
+            self.search_scope.shown(contents)
             self.grid.set_days(contents.days)
             self._show_in_grid(contents.ids, contents.scores, contents.records, contents.good)
 

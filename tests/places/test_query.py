@@ -16,10 +16,29 @@ from photosense.places.query import QueryReading, fold, read_query
 TODAY = date(2026, 12, 6)
 PLACES = {
     fold(name): name
-    for name in (
-        "Lisbon Alfama Portugal Paris Île-de-France France Jordan Amman China Nice Georgia "
-        "Tbilisi Kyoto Japan Brazil Reading England Canada Turkey Istanbul Victoria"
-    ).split()
+    for name in [
+        "Lisbon",
+        "Alfama",
+        "Portugal",
+        "Paris",
+        "Île-de-France",
+        "France",
+        "Jordan",
+        "Amman",
+        "China",
+        "Nice",
+        "Georgia",
+        "Tbilisi",
+        "Kyoto",
+        "Japan",
+        "Brazil",
+        "Reading",
+        "England",
+        "Canada",
+        "Turkey",
+        "Istanbul",
+        "Victoria",
+    ]
     + ["New York City", "New York", "United States", "São Paulo", "United Kingdom"]
 }
 KNOWN_MISSES = {"the 1975 concert"}
