@@ -301,8 +301,8 @@ class DetailPane(QScrollArea):
             self.title.set_full_text(name, record.path)
         self.fields["date"].setText(describe_date(record))
         self.fields["camera"].setText(describe_camera(record))
-        known = self.notes is not None and self.notes.photo_id == record.id
-        self.fields["place"].setText(describe_place(record, self.notes.place if known else None))
+        notes = self.notes if self.notes is not None and self.notes.photo_id == record.id else None
+        self.fields["place"].setText(describe_place(record, notes.place if notes else None))
         self.fields["dimensions"].setText(describe_dimensions(record))
         kind = record.format or os.path.splitext(record.path)[1].lstrip(".").upper()
         self.fields["file"].setText(f"{kind}, {format_size(record.size)}")
