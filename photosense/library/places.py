@@ -76,6 +76,8 @@ class Places:
         self._store = store
         self._geocoder = geocoder
         self._common: frozenset[str] | None = None
+        self._counts: tuple[tuple[float, ...], builtins.list[PlaceCount]] | None = None
+        self._names: tuple[tuple[float, ...], dict[str, str]] | None = None
 
     @property
     def geocoder(self) -> Geocoder:
@@ -127,9 +129,16 @@ class Places:
         """Photo id -> place, for those of ``photo_ids`` that have one."""
         return self._store.places.of_photos(builtins.list(photo_ids))
 
+    def _all(self) -> builtins.list[PlaceCount]:
+        """Every place with photos, cached until a place changes (each search reads them)."""
+        stamp = self._store.places.stamp()
+        if self._counts is None or self._counts[0] != stamp:
+            self._counts = (stamp, self._store.places.counts())
+        return self._counts[1]
+
     def list(self) -> builtins.list[PlaceCount]:
         """Every place with photos and how many, by country, then region, then town."""
-        counts = self._store.places.counts()
+        counts = self._all()
         return sorted(
             counts,
             key=lambda c: tuple(
@@ -141,7 +150,7 @@ class Places:
     def countries(self) -> builtins.list[tuple[str, int]]:
         """(country, photos) for every country with photos, most photos first."""
         totals: dict[str, int] = {}
-        for entry in self._store.places.counts():
+        for entry in self._all():
             if entry.place.country:
                 totals[entry.place.country] = totals.get(entry.place.country, 0) + entry.count
         return sorted(totals.items(), key=lambda item: (-item[1], fold(item[0])))
@@ -151,7 +160,7 @@ class Places:
         wanted = [fold(part) for part in place.split(",")]
         if not any(wanted):
             raise PhotosenseError("the place is empty: give a town, region or country")
-        return [c.place for c in self._store.places.counts() if _matches(c.place, wanted)]
+        return [c.place for c in self._all() if _matches(c.place, wanted)]
 
     def photo_ids(self, place: str) -> set[int]:
         """Ids of the photos taken at ``place`` (see the module's note on filters); an empty
@@ -161,13 +170,18 @@ class Places:
 
     def names(self) -> dict[str, str]:
         """Folded name -> name, for every town, district, region and country with photos."""
-        names: dict[str, str] = {}
-        for entry in self._store.places.counts():
-            p = entry.place
-            for name in (p.country, p.region, p.district, p.city):
-                if name:
-                    names.setdefault(fold(name), name)
-        return names
+        counts = self._all()
+        assert self._counts is not None
+        stamp = self._counts[0]
+        if self._names is None or self._names[0] != stamp:
+            names: dict[str, str] = {}
+            for entry in counts:
+                p = entry.place
+                for name in (p.country, p.region, p.district, p.city):
+                    if name:
+                        names.setdefault(fold(name), name)
+            self._names = (stamp, names)
+        return self._names[1]
 
     def read(self, text: str, today: date | None = None) -> QueryReading:
         """How a search query is read: its dates and the library's places become filters,

@@ -136,50 +136,64 @@ class Geocoder:
         col = np.floor(lon + 180.0).astype(np.int64) % 360
         return row * 360 + col
 
-    def _candidates(self, lat: float, lon: float) -> npt.NDArray[np.int64]:
-        """Indexes (into the sorted points) of the towns in the cells within ``max_km``."""
+    def _candidates(self, row: int, col: int) -> npt.NDArray[np.int64]:
+        """Indexes (into the sorted points) of the towns in the cells within ``max_km`` of any
+        point of the one-degree cell (``row``, ``col``)."""
         reach = self.max_km / _KM_PER_DEGREE
-        row0 = max(0, math.floor(lat - reach + 90.0))
-        row1 = min(179, math.floor(lat + reach + 90.0))
-        widest = min(89.999, max(abs(lat) + reach, 0.0))
+        row0 = max(0, math.floor(row - reach))
+        row1 = min(179, math.floor(row + 1 + reach))
+        widest = min(89.999, max(abs(row - 90), abs(row - 89)) + reach)
         span = reach / max(math.cos(math.radians(widest)), 1e-6)
         if span >= 180.0:
-            cols = range(360)
+            columns = list(range(360))
         else:
-            first = math.floor(lon - span + 180.0)
-            cols = range(first, math.floor(lon + span + 180.0) + 1)
-        starts: list[npt.NDArray[np.int64]] = []
-        column_ids = sorted({c % 360 for c in cols})
-        for row in range(row0, row1 + 1):
-            for col in column_ids:
-                cell = row * 360 + col
-                lo = int(np.searchsorted(self._sorted_cells, cell, "left"))
-                hi = int(np.searchsorted(self._sorted_cells, cell, "right"))
-                if hi > lo:
-                    starts.append(np.arange(lo, hi))
-        return np.concatenate(starts) if starts else np.empty(0, np.int64)
+            columns = sorted(
+                {c % 360 for c in range(math.floor(col - span), math.floor(col + 1 + span) + 1)}
+            )
+        ranges: list[npt.NDArray[np.int64]] = []
+        for r in range(row0, row1 + 1):
+            cells = np.array([r * 360 + c for c in columns], np.int64)
+            lo = np.searchsorted(self._sorted_cells, cells, "left")
+            hi = np.searchsorted(self._sorted_cells, cells, "right")
+            pairs = zip(lo.tolist(), hi.tolist(), strict=True)
+            ranges.extend(np.arange(a, b) for a, b in pairs if b > a)
+        return np.concatenate(ranges) if ranges else np.empty(0, np.int64)
 
     def locate(self, positions: Sequence[tuple[float, float]]) -> list[Place | None]:
         """The place of each (latitude, longitude); None for an invalid position or one
-        farther than ``max_km`` from every town."""
+        farther than ``max_km`` from every town. Positions are looked up a cell at a time, so
+        a library's photos (taken in a few places) share their candidate towns."""
         self._load()
-        found: list[Place | None] = []
-        for lat, lon in positions:
-            if not valid_position(lat, lon):
-                found.append(None)
-                continue
-            candidates = self._candidates(lat, lon)
+        found: list[Place | None] = [None] * len(positions)
+        valid = [i for i, (lat, lon) in enumerate(positions) if valid_position(lat, lon)]
+        if not valid:
+            return found
+        lat = np.array([positions[i][0] for i in valid], np.float64)
+        lon = np.array([positions[i][1] for i in valid], np.float64)
+        cells = self._cell(lat, lon)
+        order = np.argsort(cells, kind="stable")
+        bounds = np.flatnonzero(np.diff(cells[order])) + 1
+        for group in np.split(order, bounds):
+            row, col = divmod(int(cells[group[0]]), 360)
+            candidates = self._candidates(row, col)
             if len(candidates) == 0:
-                found.append(None)
                 continue
-            here = _unit(np.array([lat]), np.array([lon]))[0]
-            cosines = self._points[candidates] @ here
-            best = int(np.argmax(cosines))
-            km = EARTH_KM * math.acos(min(1.0, max(-1.0, float(cosines[best]))))
-            if km > self.max_km:
-                found.append(None)
-                continue
-            city, district, region, country, code = self._rows[int(self._order[candidates[best]])]
-            district = None if district == city else district
-            found.append(Place(city, district, region, country, code, round(km, 2)))
+            points = self._points[candidates]
+            for start in range(0, len(group), 256):
+                members = group[start : start + 256]
+                cosines = _unit(lat[members], lon[members]) @ points.T
+                best = np.argmax(cosines, axis=1)
+                nearest = cosines[np.arange(len(members)), best]
+                for member, pick, cosine in zip(
+                    members.tolist(), best.tolist(), nearest.tolist(), strict=True
+                ):
+                    found[valid[member]] = self._place(int(candidates[pick]), cosine)
         return found
+
+    def _place(self, sorted_index: int, cosine: float) -> Place | None:
+        km = EARTH_KM * math.acos(min(1.0, max(-1.0, cosine)))
+        if km > self.max_km:
+            return None
+        city, district, region, country, code = self._rows[int(self._order[sorted_index])]
+        district = None if district == city else district
+        return Place(city, district, region, country, code, round(km, 2))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from photosense.store.base import Part, chunks, upsert
 from photosense.store.schema import Photo, PhotoPlace
@@ -146,22 +146,31 @@ class Places(Part):
 
     def photo_ids_at(self, places: Collection[PlaceRecord]) -> set[int]:
         """Ids of the photos taken at any of ``places`` (compared by their names)."""
+        wanted = {_names(p) for p in places}
+        countries = sorted({p.country for p in places if p.country is not None})
         ids: set[int] = set()
-        places = list(places)
+        if not countries:
+            return ids
+        query = select(PhotoPlace.photo_id, *_NAMES).where(PhotoPlace.country.in_(countries))
         with self._session() as session:
-            for start in range(0, len(places), 100):
-                conditions = [
-                    and_(
-                        *(
-                            column.is_not_distinct_from(value)
-                            for column, value in zip(_NAMES, _names(p), strict=True)
-                        )
-                    )
-                    for p in places[start : start + 100]
-                ]
-                query = select(PhotoPlace.photo_id).where(or_(*conditions))
-                ids.update(int(i) for i in session.scalars(query))
+            for photo_id, *names in session.execute(query):
+                if tuple(names) in wanted:
+                    ids.add(int(photo_id))
         return ids
+
+    def stamp(self) -> tuple[float, ...]:
+        """Changes whenever a place is added, changed or removed: what the library's cached
+        list of places is checked against (one cheap scan)."""
+        query = select(
+            func.count(),
+            func.total(PhotoPlace.photo_id),
+            func.total(PhotoPlace.latitude),
+            func.total(PhotoPlace.longitude),
+            func.total(PhotoPlace.distance_km),
+        ).select_from(PhotoPlace)
+        with self._session() as session:
+            row = session.execute(query).one()
+        return tuple(float(value or 0) for value in row)
 
     def stats(self) -> tuple[int, int, int]:
         """(photos with a position, of them located, of them with a named place)."""
