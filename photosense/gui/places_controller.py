@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject
 
 from photosense.gui.jobs import Job, Lane
 from photosense.gui.sidebar import SidebarEntry
-from photosense.library import PlaceCount, country_filter, place_label
+from photosense.library import LibraryStatus, PlaceCount, country_filter, place_label
 
 if TYPE_CHECKING:
     from photosense.gui.window import MainWindow
@@ -48,8 +48,17 @@ class PlacesController(QObject):
         super().__init__(window)
         self.window = window
         self._loading = False
-        window.overview_changed.connect(self.refresh)
+        self._photos: int | None = None  # the photo count the places were last listed for
+        window.overview_changed.connect(self._on_overview)
+        window.indexing.ended.connect(self.refresh)  # new photos were given their places
         window.grid_changed.connect(self.show_reading)
+
+    def _on_overview(self, overview: LibraryStatus) -> None:
+        """Places change only with the photos (indexing, a folder removed): not on a rating
+        or a turn, so those do not queue a job before the grid's own refresh."""
+        if overview.photos != self._photos:
+            self._photos = overview.photos
+            self.refresh()
 
     def refresh(self, *_args: object) -> Job | None:
         """Reload the places and their counts in the background (once at a time)."""

@@ -62,6 +62,7 @@ def test_rotate_turns_thumbnails_not_files(
     select_names(window, "red.jpg")
     window.photo_actions.rotate_right_action.trigger()
     qtbot.waitUntil(lambda: record_of(gui_library, "red.jpg").rotation == 90, timeout=WAIT_MS)
+    wait_for_grid(qtbot, window)  # the grid reloads the turned photo; its selection comes back
     window.photo_actions.rotate_left_action.trigger()
     window.photo_actions.rotate_left_action.trigger()
     qtbot.waitUntil(lambda: not window.runner.busy(), timeout=WAIT_MS)  # the turns queue up
