@@ -25,6 +25,7 @@ from photosense.store.marks import Marks
 from photosense.store.photos import Photos
 from photosense.store.settings import Settings
 from photosense.store.tags import Tags
+from photosense.store.text import Texts
 from photosense.store.vectors import Vectors
 
 
@@ -45,6 +46,7 @@ class Store:
         self.faces = Faces(sessions)
         self.analyses = Analyses(sessions)
         self.marks = Marks(sessions)
+        self.texts = Texts(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:
