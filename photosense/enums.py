@@ -71,3 +71,11 @@ class DuplicateKind(StrEnum):
 
     EXACT = "exact"  # the same bytes (the same content hash)
     NEAR = "near"  # the same picture resized, re-encoded or cropped, or a burst's frames
+
+
+class MatchReason(StrEnum):
+    """Why a photo is a search result: the words read in it, the model's sense of it, or both."""
+
+    TEXT = "text"
+    MEANING = "meaning"
+    BOTH = "both"

@@ -37,6 +37,7 @@ from photosense.library.records import (
     SearchResults,
     SwitchReport,
 )
+from photosense.library.text import PhotoText, TextStatus
 from photosense.media.export import CopyReport
 from photosense.media.thumbnails import GRID_SIZE, PREVIEW_SIZE, ThumbnailCache
 from photosense.models.inventory import ModelInfo
@@ -50,6 +51,7 @@ from photosense.store.records import (
     PhotoRecord,
     SkippedRecord,
     TagRecord,
+    TextLine,
 )
 from photosense.tagging.service import (
     ExportReport,
@@ -99,6 +101,7 @@ __all__ = [
     "PhotoRecord",
     "PhotoRef",
     "PhotoTagInfo",
+    "PhotoText",
     "RemovedModel",
     "SearchResults",
     "SkippedRecord",
@@ -106,6 +109,8 @@ __all__ = [
     "TagInfo",
     "TagRecord",
     "TagReport",
+    "TextLine",
+    "TextStatus",
     "ThumbnailCache",
     "TrainingPair",
     "TrashReport",

@@ -3,8 +3,9 @@
 A :class:`Library` is one folder holding the database and the index files. It opens and closes
 them and reports their status; everything else is one sub-object per capability, named like the
 CLI's command groups (``library.search``, ``.albums``, ``.captions``, ``.tags``, ``.models``,
-``.finetune``, ``.folders`` for ``photosense index``, ``.photos`` for browsing). They share one
-:class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded model, its device.
+``.finetune``, ``.text``, ``.folders`` for ``photosense index``, ``.photos`` for browsing).
+They share one :class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded
+model, its device.
 
 Collaborators (the store, the encoder factory) are passed in, so tests use an in-memory store
 and a fake encoder; :meth:`Library.open` wires up the real ones.
@@ -32,6 +33,7 @@ from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
 from photosense.library.runtime import EncoderFactory, ModelRuntime, QueryEncoderFactory
 from photosense.library.search import Search
 from photosense.library.tags import Tags
+from photosense.library.text import Text
 from photosense.media.scan import is_supported
 from photosense.models.registry import load_encoder, load_query_encoder
 from photosense.paths import DATABASE_NAME, default_library_dir, use_library_dir
@@ -97,6 +99,7 @@ class Library:
         if "faces" in self.analysis.kinds():
             self.analysis.follow("faces", self.people.settle)
         self.search = Search(self.runtime, self.photos, self.people)
+        self.text = Text(store, self.photos, self.analysis)
         self.folders = Folders(self.runtime, self.models, self.tags, self.captions, self.analysis)
         self.finetune = FineTune(self.runtime, self.captions)
         self.ratings = Ratings(store, self.photos)

@@ -53,11 +53,12 @@ class Photos:
         album: str | None = None,
         tag: str | None = None,
         min_rating: int | None = None,
+        has_text: bool = False,
     ) -> list[int]:
         """Every photo (inside ``folder``, taken in [after, before), in ``album``, carrying
-        ``tag``, rated at least ``min_rating`` stars), newest first. A tag counts when
-        accepted, or suggested above its threshold under the library's model (which loads for
-        it)."""
+        ``tag``, rated at least ``min_rating`` stars, holding text read in it), newest first. A
+        tag counts when accepted, or suggested above its threshold under the library's model
+        (which loads for it)."""
         ids = self._store.photos.ids(
             folder=self._known_folder(folder) if folder is not None else None,
             after=after,
@@ -65,6 +66,9 @@ class Photos:
             album_id=find_album(self._store, album).id if album is not None else None,
             min_rating=min_rating,
         )
+        if has_text:
+            with_text = self._store.texts.photo_ids()
+            ids = [photo_id for photo_id in ids if photo_id in with_text]
         if tag is None:
             return ids
         with self._runtime.lock:  # the tagger scores under the library's model
