@@ -31,6 +31,7 @@ from photosense.cli import (
     search,
     status,
     tags,
+    text,
 )
 from photosense.cli import eval as evaluate
 from photosense.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, Commands, Handler
@@ -51,6 +52,7 @@ COMMAND_GROUPS = (
     marks,
     export,
     duplicates,
+    text,
     models,
     finetune,
 )
