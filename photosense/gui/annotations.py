@@ -29,18 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.enums import CaptionSource, TagSource, TagState
-from photosense.library import PhotoTagInfo
+from photosense.library import PhotoTagInfo, PhotoText
 
 
 @dataclass(frozen=True)
 class PhotoNotes:
-    """What the library knows about one photo beyond its file: tags, caption, albums."""
+    """What the library knows about one photo beyond its file: tags, caption, albums, text."""
 
     photo_id: int
     tags: list[PhotoTagInfo] = field(default_factory=list)
     caption: str = ""
     caption_note: str = ""  # where the caption came from, and when
     albums: list[str] = field(default_factory=list)
+    text: PhotoText | None = None  # the text read in the photo
 
 
 def visible_tags(rows: Sequence[PhotoTagInfo]) -> list[PhotoTagInfo]:

@@ -69,6 +69,7 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         album=query.album,
         tag=query.tag,
         min_rating=query.min_rating,
+        has_text=query.has_text,
     )
     if query.person:
         wanted = library.people.photo_ids([query.person])
@@ -197,6 +198,7 @@ class SearchScope(QObject):
                         album=query.album,
                         min_rating=query.min_rating,
                         people=[query.person] if query.person else (),
+                        has_text=query.has_text,
                     ),
                     library.models.reads(query.text),
                     by_date=query.sort == "date",
