@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from photosense.store.analyses import mark_analysed
@@ -191,17 +191,15 @@ class Texts(Part):
                 if not words(term):
                     continue
                 for part in chunks(list(photo_ids)):
-                    marks = ",".join(str(int(cast(int, i))) for i in part)
-                    rows = session.execute(
-                        text(
-                            "SELECT rowid FROM photo_text_fts WHERE photo_text_fts MATCH :term "
-                            f"AND rowid IN ({marks})"
-                        ),
-                        {"term": _quoted(term)},
-                    )
+                    rows = session.execute(_HOLDING, {"term": _quoted(term), "ids": part})
                     for (photo_id,) in rows:
                         held.setdefault(int(photo_id), set()).add(term)
         return held
+
+
+_HOLDING = text(
+    "SELECT rowid FROM photo_text_fts WHERE photo_text_fts MATCH :term AND rowid IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 def _quoted(value: str) -> str:

@@ -58,7 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for trigger in ("photo_text_ai", "photo_text_ad", "photo_text_au"):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    op.execute("DROP TRIGGER IF EXISTS photo_text_ai")
+    op.execute("DROP TRIGGER IF EXISTS photo_text_ad")
+    op.execute("DROP TRIGGER IF EXISTS photo_text_au")
     op.execute("DROP TABLE IF EXISTS photo_text_fts")
     op.drop_table("photo_text")
