@@ -52,6 +52,16 @@ def _sandbox_home(
     monkeypatch.setattr(paths, "_chosen_library", None)
 
 
+@pytest.fixture(autouse=True)
+def _no_photo_analyses(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexing in tests runs no face or text reader (real models, seconds per test) unless the
+    test is marked ``analyses``; tests of an analysis register their own (often a fake)."""
+    if request.node.get_closest_marker("analyses") is None:
+        from photosense.library import analysis
+
+        monkeypatch.setattr(analysis, "FACTORIES", {})
+
+
 COLOURS = {
     "red": (220, 30, 30),
     "green": (30, 200, 40),

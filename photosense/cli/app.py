@@ -32,6 +32,7 @@ from photosense.cli import (
     search,
     status,
     tags,
+    text,
 )
 from photosense.cli import eval as evaluate
 from photosense.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, Commands, Handler
@@ -53,6 +54,7 @@ COMMAND_GROUPS = (
     marks,
     export,
     duplicates,
+    text,
     models,
     finetune,
 )

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from photosense.cli import words
-from photosense.library import Library
+from photosense.cli.common import EXIT_ERROR, EXIT_INTERRUPTED
+from photosense.library import ExportReport, Library
 from photosense.progress import Progress, run_to_end
 
 T = TypeVar("T")
@@ -195,3 +196,20 @@ def bar_per_message(
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def export_report(report: ExportReport, as_json: bool) -> int:
+    """Print what writing sidecars did; the exit status: interrupted, some failed, or 0."""
+    if as_json:
+        failed = [{"path": p, "reason": r} for p, r in report.failed]
+        document = {"written": report.written, "failed": failed, "cancelled": report.cancelled}
+        print_json(document)
+    else:
+        print(f"{len(report.written)} sidecars written, {len(report.failed)} failed")
+        for path, reason in report.failed:
+            print(f"failed: {path}: {reason}")
+        if report.cancelled:
+            print("stopped early; run the same command again to finish")
+    if report.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if report.failed else 0

@@ -52,6 +52,9 @@ def register(commands: Commands) -> None:
         help="search the words as typed: do not read dates and places in the text "
         '("dog 2023", "beach in Portugal") as filters',
     )
+    search.add_argument(
+        "--has-text", action="store_true", help="only photos in which some text was read"
+    )
     on_library(search, _search)
 
     similar = commands.add_parser("similar", help="find photos that look like a photo")
@@ -88,6 +91,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         people=args.person,
         place=args.place,
         literal=args.literal,
+        has_text=args.has_text,
     )
     render.fallback_warning(library)
     notice = library.models.reads(args.text)
@@ -107,7 +111,8 @@ MORE_RESULTS = "── more results (not good matches) ──"
 
 def _print_results(results: SearchResults, as_json: bool) -> int:
     """The hits, good matches first. ``good`` in the JSON counts them (null: not judged, as for
-    similar photos) and each result says whether it is one."""
+    similar photos) and each result says whether it is one, and why it matched: ``matched``
+    is text, meaning or both, ``words`` the lines of its text that matched (or null)."""
     if as_json:
         document = {
             "query": results.query,
@@ -120,6 +125,8 @@ def _print_results(results: SearchResults, as_json: bool) -> int:
                     "score": round(hit.score, 6) if results.scored else None,
                     "taken_at": hit.photo.taken_at,
                     "good": None if results.good is None else rank < results.good,
+                    "matched": hit.matched,
+                    "words": hit.words,
                 }
                 for rank, hit in enumerate(results.hits)
             ],
@@ -149,4 +156,8 @@ def _print_results(results: SearchResults, as_json: bool) -> int:
 
 
 def _print_hit(hit: Hit) -> None:
-    print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}")
+    words = ""
+    if hit.words is not None:
+        found = " / ".join(hit.words.splitlines())
+        words = f"  [{hit.matched}: “{found[:60]}{'…' if len(found) > 60 else ''}”]"
+    print(f"{hit.score:6.3f}  {hit.photo.taken_at:%Y-%m-%d}  {hit.photo.path}{words}")

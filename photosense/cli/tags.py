@@ -7,7 +7,6 @@ from pathlib import Path
 
 from photosense.cli import render
 from photosense.cli.common import (
-    EXIT_ERROR,
     EXIT_INTERRUPTED,
     Commands,
     cancel_on_ctrl_c,
@@ -200,16 +199,4 @@ def _tags_export(library: Library, suggested: bool, as_json: bool) -> int:
     with cancel_on_ctrl_c() as cancel:
         job = library.tags.export_xmp(include_suggested=suggested, cancel=cancel)
         report: ExportReport = render.drive(job, as_json, "photo")
-    if as_json:
-        failed = [{"path": p, "reason": r} for p, r in report.failed]
-        document = {"written": report.written, "failed": failed, "cancelled": report.cancelled}
-        render.print_json(document)
-    else:
-        print(f"{len(report.written)} sidecars written, {len(report.failed)} failed")
-        for path, reason in report.failed:
-            print(f"failed: {path}: {reason}")
-        if report.cancelled:
-            print("stopped early; run the same command again to finish")
-    if report.cancelled:
-        return EXIT_INTERRUPTED
-    return EXIT_ERROR if report.failed else 0
+    return render.export_report(report, as_json)

@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.enums import CaptionSource, TagSource, TagState
-from photosense.library import PhotoTagInfo, PlaceRecord
+from photosense.library import PhotoTagInfo, PhotoText, PlaceRecord
 
 
 @dataclass(frozen=True)
 class PhotoNotes:
-    """What the library knows about one photo beyond its file: tags, caption, albums."""
+    """What the library knows about one photo beyond its file: tags, caption, albums, text."""
 
     photo_id: int
     tags: list[PhotoTagInfo] = field(default_factory=list)
@@ -42,6 +42,7 @@ class PhotoNotes:
     caption_note: str = ""  # where the caption came from, and when
     albums: list[str] = field(default_factory=list)
     place: PlaceRecord | None = None  # None: no position, or not located yet
+    text: PhotoText | None = None  # the text read in the photo
 
 
 def visible_tags(rows: Sequence[PhotoTagInfo]) -> list[PhotoTagInfo]:

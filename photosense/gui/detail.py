@@ -31,12 +31,14 @@ from photosense.gui.dialogs import heading
 from photosense.gui.jobs import Job, JobRunner, Lane
 from photosense.gui.people_page import preview_with_faces
 from photosense.gui.photo_grid_model import format_size
+from photosense.gui.text_panel import TextPanel, draw_boxes
 from photosense.gui.words import user_message
 from photosense.library import (
     PREVIEW_SIZE,
     Library,
     PhotoRecord,
     PlaceRecord,
+    TextLine,
     ThumbnailCache,
     place_label,
 )
@@ -121,6 +123,8 @@ class PreviewLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self.overlays: list[Callable[[QPixmap], QPixmap]] = []
+        """Drawn over the scaled photo in turn (the text panel's boxes…)."""
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(QSize(160, 160))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -152,7 +156,13 @@ class PreviewLabel(QLabel):
             Qt.TransformationMode.SmoothTransformation,
         )
         scaled.setDevicePixelRatio(ratio)
+        for overlay in self.overlays:
+            scaled = overlay(scaled)
         self.setPixmap(scaled)
+
+    def redraw(self) -> None:
+        """Draw the photo and its overlays again (an overlay changed)."""
+        self._rescale()
 
 
 class DetailPane(QScrollArea):
@@ -258,6 +268,12 @@ class DetailPane(QScrollArea):
         notes.addSpacing(6)
         notes.addWidget(heading("Caption"))
         notes.addWidget(self.caption)
+        notes.addSpacing(6)
+        self.text_panel = TextPanel()
+        self.text_panel.boxes_toggled.connect(self.preview.redraw)
+        self.preview.overlays.append(lambda pixmap: draw_boxes(pixmap, self._text_boxes()))
+        notes.addWidget(heading("Text in the photo"))
+        notes.addWidget(self.text_panel)
         layout.addWidget(self.notes_box)
         layout.addStretch(1)
         self.setWidget(body)
@@ -317,6 +333,13 @@ class DetailPane(QScrollArea):
             self.load_notes()
 
     # -- preview ----------------------------------------------------------------------------
+
+    def _text_boxes(self) -> list[TextLine]:
+        """The text boxes to draw: none on a photo the user turned (they are of the photo as
+        it was taken), as for faces."""
+        if self.record is None or self.record.rotation % 360:
+            return []
+        return self.text_panel.boxes
 
     def _load_preview(self, record: PhotoRecord) -> None:
         self.preview.set_image(None, "Loading preview…")
@@ -390,6 +413,8 @@ class DetailPane(QScrollArea):
         self.tag_editor.empty.setText("No tags yet." if notes is not None else "Loading…")
         self.tag_editor.set_tags(visible_tags(notes.tags) if notes is not None else [])
         self.tag_editor.set_busy(notes is None or self._saving > 0)
+        self.text_panel.show_text(notes.text if notes is not None else None)
+        self.preview.redraw()
         if notes is None:
             self.caption.set_caption("")
             self.caption.setEnabled(False)
@@ -488,6 +513,7 @@ def read_notes(library: Library, record: PhotoRecord) -> PhotoNotes:
         describe_caption_source(caption.source, caption.updated_at) if caption else "",
         albums,
         library.places.of_photo(record.id),
+        library.text.of_photo(record.id),
     )
 
 

@@ -1,8 +1,8 @@
 """The search bar: free text searched as the user types (debounced), and the search filters.
 
 The folder filter is the folder selected in the sidebar; album, tag, date range, relevance
-cut-off and sort order live in the "Filters" menu (selecting an album or a tag in the sidebar
-sets the same filter). Every change ends in one debounced ``query_changed``.
+cut-off, sort order and "only photos with text" live in the "Filters" menu (selecting an album
+or a tag in the sidebar sets the same filter). Every change ends in one debounced ``query_changed``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class SearchQuery:
     person: str | None = None
     place: str | None = None  # a place filter (the sidebar's Places)
     literal: bool = False  # search the words as typed: no dates or places read from them
+    has_text: bool = False  # only photos in which some text was read
 
     @property
     def after_datetime(self) -> datetime | None:
@@ -65,7 +66,7 @@ class SearchQuery:
     def filter_count(self) -> int:
         """How many filters of the Filters menu are set."""
         values = (self.after, self.before, self.min_score, self.album, self.tag, self.person)
-        return sum(value is not None for value in values)
+        return sum(value is not None for value in values) + self.has_text
 
     @property
     def filtered(self) -> bool:
@@ -155,6 +156,13 @@ class FilterPanel(QWidget):
         self.sort.addItem("Date, newest first", "date")
         self.sort.currentIndexChanged.connect(self.changed)
         layout.addRow("Sort results by", self.sort)
+        self.has_text = QCheckBox("Only photos with text in them")
+        self.has_text.setObjectName("hasTextFilter")
+        self.has_text.setToolTip(
+            "Signs, receipts, documents, screenshots: photos where text was read"
+        )
+        self.has_text.toggled.connect(self.changed)
+        layout.addRow(self.has_text)
 
     def apply_to(self, query: SearchQuery) -> SearchQuery:
         after = _to_date(self.after_edit.date()) if self.after_enabled.isChecked() else None
@@ -171,6 +179,7 @@ class FilterPanel(QWidget):
             album=str(album) if album else None,
             tag=str(tag) if tag else None,
             person=str(person) if person else None,
+            has_text=self.has_text.isChecked(),
         )
 
     def set_choices(
@@ -210,6 +219,7 @@ class FilterPanel(QWidget):
                     edit.setDate(QDate(value.year, value.month, value.day))
             self.min_score.setValue(query.min_score or 0.0)
             self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
+            self.has_text.setChecked(query.has_text)
             for combo, name in (
                 (self.album, query.album),
                 (self.tag, query.tag),
@@ -250,7 +260,9 @@ class SearchBar(QWidget):
         menu.addAction(action)
         self.filter_button = QToolButton(self)
         self.filter_button.setText("Filters")
-        self.filter_button.setToolTip("Album, tag, date range, minimum relevance and sort order")
+        self.filter_button.setToolTip(
+            "Album, tag, date range, minimum relevance, sort order, photos with text"
+        )
         self.filter_button.setMenu(menu)
         self.filter_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 

@@ -82,6 +82,7 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         tag=query.tag,
         min_rating=query.min_rating,
         place=query.place,
+        has_text=query.has_text,
     )
     if query.person:
         wanted = library.people.photo_ids([query.person])
@@ -226,6 +227,7 @@ class SearchScope(QObject):
                         people=[query.person] if query.person else (),
                         place=query.place,
                         literal=query.literal,
+                        has_text=query.has_text,
                     ),
                     library.models.reads(query.text),
                     by_date=query.sort == "date",

@@ -55,6 +55,11 @@ Days = npt.NDArray[np.int32]
 UNDATED = np.iinfo(np.int32).min
 EPOCH = date(1970, 1, 1).toordinal()
 NO_DATE = "No date taken"
+SPARSE_MONTHS = 2.0
+"""By month, a library whose dated months hold fewer photos than this on average (most months one
+photo: a header and a near-empty row each) is grouped by year instead."""
+SPARSE_MIN_MONTHS = 6
+"""...when it spans at least this many months (a few month headers read well)."""
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -99,7 +104,9 @@ def day_numbers(dates: Sequence[datetime | None]) -> Days:
 
 
 def date_sections(days: Days, grouping: Grouping) -> list[Section]:
-    """Runs of photos taken in the same month (or day); the undated ones under "No date"."""
+    """Runs of photos taken in the same month (or day); the undated ones under "No date". By
+    month, a library with about one photo a month is grouped by year (see
+    :data:`SPARSE_MONTHS`)."""
     count = len(days)
     if count == 0:
         return []
@@ -110,6 +117,14 @@ def date_sections(days: Days, grouping: Grouping) -> list[Section]:
         months = np.where(undated, 0, days).astype("datetime64[D]").astype("datetime64[M]")
         keys = np.where(undated, UNDATED, months.astype(np.int64))
     starts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+    by_year = False
+    if grouping is Grouping.MONTH:
+        dated_months = int(np.count_nonzero(keys[starts] != UNDATED))
+        dated = int(np.count_nonzero(~undated))
+        by_year = dated_months >= SPARSE_MIN_MONTHS and dated / dated_months < SPARSE_MONTHS
+        if by_year:
+            years = np.where(undated, UNDATED, months.astype("datetime64[Y]").astype(np.int64))
+            starts = np.concatenate(([0], np.flatnonzero(years[1:] != years[:-1]) + 1))
     # The locale's names, looked up once: each lookup in ``calendar`` formats a date anew.
     month_names, day_names = list(calendar.month_name), list(calendar.day_name)
     ends = np.append(starts[1:], count)
@@ -118,6 +133,9 @@ def date_sections(days: Days, grouping: Grouping) -> list[Section]:
         key = int(keys[start])
         if key == UNDATED:
             sections.append(Section(start, end - start, NO_DATE))
+        elif by_year:
+            year, month = 1970 + key // 12, key % 12 + 1  # the month of the group's first photo
+            sections.append(Section(start, end - start, str(year), year, month))
         elif grouping is Grouping.DAY:
             day = date.fromordinal(EPOCH + key)
             title = f"{day_names[day.weekday()]} {day.day} {month_names[day.month]} {day.year}"

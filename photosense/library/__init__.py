@@ -38,6 +38,7 @@ from photosense.library.records import (
     SearchResults,
     SwitchReport,
 )
+from photosense.library.text import PhotoText, TextStatus
 from photosense.media.export import CopyReport
 from photosense.media.thumbnails import GRID_SIZE, PREVIEW_SIZE, ThumbnailCache
 from photosense.models.inventory import ModelInfo
@@ -53,6 +54,7 @@ from photosense.store.records import (
     PhotoRecord,
     SkippedRecord,
     TagRecord,
+    TextLine,
 )
 from photosense.tagging.service import (
     ExportReport,
@@ -106,6 +108,7 @@ __all__ = [
     "PlaceRecord",
     "QueryReading",
     "ReadPart",
+    "PhotoText",
     "RemovedModel",
     "SearchResults",
     "SkippedRecord",
@@ -113,6 +116,8 @@ __all__ = [
     "TagInfo",
     "TagRecord",
     "TagReport",
+    "TextLine",
+    "TextStatus",
     "ThumbnailCache",
     "TrainingPair",
     "TrashReport",

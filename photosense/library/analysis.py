@@ -17,6 +17,8 @@ from typing import Any
 from photosense.analysis.base import Analyser
 from photosense.analysis.faces import FacesAnalyser
 from photosense.analysis.runner import AnalysisReport, analyse
+from photosense.analysis.text import KIND as TEXT
+from photosense.analysis.text import TextAnalyser
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import AnalysisCounts
 from photosense.store.repository import Store
@@ -26,6 +28,7 @@ FollowStep = Callable[[CancelToken | None], Generator[Progress, None, object]]
 
 FACTORIES: dict[str, AnalyserFactory] = {"faces": FacesAnalyser}
 """Kind ("faces", "text") -> the factory of its analyser over a library's store."""
+FACTORIES[TEXT] = TextAnalyser
 
 
 def enabled_key(kind: str) -> str:

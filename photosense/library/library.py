@@ -3,7 +3,7 @@
 A :class:`Library` is one folder holding the database and the index files. It opens and closes
 them and reports their status; everything else is one sub-object per capability, named like the
 CLI's command groups (``library.search``, ``.albums``, ``.captions``, ``.tags``, ``.models``,
-``.finetune``, ``.places``, ``.folders`` for ``photosense index``, ``.photos`` for browsing).
+``.finetune``, ``.places``, ``.text``, ``.folders`` for ``photosense index``, ``.photos`` for browsing).
 They share one :class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded
 model, its device.
 
@@ -34,6 +34,7 @@ from photosense.library.records import FolderStatus, LibraryStatus, ModelStatus
 from photosense.library.runtime import EncoderFactory, ModelRuntime, QueryEncoderFactory
 from photosense.library.search import Search
 from photosense.library.tags import Tags
+from photosense.library.text import Text
 from photosense.media.scan import is_supported
 from photosense.models.registry import load_encoder, load_query_encoder
 from photosense.paths import DATABASE_NAME, default_library_dir, use_library_dir
@@ -100,6 +101,7 @@ class Library:
         if "faces" in self.analysis.kinds():
             self.analysis.follow("faces", self.people.settle)
         self.search = Search(self.runtime, self.photos, self.people)
+        self.text = Text(store, self.photos, self.analysis)
         self.folders = Folders(
             self.runtime, self.models, self.tags, self.captions, self.analysis, self.places
         )

@@ -191,16 +191,16 @@ class People:
         full re-cluster runs when ``full`` (None: when the faces grew by a tenth since the
         last one). The user's corrections are kept either way."""
         data = self._store.faces.vectors(MODEL_ID)
-        yield Progress(0, None, "grouping faces into people")
         total = len(data.ids)
+        if total == 0:
+            return ClusterReport(0, 0, 0, False)
+        yield Progress(0, None, "grouping faces into people")
         stored = self._store.settings.get(CLUSTERED_KEY, 0)
         last = stored if isinstance(stored, int) else 0
         if full is None:
             full = total > 0 and (last == 0 or total >= last * GROWTH)
         if cancel is not None:
             cancel.raise_if_cancelled()
-        if total == 0:
-            return ClusterReport(0, 0, 0, False)
         states = [
             FaceState(i, p, lk, data.rejected.get(i, frozenset()))
             for i, p, lk in zip(data.ids, data.people, data.locked, strict=True)

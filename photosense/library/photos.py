@@ -57,12 +57,13 @@ class Photos:
         min_rating: int | None = None,
         place: str | None = None,
         months: Collection[int] = (),
+        has_text: bool = False,
     ) -> list[int]:
         """Every photo (inside ``folder``, taken in [after, before) and in ``months`` of any
         year, in ``album``, carrying ``tag``, rated at least ``min_rating`` stars, taken at
-        ``place``), newest first. A tag counts when accepted, or suggested above its threshold
-        under the library's model (which loads for it); a place is a name or a path of names
-        (see :mod:`photosense.library.places`)."""
+        ``place``, holding text read in it), newest first. A tag counts when accepted, or
+        suggested above its threshold under the library's model (which loads for it); a place is
+        a name or a path of names (see :mod:`photosense.library.places`)."""
         ids = self._store.photos.ids(
             folder=self._known_folder(folder) if folder is not None else None,
             after=after,
@@ -74,6 +75,9 @@ class Photos:
         if place is not None:
             at_place = self.places.photo_ids(place)
             ids = [photo_id for photo_id in ids if photo_id in at_place]
+        if has_text:
+            with_text = self._store.texts.photo_ids()
+            ids = [photo_id for photo_id in ids if photo_id in with_text]
         if tag is None:
             return ids
         with self._runtime.lock:  # the tagger scores under the library's model

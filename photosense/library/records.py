@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from photosense.enums import MatchReason
 from photosense.indexing import IndexReport
 from photosense.learn.records import LIBRARY_KEEP_LIMIT
 from photosense.models.inventory import ModelInfo
@@ -31,8 +32,13 @@ class ModelFallback:
 
 @dataclass(frozen=True)
 class Hit:
+    """A search result. ``matched`` says why: the words read in the photo (``text``, and
+    ``words`` holds its lines that matched), the model's sense of it (``meaning``), or both."""
+
     photo: PhotoRecord
     score: float
+    matched: MatchReason = MatchReason.MEANING
+    words: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from photosense.enums import MatchReason
 from photosense.errors import NoVectorError, PhotosenseError
 from photosense.library.people import People
 from photosense.library.photos import Photos
@@ -19,6 +20,16 @@ from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
 from photosense.people.intent import people_intent
 from photosense.places.query import QueryReading
+from photosense.library.text_query import (
+    TextHit,
+    TextQuery,
+    fuse,
+    matching_lines,
+    parse_text_query,
+    rank_text_matches,
+    unquote,
+)
+from photosense.people.intent import PeopleIntent, people_intent
 from photosense.tagging.vocabulary import background_captions
 from photosense.vectors import VectorIndex
 from photosense.vectors.relevance import (
@@ -71,21 +82,27 @@ class Search:
         people: Sequence[str | int] = (),
         place: str | None = None,
         literal: bool = False,
+        has_text: bool = False,
     ) -> SearchResults:
-        """Photos that match ``text``, best first (or newest first with ``sort="date"``).
+        """Photos that match ``text``, best first (or newest first with ``sort="date"``): by
+        the model's sense of them and by the words read in them, in one list (words in double
+        quotes are exact words: only photos whose text holds them match).
 
         ``tag`` keeps only photos that carry that tag (accepted, or suggested above its
         threshold; a rejected tag never matches); ``album`` only the photos of that album;
         ``min_rating`` only photos with at least that many stars; ``place`` only those taken
-        there; ``people`` only the photos in which all of them appear. A query that asks for
-        people ("a family", "two children") puts the photos whose faces fit it first, as its
-        good matches: the model alone may know no people (docs/people.md). The dates and
-        places named in ``text`` ("dog 2023", "beach in Portugal") narrow the search too,
-        unless ``literal``; the results say how the text was read. A text that is all filters
-        ("photos from last week") lists the photos they keep, newest first, with no model.
+        there; ``has_text`` only the photos in which some text was read; ``people`` only the
+        photos in which all of them appear. A query that asks for people ("a family", "two
+        children") puts the photos whose faces fit it first, as its good matches: the model
+        alone may know no people (docs/people.md). The dates and places named in ``text``
+        ("dog 2023", "beach in Portugal") narrow the search too, unless ``literal``; the results
+        say how the text was read. A text that is all filters ("photos from last week") lists
+        the photos they keep, newest first, with no model.
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
+        if sort not in SORTS:
+            raise PhotosenseError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         reading = QueryReading.literal(text) if literal else self._places.read(text)
         after = _latest(after, reading.after)
         before = _earliest(before, reading.before)
@@ -99,6 +116,9 @@ class Search:
             if people:
                 with_people = self._people.photo_ids(people)
                 only = with_people if only is None else only & with_people
+            if has_text:
+                with_text = runtime.store.texts.photo_ids()
+                only = with_text if only is None else only & with_text
             if not reading.query:
                 filters = (folder, after, before, tag, album, min_rating)
                 return self._listed(reading, limit, *filters, only)
@@ -112,18 +132,10 @@ class Search:
                 )
                 only = kept if only is None else only & kept
             words = reading.query
-            model_id, query = runtime.encode_query(normalise_query(words))  # "ｃａｔ": "cat"
-            found = self._search(
-                words, model_id, query, limit, min_score, folder, after, before, sort, None, only
-            )
-            intent = None if people else people_intent(words)
-            if intent is None:
-                return replace(found, reading=reading)
-            counts = self._people.face_counts()
-            fitting = {i for i, n in counts.items() if intent.fits(n)}
-            if not fitting:
-                return replace(found, reading=reading)
-            first = self._search(
+            words_query = parse_text_query(words)
+            meaning = normalise_query(unquote(words))  # "ｃａｔ": "cat"
+            model_id, query = runtime.encode_query(meaning)
+            results = self._search(
                 words,
                 model_id,
                 query,
@@ -132,14 +144,23 @@ class Search:
                 folder,
                 after,
                 before,
-                sort,
+                "score",
                 None,
-                fitting if only is None else only & fitting,
+                only,
+                text=True,
             )
-            shown = {h.photo.id for h in first.hits}
-            rest = [h for h in found.hits if h.photo.id not in shown]
-            good = min(len(first.hits), limit)
-            return SearchResults(words, model_id, (first.hits + rest)[:limit], good, reading)
+            intent = None if people else people_intent(words)
+            if intent is not None:
+                results = self._people_first(
+                    results, intent, query, limit, min_score, only, folder, after, before
+                )
+            if not words_query.empty:
+                allowed = self._allowed(folder, after, before, None, only)
+                found = rank_text_matches(runtime.store, words_query, limit, allowed)
+                if found or words_query.exact:
+                    results = self._with_text(results, query, found, words_query, limit)
+            return replace(_sorted(results, sort), reading=reading)
+
 
     def people(
         self,
@@ -276,13 +297,7 @@ class Search:
         if limit < 1:
             raise PhotosenseError("the limit must be at least 1")
         index = self._runtime.index(model_id)
-        allowed: set[int] | None = None
-        if folder is not None or after is not None or before is not None:
-            allowed = set(self._photos.ids(folder=folder, after=after, before=before))
-            if exclude is not None:
-                allowed.discard(exclude)
-        if only is not None:
-            allowed = set(only) if allowed is None else allowed & only
+        allowed = self._allowed(folder, after, before, exclude, only)
         found = index.search(query, limit + (exclude is not None), allowed)
         found = [(i, s) for i, s in found if i != exclude][:limit]
         if min_score is not None:
@@ -293,11 +308,80 @@ class Search:
         # high as an edited copy of the query, so "stands out" does not mean "near-duplicate"
         # (docs/search.md); its hits stay one list ranked by likeness.
         good = None if exclude is not None else self._good(index, query, hits)
-        if sort == "date":  # newest first within the good matches and within the rest
-            cut = good or 0
-            hits[:cut] = sorted(hits[:cut], key=lambda h: h.photo.taken_at, reverse=True)
-            hits[cut:] = sorted(hits[cut:], key=lambda h: h.photo.taken_at, reverse=True)
-        return SearchResults(label, model_id, hits, good)
+        return _sorted(SearchResults(label, model_id, hits, good), sort)
+
+    def _allowed(
+        self,
+        folder: str | os.PathLike[str] | None,
+        after: datetime | None,
+        before: datetime | None,
+        exclude: int | None,
+        only: set[int] | None,
+    ) -> set[int] | None:
+        """The photos the filters leave (None: every photo)."""
+        allowed: set[int] | None = None
+        if folder is not None or after is not None or before is not None:
+            allowed = set(self._photos.ids(folder=folder, after=after, before=before))
+            if exclude is not None:
+                allowed.discard(exclude)
+        if only is not None:
+            allowed = set(only) if allowed is None else allowed & only
+        return allowed
+
+    def _with_text(
+        self,
+        results: SearchResults,
+        query: npt.NDArray[np.float32],
+        found: list[TextHit],
+        words_query: TextQuery,
+        limit: int,
+    ) -> SearchResults:
+        """The model's hits and the text hits in one ranked list, good matches first: a photo
+        is good when the model judged it so or its text holds the query's words (exact
+        phrases: only photos that hold them are kept)."""
+        by_meaning = {h.photo.id: h for h in results.hits}
+        good_meaning = {h.photo.id for h in results.good_hits}
+        by_text = {h.photo_id: h for h in found}
+        meaning_ids = [h.photo.id for h in results.hits]
+        if words_query.exact:
+            meaning_ids = [i for i in meaning_ids if i in by_text]
+        fused = fuse(meaning_ids, found)
+        records = self._photos.get([i for i, _ in fused if i not in by_meaning])
+        scores = self._scores(results.model_id, query, list(records))
+        hits: list[Hit] = []
+        good: list[Hit] = []
+        for photo_id, _ in fused:
+            text_hit = by_text.get(photo_id)
+            meaning_hit = by_meaning.get(photo_id)
+            if meaning_hit is None and photo_id not in records:
+                continue
+            photo = meaning_hit.photo if meaning_hit is not None else records[photo_id]
+            score = meaning_hit.score if meaning_hit is not None else scores.get(photo_id, 0.0)
+            by_model = photo_id in good_meaning
+            if text_hit is None:
+                hit = Hit(photo, score, MatchReason.MEANING)
+            else:
+                reason = MatchReason.BOTH if by_model else MatchReason.TEXT
+                hit = Hit(photo, score, reason, matching_lines(text_hit.text, words_query))
+            is_good = by_model or (text_hit is not None and text_hit.good)
+            (good if is_good else hits).append(hit)
+        ranked = (good + hits)[:limit]
+        judged = None if results.good is None else min(len(good), len(ranked))
+        return SearchResults(results.query, results.model_id, ranked, judged)
+
+    def _scores(
+        self, model_id: str, query: npt.NDArray[np.float32], ids: list[int]
+    ) -> dict[int, float]:
+        """The model's score of photos found by their words alone (0 without a vector)."""
+        index = self._runtime.index(model_id)
+        scores: dict[int, float] = {}
+        for photo_id in ids:
+            try:
+                vector = index.vectors_for([photo_id])[0]
+            except KeyError:
+                continue
+            scores[photo_id] = float(np.dot(vector, query))
+        return scores
 
     def _good(self, index: VectorIndex, query: npt.NDArray[np.float32], hits: list[Hit]) -> int:
         """How many of ``hits`` (best first) are good matches for the text ``query``."""
@@ -313,3 +397,12 @@ def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
     """The earlier of two upper bounds (None: unbounded)."""
     return min(first, second) if first is not None and second is not None else first or second
+def _sorted(results: SearchResults, sort: str) -> SearchResults:
+    """``results`` newest first within the good matches and within the rest (``sort="date"``),
+    else as they are."""
+    if sort != "date":
+        return results
+    hits, cut = list(results.hits), results.good or 0
+    hits[:cut] = sorted(hits[:cut], key=lambda h: h.photo.taken_at, reverse=True)
+    hits[cut:] = sorted(hits[cut:], key=lambda h: h.photo.taken_at, reverse=True)
+    return SearchResults(results.query, results.model_id, hits, results.good)

@@ -36,7 +36,9 @@ __all__ = [
     "sidecar_packets",
     "sidecar_path",
     "update_sidecar",
+    "user_comment_from_xmp",
     "write_description",
+    "write_user_comment",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,18 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC = "http://purl.org/dc/elements/1.1/"
 DIGIKAM = "http://www.digikam.org/ns/1.0/"
 LIGHTROOM = "http://ns.adobe.com/lightroom/1.0/"
+EXIF = "http://ns.adobe.com/exif/1.0/"
 META = "adobe:ns:meta/"
 XML = "http://www.w3.org/XML/1998/namespace"
 
-PREFIXES = {"x": META, "rdf": RDF, "dc": DC, "digiKam": DIGIKAM, "lr": LIGHTROOM}
+PREFIXES = {
+    "x": META,
+    "rdf": RDF,
+    "dc": DC,
+    "digiKam": DIGIKAM,
+    "lr": LIGHTROOM,
+    "exif": EXIF,
+}
 MAX_PACKET_BYTES = 16 * 1024 * 1024
 X_DEFAULT = "x-default"
 
@@ -163,18 +173,20 @@ def description_from_xmp(packet: bytes | str) -> str | None:
     return None
 
 
-def _set_description(root: ET.Element, text: str | None) -> None:
-    """Set the x-default ``dc:description`` (other languages are kept), or remove it."""
+def _set_alt_text(root: ET.Element, namespace: str, name: str, text: str | None) -> None:
+    """Set the x-default value of the language-alternative property ``namespace:name`` (other
+    languages are kept), or remove the property."""
+    tag = f"{{{namespace}}}{name}"
     for description in root.iter(f"{{{RDF}}}Description"):
-        description.attrib.pop(f"{{{DC}}}description", None)
-    props = list(root.iter(f"{{{DC}}}description"))
+        description.attrib.pop(tag, None)
+    props = list(root.iter(tag))
     if text is None:
         parents = {child: parent for parent in root.iter() for child in parent}
         for prop in props:
             parents[prop].remove(prop)
         return
     if not props:
-        props = [ET.SubElement(description_element(root), f"{{{DC}}}description")]
+        props = [ET.SubElement(description_element(root), tag)]
     prop = props[0]
     alt = prop.find(f"{{{RDF}}}Alt")
     if alt is None:
@@ -193,7 +205,24 @@ def write_description(photo: Path, text: str | None) -> Path | None:
     an existing sidecar (none is made for that). Returns the sidecar written, if any."""
     if text is None and not any(p.is_file() for p in sidecar_candidates(photo)):
         return None
-    return update_sidecar(photo, lambda root: _set_description(root, text))
+    return update_sidecar(photo, lambda root: _set_alt_text(root, DC, "description", text))
+
+
+def write_user_comment(photo: Path, text: str | None) -> Path | None:
+    """Write ``text`` as ``photo``'s ``exif:UserComment`` in its sidecar (the text read in the
+    photo goes there: see docs/text.md); None takes it out of an existing sidecar."""
+    if text is None and not any(p.is_file() for p in sidecar_candidates(photo)):
+        return None
+    return update_sidecar(photo, lambda root: _set_alt_text(root, EXIF, "UserComment", text))
+
+
+def user_comment_from_xmp(packet: bytes | str) -> str | None:
+    """``exif:UserComment`` of an XMP packet (the x-default language first), or None."""
+    for prop in parse_xmp(packet).iter(f"{{{EXIF}}}UserComment"):
+        text = _alt_text(prop)
+        if text and text.strip():
+            return text
+    return None
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -258,3 +258,26 @@ class NewFace:
     person_id: int | None = None
     locked: bool = False
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line of text read in a photo: its box is ``x, y, w, h`` as fractions (0..1) of the
+    upright photo, top-left origin; ``confidence`` is the reader's (0..1)."""
+
+    text: str
+    confidence: float
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """A photo whose text matched a word search: all its text and its full-text ``score``
+    (bm25, higher is better)."""
+
+    photo_id: int
+    text: str
+    score: float

@@ -26,6 +26,7 @@ from photosense.store.photos import Photos
 from photosense.store.places import Places
 from photosense.store.settings import Settings
 from photosense.store.tags import Tags
+from photosense.store.text import Texts
 from photosense.store.vectors import Vectors
 
 
@@ -47,6 +48,7 @@ class Store:
         self.analyses = Analyses(sessions)
         self.marks = Marks(sessions)
         self.places = Places(sessions)
+        self.texts = Texts(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:

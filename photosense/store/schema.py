@@ -322,3 +322,24 @@ class PhotoPlace(Base):
     country_code: Mapped[str | None] = mapped_column(String(2))
     distance_km: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(64))
+
+
+class PhotoText(Base):
+    """The text read in a photo: its lines (text, confidence, box as fractions of the upright
+    photo) and all of it joined, which the ``photo_text_fts`` full-text index mirrors."""
+
+    __tablename__ = "photo_text"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    # Why reading stopped before the end ("lines": too many boxes, "time": its time limit).
+    limited: Mapped[str | None] = mapped_column(String(8))
+    read_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+FTS_TABLES = ("photo_text_fts",)
+"""SQLite FTS5 tables (and their shadow tables) the migrations create beside the declared
+schema: SQLAlchemy cannot declare them."""

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -128,6 +128,41 @@ class ExportReport:
     written: list[str]
     failed: list[tuple[str, str]]
     cancelled: bool = False
+
+
+SidecarWriter = Callable[[int, Path], Path | None]
+"""Writes one photo's sidecar (photo id, photo path): the sidecar written, or None if none."""
+
+
+def write_sidecars(
+    store: Store,
+    ids: Sequence[int],
+    for_chunk: Callable[[Sequence[int]], SidecarWriter],
+    cancel: CancelToken,
+    message: str = "writing sidecars",
+) -> Generator[Progress, None, ExportReport]:
+    """Write the sidecars of ``ids`` in chunks (``for_chunk`` reads what a chunk needs and
+    returns its writer); a photo whose sidecar cannot be written is reported, not fatal."""
+    written: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for start in range(0, len(ids), 256):
+        if cancel.cancelled:
+            break
+        chunk = ids[start : start + 256]
+        records = store.photos.get(chunk)
+        write = for_chunk(chunk)
+        for photo_id in (i for i in chunk if i in records):
+            path = Path(records[photo_id].path)
+            try:
+                sidecar = write(photo_id, path)
+            except (OSError, XmpError) as exc:
+                log.warning("could not write the sidecar of %s: %s", path, exc)
+                failed.append((str(path), str(exc)))
+                continue
+            if sidecar is not None:
+                written.append(str(sidecar))
+        yield Progress(start + len(chunk), len(ids), message)
+    return ExportReport(written, failed, cancel.cancelled)
 
 
 @dataclass(frozen=True)
@@ -525,28 +560,21 @@ class Tagger(TagVocabulary):
         suggestions that clear their thresholds are added too.
         """
         cancel = cancel or CancelToken()
-        ids = sorted(self.store.photos.ids())
-        written: list[str] = []
-        failed: list[tuple[str, str]] = []
-        for start in range(0, len(ids), 256):
-            if cancel.cancelled:
-                break
-            chunk = ids[start : start + 256]
-            records = self.store.photos.get(chunk)
-            for photo_id, rows in self.photo_tags(chunk).items():
+
+        def for_chunk(chunk: Sequence[int]) -> SidecarWriter:
+            tagged = self.photo_tags(chunk)
+
+            def write(photo_id: int, path: Path) -> Path | None:
+                rows = tagged.get(photo_id, [])
                 add = [
                     r.tag
                     for r in rows
                     if r.shown and (include_suggested or r.state == TagState.ACCEPTED)
                 ]
                 remove = [r.tag for r in rows if r.state == TagState.REJECTED]
-                if not add and not remove:
-                    continue
-                path = Path(records[photo_id].path)
-                try:
-                    written.append(str(write_sidecar(path, add, remove)))
-                except (OSError, XmpError) as exc:
-                    log.warning("could not write the sidecar of %s: %s", path, exc)
-                    failed.append((str(path), str(exc)))
-            yield Progress(start + len(chunk), len(ids), "writing sidecars")
-        return ExportReport(written, failed, cancel.cancelled)
+                return write_sidecar(path, add, remove) if add or remove else None
+
+            return write
+
+        ids = sorted(self.store.photos.ids())
+        return (yield from write_sidecars(self.store, ids, for_chunk, cancel))

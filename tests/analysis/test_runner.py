@@ -10,11 +10,13 @@ import pytest
 from PIL import Image
 
 from photosense.analysis.base import AnalysisFailed, Outcome, marks
+from photosense.analysis.runner import analyse
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
 from photosense.progress import CancelToken, run_to_end
 from photosense.store.repository import Store
 from tests.conftest import save_photo
+from tests.store.conftest import add_photos
 
 
 class Brightness:
@@ -191,3 +193,27 @@ def test_an_analysis_switched_off_does_not_run(
     assert not library.analysis.enabled("brightness")
     with pytest.raises(KeyError, match="known: brightness"):
         library.analysis.enabled("faces")
+
+
+def test_a_run_cancelled_before_it_starts_yields_nothing() -> None:
+    cancel = CancelToken()
+    cancel.cancel()
+    with Store.in_memory() as store:
+        add_photos(store, "/p", ["a.jpg"])
+        job = analyse(store, [_NeverCalled()], cancel)
+        with pytest.raises(StopIteration) as stopped:
+            next(job)
+    assert stopped.value.value.cancelled
+
+
+class _NeverCalled:
+    kind, version, max_side = "never", "1", 64
+
+    def analyse(self, image: object) -> None:
+        raise AssertionError("a cancelled run analysed a photo")
+
+    def found(self, result: object) -> int:
+        return 0
+
+    def save(self, outcomes: object) -> None:
+        raise AssertionError("a cancelled run saved")

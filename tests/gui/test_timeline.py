@@ -234,3 +234,18 @@ def test_days_of_another_length_are_ignored(view: TimelineView) -> None:
     view.set_days(np.zeros(3, dtype=np.int32))  # not one per photo: no headers, no crash
     view.doItemsLayout()
     assert [s.title for s in view.sections] == [""]
+
+
+def test_a_library_with_a_photo_a_month_is_grouped_by_year() -> None:
+    dates = [datetime(2024, m, 1) for m in (9, 7, 5, 2)]
+    dates += [datetime(2022, m, 4) for m in (11, 7)] + [datetime(2022, 7, 2), None]
+    sections = date_sections(day_numbers(dates), Grouping.MONTH)
+    assert [(s.start, s.count, s.title, s.year) for s in sections] == [
+        (0, 4, "2024", 2024),
+        (4, 3, "2022", 2022),
+        (7, 1, NO_DATE, None),
+    ]
+    assert sections[0].month == 9  # the scrubber's mark sits at the group's first month
+    # Day headers are what the user asked for: never coarsened; nor are a few months.
+    assert len(date_sections(day_numbers(dates), Grouping.DAY)) == 8
+    assert len(date_sections(day_numbers(dates[4:]), Grouping.MONTH)) == 3

@@ -1,7 +1,7 @@
 """places: each photo's place in words, from its GPS position
 
-Revision ID: 0007_places
-Revises: 0006_people
+Revision ID: 0008_places
+Revises: 0007_text
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_places"
-down_revision = "0006_people"
+revision = "0008_places"
+down_revision = "0007_text"
 branch_labels = None
 depends_on = None
 
