@@ -112,7 +112,18 @@ class Search:
             meaning = normalise_query(unquote(text))  # "ｃａｔ": "cat"
             model_id, query = runtime.encode_query(meaning)
             results = self._search(
-                text, model_id, query, limit, min_score, folder, after, before, "score", None, only
+                text,
+                model_id,
+                query,
+                limit,
+                min_score,
+                folder,
+                after,
+                before,
+                "score",
+                None,
+                only,
+                text=True,
             )
             intent = None if people else people_intent(text)
             if intent is not None:
@@ -147,7 +158,18 @@ class Search:
         text, model_id = found.query, found.model_id
         allowed = fitting if only is None else only & fitting
         first = self._search(
-            text, model_id, query, limit, min_score, folder, after, before, "score", None, allowed
+            text,
+            model_id,
+            query,
+            limit,
+            min_score,
+            folder,
+            after,
+            before,
+            "score",
+            None,
+            allowed,
+            text=True,
         )
         shown = {h.photo.id for h in first.hits}
         rest = [h for h in found.hits if h.photo.id not in shown]
@@ -252,6 +274,8 @@ class Search:
         sort: str,
         exclude: int | None,
         only: set[int] | None = None,
+        *,
+        text: bool = False,
     ) -> SearchResults:
         if sort not in SORTS:
             raise PhotosenseError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -259,7 +283,9 @@ class Search:
             raise PhotosenseError("the limit must be at least 1")
         index = self._runtime.index(model_id)
         allowed = self._allowed(folder, after, before, exclude, only)
-        found = index.search(query, limit + (exclude is not None), allowed)
+        # A text query lies across the modality gap from the photos: the index searches it
+        # harder (docs/scale.md).
+        found = index.search(query, limit + (exclude is not None), allowed, text=text)
         found = [(i, s) for i, s in found if i != exclude][:limit]
         if min_score is not None:
             found = [(i, s) for i, s in found if s >= min_score]
