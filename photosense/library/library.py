@@ -129,6 +129,7 @@ class Library:
         )
 
     def close(self) -> None:
+        self.runtime.indexes.close()  # a background index rebuild stops; its file is not written
         self.store.close()
 
     def __enter__(self) -> Library:
