@@ -218,10 +218,13 @@ class SearchIndexes:
         self._rebuilds.clear()
 
     def state(self, model_id: str) -> str:
-        """'current', 'stale' or 'missing': whether the index file on disk matches the store.
+        """'current', 'stale' or 'missing': whether the index file on disk matches the store;
+        'rebuilding' while its graph is rebuilt in the background (searches go on meanwhile).
 
         Reads only the small meta file; a damaged data file is caught when it is loaded.
         """
+        if self.rebuilding(model_id):
+            return "rebuilding"
         dim = self.source.dim(model_id)
         meta = read_meta(self.index_dir, model_id)
         if dim is None or meta is None:

@@ -176,6 +176,7 @@ def test_searches_are_answered_during_a_rebuild_and_its_graph_is_used_after(
     live = SearchIndexes(source, folder)
     serving = live.get("m")  # no file: answered at once while the graph builds
     assert isinstance(serving, Overlaid) and live.rebuilding("m")
+    assert live.state("m") == "rebuilding"
     assert gate.entered.wait(10)
     query = unit_rows(rng, 1, DIM)[0]
     assert found(serving, query) == truth(source, "m", query)  # exact meanwhile
