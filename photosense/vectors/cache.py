@@ -34,11 +34,13 @@ from photosense.vectors.store import (
 log = logging.getLogger(__name__)
 
 
-PATCH_LIMIT = 5_000
-"""An index file behind the store by up to this many written vectors is patched in place
-(at 1M photos, adding 5,000 vectors to the graph takes a few seconds of one core); further
-behind, or with no usable file, the graph is rebuilt in the background while searches use
-the previous index plus exact scoring of what changed (:class:`Overlaid`)."""
+PATCH_LIMIT = 1_000
+"""An index file behind the store by up to this many written vectors is patched in place.
+Adding a vector to a 1M graph costs ~0.7 ms of one core, replacing one about three times that
+(hnswlib repairs its neighbours' links; measured with benchmarks/bench_scale.py), so 1,000 is
+about two seconds at most. Further behind, or with no usable file, the graph is rebuilt in the
+background while searches use the previous index plus exact scoring of what changed
+(:class:`Overlaid`)."""
 
 
 class VectorSource(Protocol):

@@ -49,14 +49,15 @@ def text_ef(n: int) -> int:
     return int(min(4096, max(DEFAULT_EF_SEARCH, round(512 * math.sqrt(n / 100_000)))))
 
 
-EXACT_FILTER_FACTOR = 0.25
-"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(ef_search * len(index))`` ids is
-scored exactly; a larger one is searched by a filtered graph walk.
+EXACT_FILTER_FACTOR = 1.0
+"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(ef * len(index))`` ids is scored
+exactly; a larger one is searched by a filtered graph walk.
 
-The walk visits about ``ef * n / len(allowed)`` nodes while exact scoring costs ~30 us per
-allowed id (hnswlib's ``get_items`` builds Python lists), so the two cross near
-``c * sqrt(ef * n)``. Measured with ef 64 and 512 at 10k, 100k and 1M, c is 0.18-0.31; below it
-exact wins, and erring that way is safer: under a tiny filter a walk at 1M takes seconds.
+The walk visits about ``ef * n / len(allowed)`` nodes while exact scoring costs a fixed time per
+allowed id, so the two cross near ``c * sqrt(ef * n)``. When exact scoring read vectors back from
+hnswlib (~30 us an id), c was 0.18-0.31; scoring from the float16 table costs ~1.3-6 us an id,
+and at 1M with ef 256, 10,000 allowed ids took 66 ms exact against 542 ms by the walk (at 100k,
+64 ms against 69 ms: the crossing), measured with benchmarks/bench_scale.py, so c is now 1.
 """
 
 _CHUNK = 65_536  # rows read back from hnswlib at a time, to bound memory in exact fallbacks
