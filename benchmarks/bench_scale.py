@@ -43,6 +43,7 @@ from photosense.vectors.overlay import Overlaid
 from photosense.vectors.store import index_path
 
 IDS = list[int]
+DEFAULT_CACHE = Path("~/.cache/photosense-bench").expanduser()
 
 
 def ids_of(hits: list[tuple[int, float]]) -> IDS:
@@ -161,18 +162,30 @@ def float16_figures(data: Array, space: EmbeddingSpace, queries: int) -> dict[st
 
 def stall_while(action: Callable[[], object]) -> tuple[float, float]:
     """Seconds ``action`` took on a worker thread, and the longest gap (ms) of a 2 ms ticker
-    on this thread meanwhile: how long the GIL was held against a GUI."""
+    on this thread meanwhile: how long the GIL was held against a GUI.
+
+    The worker waits until the ticker runs: a worker that took the GIL straight away would
+    otherwise hide its first stall in the ticker's start."""
+    ticking = threading.Event()
+    took: list[float] = []
+
+    def work() -> None:
+        ticking.wait()
+        start = time.perf_counter()
+        action()
+        took.append(time.perf_counter() - start)
+
     gaps: list[float] = []
-    worker = threading.Thread(target=action)
-    start = time.perf_counter()
+    worker = threading.Thread(target=work)
     worker.start()
     last = time.perf_counter()
+    ticking.set()
     while worker.is_alive():
         time.sleep(0.002)
         now = time.perf_counter()
         gaps.append(now - last)
         last = now
-    return time.perf_counter() - start, 1000 * max(gaps, default=0.0)
+    return took[0], 1000 * max(gaps, default=0.0)
 
 
 PROBE = """
@@ -254,10 +267,11 @@ def catch_up_figures(index: HnswIndex, data: Array, space: EmbeddingSpace) -> di
 def starter_figures() -> dict[str, Any] | None:
     """Recall of text queries over real starter vectors (small: exact search is what a library
     of this size uses; reported for the float16 store and the modality gap's size)."""
-    folder = CACHE / "tagging"
-    photos = [np.load(f)["vectors"] for f in sorted(folder.glob("*.npz"))]
+    caches = [CACHE, DEFAULT_CACHE]  # the tagging benchmark's caches, wherever they are
+    root = next((c for c in caches if (c / "tagging").is_dir()), CACHE)
+    photos = [np.load(f)["vectors"] for f in sorted((root / "tagging").glob("*.npz"))]
     photos = [p for p in photos if p.shape[1] == 384]
-    text_files = sorted((CACHE / "tagging-text").glob("photosense-starter_v2-*.npz"))
+    text_files = sorted((root / "tagging-text").glob("photosense-starter_v2-*.npz"))
     if not photos or not text_files:
         return None
     data = np.unique(np.concatenate(photos), axis=0).astype(np.float32)
@@ -324,11 +338,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--memory-only", action="store_true", help="files, RSS and load stalls")
     args = parser.parse_args()
     space = EmbeddingSpace(512)
     data = space.images(args.n, seed=1)
     index, build_s, folder = loaded_index(f"clustered-n{args.n}-d512", data)
     result: dict[str, Any] = {"machine": machine(), "n": args.n, "build_s": build_s}
+    if args.memory_only:
+        memory = memory_figures(index, folder)
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        print(json.dumps({"load": load, **memory}, indent=1))
+        return
     result["search"] = search_figures(index, data, space, args.queries)
     result["allowed"] = allowed_figures(index, data, space)
     result["float16"] = float16_figures(data, space, args.queries)
