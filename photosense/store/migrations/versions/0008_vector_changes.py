@@ -3,8 +3,8 @@
 An index file built at generation g then catches up with the rows changed after g (and drops
 the ids the store no longer has) instead of being rebuilt from every vector.
 
-Revision ID: 0007_vector_changes
-Revises: 0006_people
+Revision ID: 0008_vector_changes
+Revises: 0007_text
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_vector_changes"
-down_revision = "0006_people"
+revision = "0008_vector_changes"
+down_revision = "0007_text"
 branch_labels = None
 depends_on = None
 
