@@ -80,6 +80,8 @@ class ReadingKind(StrEnum):
     DATES = "dates"
     MONTHS = "months"
     PLACE = "place"
+
+
 class MatchReason(StrEnum):
     """Why a photo is a search result: the words read in it, the model's sense of it, or both."""
 

@@ -274,6 +274,9 @@ def test_index_file_is_rebuilt_from_the_store(
     reopened = Library(fake_library.store, fake_library.path, lambda _spec: encoder)
     assert reopened.runtime.indexes.state(reopened.models.current().model_id) != "current"
     assert top(reopened, "blue") == expected
+    # A stale file is caught up in memory; the file follows with the next save (the end of an
+    # indexing run): writing a large graph takes seconds, which a search must not wait for.
+    reopened.runtime.indexes.save_all()
     assert reopened.runtime.indexes.state(reopened.models.current().model_id) == "current"
 
 
@@ -427,3 +430,31 @@ def test_indexing_a_folder_inside_an_indexed_one_rescans_it(
     assert report.indexed == 0 and report.removed == 0
     assert fake_library.status().photos == before
     assert [f.path for f in fake_library.folders.list()] == [str(photo_dir)]
+
+
+def test_text_searches_ask_the_index_for_a_text_query_and_similar_does_not(
+    fake_library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index(fake_library, photo_dir)
+    asked: list[bool] = []
+    vector_index = fake_library.runtime.index()
+    real = vector_index.search
+
+    def spy(*args: object, text: bool = False, **kwargs: object) -> object:
+        asked.append(text)
+        return real(*args, text=text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vector_index, "search", spy)
+    hits = fake_library.search.text("blue").hits
+    fake_library.search.similar(hits[0].photo.path)
+    assert asked == [True, False]
+
+
+def test_closing_the_library_stops_a_background_index_rebuild(
+    fake_library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index(fake_library, photo_dir)
+    stopped: list[bool] = []
+    monkeypatch.setattr(fake_library.runtime.indexes, "close", lambda: stopped.append(True))
+    fake_library.close()
+    assert stopped == [True]

@@ -3,7 +3,8 @@
 A :class:`Library` is one folder holding the database and the index files. It opens and closes
 them and reports their status; everything else is one sub-object per capability, named like the
 CLI's command groups (``library.search``, ``.albums``, ``.captions``, ``.tags``, ``.models``,
-``.finetune``, ``.places``, ``.text``, ``.folders`` for ``photosense index``, ``.photos`` for browsing).
+``.finetune``, ``.places``, ``.text``, ``.folders`` for ``photosense index``, ``.photos``
+for browsing).
 They share one :class:`~photosense.library.runtime.ModelRuntime`: the lock, the lazily loaded
 model, its device.
 
@@ -133,6 +134,7 @@ class Library:
         )
 
     def close(self) -> None:
+        self.runtime.indexes.close()  # a background index rebuild stops; its file is not written
         self.store.close()
 
     def __enter__(self) -> Library:

@@ -83,7 +83,7 @@ class ModelStatus:
     id: str
     dim: int
     vectors: int
-    index: str  # current | stale | missing
+    index: str  # current | stale | missing | rebuilding
     active: bool
 
 

@@ -18,8 +18,6 @@ from photosense.library.places import Places
 from photosense.library.reading import normalise_query
 from photosense.library.records import Hit, SearchResults
 from photosense.library.runtime import ModelRuntime
-from photosense.people.intent import people_intent
-from photosense.places.query import QueryReading
 from photosense.library.text_query import (
     TextHit,
     TextQuery,
@@ -30,6 +28,7 @@ from photosense.library.text_query import (
     unquote,
 )
 from photosense.people.intent import PeopleIntent, people_intent
+from photosense.places.query import QueryReading
 from photosense.tagging.vocabulary import background_captions
 from photosense.vectors import VectorIndex
 from photosense.vectors.relevance import (
@@ -161,6 +160,45 @@ class Search:
                     results = self._with_text(results, query, found, words_query, limit)
             return replace(_sorted(results, sort), reading=reading)
 
+    def _people_first(
+        self,
+        found: SearchResults,
+        intent: PeopleIntent,
+        query: npt.NDArray[np.float32],
+        limit: int,
+        min_score: float | None,
+        only: set[int] | None,
+        folder: str | os.PathLike[str] | None,
+        after: datetime | None,
+        before: datetime | None,
+    ) -> SearchResults:
+        """``found`` with the photos whose faces fit a query that asks for people first, as its
+        good matches (unchanged when no photo fits)."""
+        counts = self._people.face_counts()
+        fitting = {i for i, n in counts.items() if intent.fits(n)}
+        if not fitting:
+            return found
+        text, model_id = found.query, found.model_id
+        allowed = fitting if only is None else only & fitting
+        first = self._search(
+            text,
+            model_id,
+            query,
+            limit,
+            min_score,
+            folder,
+            after,
+            before,
+            "score",
+            None,
+            allowed,
+            text=True,
+        )
+        shown = {h.photo.id for h in first.hits}
+        rest = [h for h in found.hits if h.photo.id not in shown]
+        return SearchResults(
+            text, model_id, (first.hits + rest)[:limit], min(len(first.hits), limit)
+        )
 
     def people(
         self,
@@ -291,6 +329,8 @@ class Search:
         sort: str,
         exclude: int | None,
         only: set[int] | None = None,
+        *,
+        text: bool = False,
     ) -> SearchResults:
         if sort not in SORTS:
             raise PhotosenseError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -298,7 +338,9 @@ class Search:
             raise PhotosenseError("the limit must be at least 1")
         index = self._runtime.index(model_id)
         allowed = self._allowed(folder, after, before, exclude, only)
-        found = index.search(query, limit + (exclude is not None), allowed)
+        # A text query lies across the modality gap from the photos: the index searches it
+        # harder (docs/scale.md).
+        found = index.search(query, limit + (exclude is not None), allowed, text=text)
         found = [(i, s) for i, s in found if i != exclude][:limit]
         if min_score is not None:
             found = [(i, s) for i, s in found if s >= min_score]
@@ -397,6 +439,8 @@ def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
     """The earlier of two upper bounds (None: unbounded)."""
     return min(first, second) if first is not None and second is not None else first or second
+
+
 def _sorted(results: SearchResults, sort: str) -> SearchResults:
     """``results`` newest first within the good matches and within the rest (``sort="date"``),
     else as they are."""

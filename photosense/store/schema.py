@@ -130,8 +130,13 @@ class Embedding(Base):
     dim: Mapped[int] = mapped_column(Integer)
     dtype: Mapped[str] = mapped_column(String(8))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The model generation that wrote this row: an index built at generation g catches up
+    # with the rows changed after g instead of being rebuilt.
+    changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     photo: Mapped[Photo] = relationship(back_populates="embeddings")
+
+    __table_args__ = (Index(None, "model_id", "changed"),)
 
 
 class Album(Base):

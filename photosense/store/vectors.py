@@ -1,6 +1,12 @@
 """Models and the vectors they made: one row per (photo, model), checked against the model's
 dimension, and a generation per model that tells loaded indexes they are out of date.
 
+Each vector row records the generation that wrote it (``changed``), so an index built at
+generation g catches up by reading only the rows changed since g (:meth:`Vectors.changes`) and
+dropping the ids the store no longer has, instead of being rebuilt. Vectors are stored as
+float16 (half the bytes of float32; cosines move by ~1e-4, recall is measured in
+docs/scale.md); float32 rows written before stay readable.
+
 ``commit_batch`` writes an indexing batch's photos and vectors in one transaction. Photos are
 written as soon as they are found, most without a vector: :meth:`Vectors.missing` names them,
 and a later batch adds their vectors.
@@ -23,9 +29,12 @@ from photosense.store.photos import photo_columns
 from photosense.store.records import Batch, BatchResult
 from photosense.store.schema import Embedding, Model, Photo, Skipped
 
+STORED_DTYPE = "f2"
+"""How new vectors are stored: little-endian float16."""
+
 
 def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:
-    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+    return np.ascontiguousarray(vector, dtype="<f2").tobytes()
 
 
 def decode_vector(blob: bytes, dtype: str, dim: int) -> npt.NDArray[np.float32]:
@@ -36,8 +45,13 @@ def decode_vector(blob: bytes, dtype: str, dim: int) -> npt.NDArray[np.float32]:
 
 
 def _put_vector(
-    session: Session, photo_id: int, model_id: str, dim: int, vector: npt.NDArray[np.float32]
+    session: Session,
+    photo_id: int,
+    model: Model,
+    vector: npt.NDArray[np.float32],
+    changed: int,
 ) -> None:
+    model_id, dim = model.id, model.dim
     if vector.shape != (dim,):
         raise ModelMismatchError(
             f"vector of shape {vector.shape} for model {model_id}, expected ({dim},)"
@@ -47,8 +61,9 @@ def _put_vector(
             photo_id=photo_id,
             model_id=model_id,
             dim=dim,
-            dtype="f4",
+            dtype=STORED_DTYPE,
             vector=encode_vector(vector),
+            changed=changed,
         )
     )
 
@@ -106,15 +121,22 @@ class Vectors(Part):
 
     def load(self, model_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """All stored vectors of one model, checked against its recorded dimension."""
+        return self.changes(model_id, since=None)
+
+    def changes(
+        self, model_id: str, since: int | None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The vectors of one model written after generation ``since`` (all with None), by id."""
         dim = self.dim(model_id)
         if dim is None:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        query = select(Embedding.photo_id, Embedding.vector, Embedding.dtype, Embedding.dim).where(
+            Embedding.model_id == model_id
+        )
+        if since is not None:
+            query = query.where(Embedding.changed > since)
         with self._session() as session:
-            rows = session.execute(
-                select(Embedding.photo_id, Embedding.vector, Embedding.dtype, Embedding.dim)
-                .where(Embedding.model_id == model_id)
-                .order_by(Embedding.photo_id)
-            ).all()
+            rows = session.execute(query.order_by(Embedding.photo_id)).all()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.empty((len(rows), dim), dtype=np.float32)
         for i, (_, blob, dtype, row_dim) in enumerate(rows):
@@ -124,6 +146,16 @@ class Vectors(Part):
                 )
             vectors[i] = decode_vector(blob, dtype, dim)
         return ids, vectors
+
+    def ids(self, model_id: str) -> npt.NDArray[np.int64]:
+        """The ids of the photos that have a vector under ``model_id``, sorted."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(Embedding.photo_id)
+                .where(Embedding.model_id == model_id)
+                .order_by(Embedding.photo_id)
+            )
+            return np.fromiter(rows, np.int64)
 
     def delete_model(self, model_id: str) -> int:
         """Forget a model: its row and every vector it made here; returns the vectors removed."""
@@ -146,10 +178,11 @@ class Vectors(Part):
             model = None if model_id is None else session.get(Model, model_id)
             if model is None and (model_id is not None or _has_vectors(batch)):
                 raise ModelMismatchError(f"model {model_id} is not registered in this library")
+            written = -1 if model is None else model.generation + 1  # the generation after this
 
             def put(photo_id: int, vector: npt.NDArray[np.float32]) -> None:
                 assert model is not None  # checked above: a batch with vectors has a model
-                _put_vector(session, photo_id, model.id, model.dim, vector)
+                _put_vector(session, photo_id, model, vector, written)
                 upserted.append((photo_id, vector))
 
             now = datetime.now()

@@ -10,6 +10,7 @@ from photosense.vectors.index import (
     HnswIndex,
     Neighbour,
     VectorIndex,
+    text_ef,
 )
 from photosense.vectors.store import (
     EXACT_THRESHOLD,
@@ -43,4 +44,5 @@ __all__ = [
     "meta_path",
     "read_meta",
     "save_index",
+    "text_ef",
 ]

@@ -8,6 +8,7 @@ place when photos come and go.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -16,11 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
-from photosense.vectors.index import VectorIndex
+from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
+from photosense.vectors.overlay import Overlaid
 from photosense.vectors.store import (
+    EXACT_THRESHOLD,
     build_index,
     index_path,
     load_index,
+    load_stale,
     maybe_upgrade,
     meta_path,
     read_meta,
@@ -28,6 +32,15 @@ from photosense.vectors.store import (
 )
 
 log = logging.getLogger(__name__)
+
+
+PATCH_LIMIT = 1_000
+"""An index file behind the store by up to this many written vectors is patched in place.
+Adding a vector to a 1M graph costs ~0.7 ms of one core, replacing one about three times that
+(hnswlib repairs its neighbours' links; measured with benchmarks/bench_scale.py), so 1,000 is
+about two seconds at most. Further behind, or with no usable file, the graph is rebuilt in the
+background while searches use the previous index plus exact scoring of what changed
+(:class:`Overlaid`)."""
 
 
 class VectorSource(Protocol):
@@ -39,18 +52,61 @@ class VectorSource(Protocol):
 
     def load(self, model_id: str) -> tuple[Ids, Vectors]: ...
 
+    def changes(self, model_id: str, since: int | None) -> tuple[Ids, Vectors]: ...
+
+    def ids(self, model_id: str) -> Ids: ...
+
+
+class _Rebuild:
+    """A graph being built from a snapshot of the store on a thread of its own."""
+
+    def __init__(self, indexes: SearchIndexes, model_id: str, dim: int, generation: int) -> None:
+        self.model_id, self.dim, self.generation = model_id, dim, generation
+        self.result: VectorIndex | None = None
+        self.cancel = threading.Event()
+        self.done = threading.Event()
+        self._indexes = indexes
+        self.thread = threading.Thread(
+            target=self._run, name=f"index rebuild {model_id}", daemon=True
+        )
+
+    def _run(self) -> None:
+        try:
+            ids, vectors = self._indexes.source.load(self.model_id)
+            index = HnswIndex(self.model_id, self.dim, capacity=len(ids))
+            for start in range(0, len(ids), _BUILD_CHUNK):
+                if self.cancel.is_set():
+                    return
+                index.add(ids[start : start + _BUILD_CHUNK], vectors[start : start + _BUILD_CHUNK])
+            self._indexes._save(index, self.generation)  # its own copy: nobody searches it yet
+            self.result = index
+            log.info("rebuilt the %s index (%d vectors) in the background", self.model_id, len(ids))
+        except Exception:
+            log.exception("rebuilding the %s index failed; searches stay exact", self.model_id)
+        finally:
+            self.done.set()
+
+
+_BUILD_CHUNK = 20_000
+
 
 class SearchIndexes:
-    """One vector index per model, loaded from its file or rebuilt from the store.
+    """One vector index per model, loaded from its file, patched, or rebuilt from the store.
 
-    The store is the truth: an index file that is missing, corrupt, for another model or older
-    than the store's generation counter for that model is rebuilt from the stored vectors.
+    The store is the truth. An index file behind the store catches up with it: ids the store
+    no longer has are removed and the vectors written since its generation are added, in place
+    when they are few; otherwise, and when there is no usable file, the graph is rebuilt on a
+    background thread and searches meanwhile use the previous index plus exact scoring of the
+    changed vectors, so no search waits for a rebuild. Callers serialise the calls (the
+    library's model lock); :meth:`close` stops a rebuild in flight.
     """
 
-    def __init__(self, source: VectorSource, index_dir: Path) -> None:
+    def __init__(self, source: VectorSource, index_dir: Path, *, background: bool = True) -> None:
         self.source = source
         self.index_dir = index_dir
+        self.background = background
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
+        self._rebuilds: dict[str, _Rebuild] = {}
 
     def get(self, model_id: str) -> VectorIndex | None:
         """The index of ``model_id``, or None when the library has no vectors for it."""
@@ -58,23 +114,119 @@ class SearchIndexes:
         if dim is None:
             return None
         generation = self.source.generation(model_id)
+        self._take_rebuilt(model_id)
         cached = self._indexes.get(model_id)
         if cached is not None and cached[1] == generation:
             return cached[0]
-        index = load_index(self.index_dir, model_id, dim, generation)
-        if index is None:
-            log.info("rebuilding the %s index from the library database", model_id)
-            ids, vectors = self.source.load(model_id)
-            index = build_index(model_id, dim, ids, vectors)
-            self._save(index, generation)
+        if cached is not None:
+            index, at = cached
+        elif (current := load_index(self.index_dir, model_id, dim, generation)) is not None:
+            index, at = current, generation
+        elif (stale := load_stale(self.index_dir, model_id, dim, generation)) is not None:
+            index, at = stale
+        else:
+            return self._rebuild(model_id, dim, generation, None)
+        if at != generation:
+            caught_up = self._catch_up(model_id, index, at, generation)
+            if caught_up is None:
+                fresh = at > generation  # newer than the store: nothing of it can be trusted
+                return self._rebuild(model_id, dim, generation, None if fresh else (index, at))
+            index = caught_up
         self._indexes[model_id] = (index, generation)
         return index
 
+    def _catch_up(
+        self, model_id: str, index: VectorIndex, at: int, generation: int
+    ) -> VectorIndex | None:
+        """``index`` (built at generation ``at``) patched to the store's state, or None when
+        too much changed to patch it in place."""
+        if at > generation:
+            return None  # newer than the store (a restored database): trust the store
+        ids, vectors = self.source.changes(model_id, since=at)
+        if len(ids) > PATCH_LIMIT and self.background and not isinstance(index, Overlaid):
+            return None
+        gone = np.setdiff1d(index.ids(), self.source.ids(model_id), assume_unique=True)
+        log.info(
+            "catching the %s index up: %d removed, %d written since generation %d",
+            model_id,
+            len(gone),
+            len(ids),
+            at,
+        )
+        index.remove(gone.tolist())
+        if len(ids):
+            index.add(ids, vectors)
+        return maybe_upgrade(index)
+
+    def _rebuild(
+        self,
+        model_id: str,
+        dim: int,
+        generation: int,
+        previous: tuple[VectorIndex, int] | None,
+    ) -> VectorIndex:
+        """Start building the graph from the store and answer meanwhile: the ``previous``
+        index (and its generation) without the photos the store lost, plus the vectors written
+        since it scored exactly; with none, exact search over every vector."""
+        serving: VectorIndex
+        if previous is None:
+            ids, vectors = self.source.load(model_id)
+            if len(ids) < EXACT_THRESHOLD or not self.background:  # built in a moment
+                index = build_index(model_id, dim, ids, vectors)
+                self._save(index, generation)
+                self._indexes[model_id] = (index, generation)
+                return index
+            serving = Overlaid(ExactIndex(model_id, dim), ExactIndex(model_id, dim, ids, vectors))
+        else:
+            base, at = previous
+            gone = np.setdiff1d(base.ids(), self.source.ids(model_id), assume_unique=True)
+            base.remove(gone.tolist())
+            changed_ids, changed = self.source.changes(model_id, since=at)
+            serving = Overlaid(base, ExactIndex(model_id, dim, changed_ids, changed))
+        self._indexes[model_id] = (serving, generation)
+        if model_id not in self._rebuilds:
+            rebuild = _Rebuild(self, model_id, dim, generation)
+            self._rebuilds[model_id] = rebuild
+            log.info("rebuilding the %s index in the background", model_id)
+            rebuild.thread.start()
+        return serving
+
+    def _take_rebuilt(self, model_id: str) -> None:
+        """Swap in a graph that finished building; it catches up on the next :meth:`get`."""
+        rebuild = self._rebuilds.get(model_id)
+        if rebuild is None or not rebuild.done.is_set():
+            return
+        del self._rebuilds[model_id]
+        rebuild.thread.join()
+        if rebuild.result is not None:
+            self._indexes[model_id] = (rebuild.result, rebuild.generation)
+
+    def rebuilding(self, model_id: str) -> bool:
+        """Whether a background rebuild of ``model_id``'s graph is in flight."""
+        rebuild = self._rebuilds.get(model_id)
+        return rebuild is not None and not rebuild.done.is_set()
+
+    def wait(self, model_id: str, timeout: float | None = None) -> bool:
+        """Wait for a rebuild in flight (tests, benchmarks, closing); True once none is."""
+        rebuild = self._rebuilds.get(model_id)
+        return rebuild is None or rebuild.done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop rebuilds in flight (the next open starts again from the files)."""
+        for rebuild in self._rebuilds.values():
+            rebuild.cancel.set()
+        for rebuild in self._rebuilds.values():
+            rebuild.thread.join()
+        self._rebuilds.clear()
+
     def state(self, model_id: str) -> str:
-        """'current', 'stale' or 'missing': whether the index file on disk matches the store.
+        """'current', 'stale' or 'missing': whether the index file on disk matches the store;
+        'rebuilding' while its graph is rebuilt in the background (searches go on meanwhile).
 
         Reads only the small meta file; a damaged data file is caught when it is loaded.
         """
+        if self.rebuilding(model_id):
+            return "rebuilding"
         dim = self.source.dim(model_id)
         meta = read_meta(self.index_dir, model_id)
         if dim is None or meta is None:
@@ -102,26 +254,26 @@ class SearchIndexes:
 
     def remove_photos(self, ids: Sequence[int]) -> None:
         """Take photos the store no longer has (a deletion bumps every model's generation) out
-        of every loaded index, in place: rebuilding a large library's index takes minutes.
-        Indexes not loaded are stale on disk and rebuilt from the store when next needed, and
-        so is a loaded one that another process wrote to meanwhile (more than this deletion's
-        one step of generation)."""
-        for model_id, (_index, generation) in list(self._indexes.items()):
+        of every loaded index, in place. A loaded index that another process wrote to meanwhile
+        (more than this deletion's one step of generation) keeps its older generation and
+        catches up on its next use; index files not loaded catch up when next loaded."""
+        for model_id, (index, generation) in list(self._indexes.items()):
             current = self.source.generation(model_id)
-            if current == generation + 1:
-                self.apply(model_id, [], ids, current)
-            else:
-                del self._indexes[model_id]
+            index.remove(ids)
+            self._indexes[model_id] = (index, current if current == generation + 1 else generation)
 
     def drop(self, model_id: str) -> None:
         """Forget a model's index and delete its files (its vectors left the store)."""
         self._indexes.pop(model_id, None)
-        for path in (index_path(self.index_dir, model_id), meta_path(self.index_dir, model_id)):
+        data = index_path(self.index_dir, model_id)
+        for path in (data, table_path(data), meta_path(self.index_dir, model_id)):
             path.unlink(missing_ok=True)
 
     def save(self, model_id: str) -> None:
+        """Write a loaded index to its file; one serving a rebuild is not (the rebuilt graph
+        writes itself)."""
         cached = self._indexes.get(model_id)
-        if cached is not None:
+        if cached is not None and not isinstance(cached[0], Overlaid):
             self._save(*cached)
 
     def _save(self, index: VectorIndex, generation: int) -> None:

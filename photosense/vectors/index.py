@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -17,9 +18,9 @@ from typing import Protocol, runtime_checkable
 
 import hnswlib
 import numpy as np
-import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
+from photosense.vectors.table import VectorTable
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,29 @@ Neighbour = tuple[int, float]
 DEFAULT_M = 16
 DEFAULT_EF_CONSTRUCTION = 100
 DEFAULT_EF_SEARCH = 256
-EXACT_FILTER_FACTOR = 0.25
-"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(ef_search * len(index))`` ids is
-scored exactly; a larger one is searched by a filtered graph walk.
 
-The walk visits about ``ef * n / len(allowed)`` nodes while exact scoring costs ~30 us per
-allowed id (hnswlib's ``get_items`` builds Python lists), so the two cross near
-``c * sqrt(ef * n)``. Measured with ef 64 and 512 at 10k, 100k and 1M, c is 0.18-0.31; below it
-exact wins, and erring that way is safer: under a tiny filter a walk at 1M takes seconds.
+
+def text_ef(n: int) -> int:
+    """ef of a text query over ``n`` vectors: 512 at 100k, growing with the square root of n.
+
+    Text queries lie across the modality gap from every photo (best cosine ~0.3), where a graph
+    built from photos routes worse, and their true neighbours spread over more of it as the
+    library grows. Measured with benchmarks/bench_scale.py (synthetic CLIP-like 512-d vectors,
+    M=16, ef_construction=100): recall@10 of text-like queries 0.997 at 100k with ef 512, and
+    0.980 / 0.992 at 1M with ef 1536 / 2048, where ef 256 (enough for photo queries) gives 0.80.
+    """
+    return int(min(4096, max(DEFAULT_EF_SEARCH, round(512 * math.sqrt(n / 100_000)))))
+
+
+EXACT_FILTER_FACTOR = 1.0
+"""An ``allowed`` set of up to ``EXACT_FILTER_FACTOR * sqrt(ef * len(index))`` ids is scored
+exactly; a larger one is searched by a filtered graph walk.
+
+The walk visits about ``ef * n / len(allowed)`` nodes while exact scoring costs a fixed time per
+allowed id, so the two cross near ``c * sqrt(ef * n)``. When exact scoring read vectors back from
+hnswlib (~30 us an id), c was 0.18-0.31; scoring from the float16 table costs ~1.3-6 us an id,
+and at 1M with ef 256, 10,000 allowed ids took 66 ms exact against 542 ms by the walk (at 100k,
+64 ms against 69 ms: the crossing), measured with benchmarks/bench_scale.py, so c is now 1.
 """
 
 _CHUNK = 65_536  # rows read back from hnswlib at a time, to bound memory in exact fallbacks
@@ -67,9 +83,15 @@ class VectorIndex(Protocol):
         ...
 
     def search(
-        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+        self,
+        query: Vectors,
+        k: int,
+        allowed: Collection[int] | None = None,
+        *,
+        text: bool = False,
     ) -> list[Neighbour]:
-        """Up to ``k`` (id, cosine) pairs, best first, optionally restricted to ``allowed`` ids."""
+        """Up to ``k`` (id, cosine) pairs, best first, optionally restricted to ``allowed`` ids;
+        ``text`` says the query came from the text tower (an index may search it harder)."""
         ...
 
     def ids(self) -> Ids:
@@ -137,9 +159,15 @@ class ExactIndex:
         self._rows = {i: r for r, i in enumerate(self._ids[: self._n].tolist())}
 
     def search(
-        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+        self,
+        query: Vectors,
+        k: int,
+        allowed: Collection[int] | None = None,
+        *,
+        text: bool = False,
     ) -> list[Neighbour]:
-        """Exact top-k by cosine, over all vectors or only the ``allowed`` ids."""
+        """Exact top-k by cosine, over all vectors or only the ``allowed`` ids (``text`` makes
+        no difference: every search is exact)."""
         query = _as_query(query, self.dim)
         ids, matrix = self._ids[: self._n], self._matrix[: self._n]
         if allowed is None:
@@ -174,8 +202,14 @@ class HnswIndex:
     """Approximate search through an hnswlib HNSW graph (inner-product space).
 
     Capacity doubles as needed; removed ids become tombstones whose slots new ids reuse
-    (hnswlib's ``replace_deleted``), so churn does not grow the graph. The live ids are kept as
-    a sorted array next to the graph because hnswlib cannot list its non-deleted labels.
+    (hnswlib's ``replace_deleted``), so churn does not grow the graph. Beside the graph, a
+    float16 :class:`VectorTable` holds the live vectors: it knows which ids are live (hnswlib
+    cannot list its non-deleted labels) and scores a set of ids exactly (hnswlib reads vectors
+    back one Python float at a time).
+
+    Text queries (``text=True``) lie across the modality gap from every photo, where the graph,
+    built from photos, routes worse: they search with a wider candidate list, ``ef_text``
+    (default: :func:`text_ef` of the index's size).
     """
 
     kind = "hnsw"
@@ -188,6 +222,7 @@ class HnswIndex:
         M: int = DEFAULT_M,  # noqa: N803 - hnswlib's and the literature's name
         ef_construction: int = DEFAULT_EF_CONSTRUCTION,
         ef_search: int = DEFAULT_EF_SEARCH,
+        ef_text: int | None = None,
         capacity: int = 1024,
         num_threads: int = -1,
     ) -> None:
@@ -198,17 +233,27 @@ class HnswIndex:
             ef_construction=ef_construction,
             allow_replace_deleted=True,
         )
-        self._setup(model_id, graph, np.empty(0, np.int64), ef_search, num_threads)
+        self._setup(model_id, graph, VectorTable(dim, capacity), ef_search, ef_text, num_threads)
 
     def _setup(
-        self, model_id: str, graph: hnswlib.Index, live: Ids, ef_search: int, num_threads: int
+        self,
+        model_id: str,
+        graph: hnswlib.Index,
+        table: VectorTable,
+        ef_search: int,
+        ef_text: int | None,
+        num_threads: int,
     ) -> None:
         self.model_id = model_id
         self.dim: int = graph.dim
         self.num_threads = num_threads
         self._graph = graph
-        self._live = live
+        self._table = table
         self.ef_search = ef_search
+        self.ef_text = ef_text
+        # hnswlib's ef belongs to the graph, not to a query: a search that needs another ef
+        # sets it and searches under this lock, so concurrent searches never see each other's.
+        self._ef_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -219,23 +264,36 @@ class HnswIndex:
         deleted: Iterable[int] = (),
         *,
         ef_search: int = DEFAULT_EF_SEARCH,
+        ef_text: int | None = None,
         num_threads: int = -1,
     ) -> HnswIndex:
-        """Read a graph written by :meth:`save`; ``deleted`` are its tombstoned labels."""
+        """Read a graph written by :meth:`save` (and its vector table beside it, see
+        :func:`table_path`); ``deleted`` are its tombstoned labels."""
         graph = hnswlib.Index(space="ip", dim=dim)
         graph.load_index(str(path), allow_replace_deleted=True)  # capacity is in the file
-        labels = np.asarray(graph.get_ids_list(), np.int64)
-        live = np.setdiff1d(labels, np.fromiter(deleted, np.int64))
+        vectors = table_path(path)
+        if vectors.is_file():
+            table = VectorTable.load(vectors, dim)
+        else:  # written before tables existed: read the vectors back from the graph, once
+            labels = np.asarray(graph.get_ids_list(), np.int64)
+            live = np.setdiff1d(labels, np.fromiter(deleted, np.int64))
+            log.info("reading %d vectors back from %s (once)", len(live), path.name)
+            table = VectorTable(dim, len(live))
+            for start in range(0, len(live), _CHUNK):
+                chunk = live[start : start + _CHUNK]
+                table.upsert(chunk, np.asarray(graph.get_items(chunk), np.float32))
         index = cls.__new__(cls)
-        index._setup(model_id, graph, live, ef_search, num_threads)
+        index._setup(model_id, graph, table, ef_search, ef_text, num_threads)
         return index
 
     def save(self, path: Path) -> None:
-        """Write the graph to exactly ``path`` (hnswlib's own format)."""
+        """Write the graph to exactly ``path`` (hnswlib's own format) and the vector table to
+        :func:`table_path` of it."""
         self._graph.save_index(str(path))
+        self._table.save(table_path(path))
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self._table)
 
     @property
     def graph(self) -> hnswlib.Index:
@@ -244,12 +302,13 @@ class HnswIndex:
 
     @property
     def ef_search(self) -> int:
-        """Candidate list size of a search; hnswlib widens it to k when k is larger."""
-        return int(self._graph.ef)
+        """Candidate list size of a photo-like search; hnswlib widens it to k when k is larger."""
+        return self._ef
 
     @ef_search.setter
     def ef_search(self, ef: int) -> None:
-        self._graph.set_ef(ef)  # set once, not per query, so concurrent searches share nothing
+        self._ef = ef
+        self._graph.set_ef(ef)
 
     @property
     def capacity(self) -> int:
@@ -258,16 +317,16 @@ class HnswIndex:
 
     def deleted_ids(self) -> Ids:
         """Tombstoned labels still in the graph (they must be saved beside it)."""
-        if self._graph.element_count == len(self._live):
+        if self._graph.element_count == len(self._table):
             return np.empty(0, np.int64)
-        return np.setdiff1d(np.asarray(self._graph.get_ids_list(), np.int64), self._live)
+        return np.setdiff1d(np.asarray(self._graph.get_ids_list(), np.int64), self._table.ids())
 
     def add(self, ids: Ids, vectors: Vectors) -> None:
         """Upsert: live ids are updated in place, tombstones revived, new ids fill free slots."""
         ids, vectors = _as_batch(ids, vectors, self.dim)
-        live = _member(self._live, ids)
+        live = self._table.contains(ids)
         update = live.copy()
-        if self._graph.element_count > len(self._live):  # tombstones: some "new" ids may be dead
+        if self._graph.element_count > len(self._table):  # tombstones: some "new" ids may be dead
             for i in np.flatnonzero(~live):
                 try:
                     self._graph.unmark_deleted(int(ids[i]))
@@ -278,48 +337,64 @@ class HnswIndex:
             self._graph.add_items(vectors[update], ids[update], num_threads=self.num_threads)
         fresh = ~update
         if fresh.any():
-            free = self._graph.element_count - len(self._live) - int((update & ~live).sum())
+            free = self._graph.element_count - len(self._table) - int((update & ~live).sum())
             needed = self._graph.element_count + max(0, int(fresh.sum()) - free)
             if needed > self.capacity:
                 self._graph.resize_index(max(needed, 2 * self.capacity))
             self._graph.add_items(
                 vectors[fresh], ids[fresh], num_threads=self.num_threads, replace_deleted=True
             )
-        self._live = _insert_sorted(self._live, ids[~live])
+        self._table.upsert(ids, vectors)
 
     def remove(self, ids: Iterable[int]) -> None:
         """Tombstone these ids (``mark_deleted``); their slots are reused by later adds."""
         doomed = np.unique(np.fromiter(ids, np.int64))
-        doomed = doomed[_member(self._live, doomed)]
+        doomed = doomed[self._table.contains(doomed)]
         for label in doomed.tolist():
             self._graph.mark_deleted(label)
-        self._live = np.setdiff1d(self._live, doomed, assume_unique=True)
+        self._table.remove(doomed)
 
     def search(
-        self, query: Vectors, k: int, allowed: Collection[int] | None = None
+        self,
+        query: Vectors,
+        k: int,
+        allowed: Collection[int] | None = None,
+        *,
+        text: bool = False,
     ) -> list[Neighbour]:
         """Top-k through the graph; a small ``allowed`` set is scored exactly instead.
 
         A filtered graph walk has to visit about ``ef / selectivity`` nodes, so for a small
-        allowed set reading its vectors back and scoring them is faster, and exact.
+        allowed set scoring its vectors from the table is faster, and exact.
         """
         query = _as_query(query, self.dim)
-        k = min(k, len(self._live))
+        k = min(k, len(self._table))
         if k <= 0:
             return []
+        ef = (self.ef_text or text_ef(len(self._table))) if text else self._ef
         if allowed is None:
-            return self._knn(query, k, None) or self._exact(self._live, query, k)
-        if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(self.ef_search * len(self._live)):
+            return self._knn(query, k, None, ef) or self._exact(self._table.ids(), query, k)
+        if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(ef * len(self._table)):
             return self._exact(self._known(allowed), query, k)
         wanted = allowed if isinstance(allowed, set | frozenset) else set(allowed)
-        return self._knn(query, k, wanted.__contains__) or self._exact(
+        return self._knn(query, k, wanted.__contains__, ef) or self._exact(
             self._known(allowed), query, k
         )
 
-    def _knn(self, query: Vectors, k: int, keep: _Filter | None) -> list[Neighbour]:
+    def _knn(self, query: Vectors, k: int, keep: _Filter | None, ef: int) -> list[Neighbour]:
         """Graph search; ``[]`` when hnswlib cannot find ``k`` matches (it never returns fewer)."""
         try:
-            labels, distances = self._graph.knn_query(query, k=k, num_threads=1, filter=keep)
+            if ef == self._ef:
+                labels, distances = self._graph.knn_query(query, k=k, num_threads=1, filter=keep)
+            else:
+                with self._ef_lock:
+                    self._graph.set_ef(ef)
+                    try:
+                        labels, distances = self._graph.knn_query(
+                            query, k=k, num_threads=1, filter=keep
+                        )
+                    finally:
+                        self._graph.set_ef(self._ef)
         except RuntimeError:
             log.debug("graph search found fewer than %d hits; scoring exactly", k)
             return []
@@ -328,26 +403,28 @@ class HnswIndex:
 
     def _known(self, allowed: Collection[int]) -> Ids:
         ids = np.unique(_as_ids(allowed))
-        return ids[_member(self._live, ids)]
+        return ids[self._table.contains(ids)]
 
     def _exact(self, ids: Ids, query: Vectors, k: int) -> list[Neighbour]:
-        """Exact top-k over these live ids, reading their vectors back in bounded chunks."""
+        """Exact top-k over these live ids, scored from the table in bounded chunks."""
         best: list[Neighbour] = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            hits = _top_k(chunk, self._graph.get_items(chunk), query, k)
+            hits = _best(chunk, self._table.scores(chunk, query), k)
             best = heapq.nlargest(k, best + hits, key=itemgetter(1))
         return best
 
     def ids(self) -> Ids:
-        return self._live.copy()
+        return self._table.ids().copy()
 
     def vectors_for(self, ids: Sequence[int] | Ids) -> Vectors:
-        wanted = np.asarray(ids, np.int64).reshape(-1)
-        missing = wanted[~_member(self._live, wanted)]
-        if len(missing):
-            raise KeyError(int(missing[0]))
-        return np.asarray(self._graph.get_items(wanted), np.float32).reshape(-1, self.dim)
+        """The table's vectors of these ids (float16 kept, float32 returned)."""
+        return self._table.get(np.asarray(ids, np.int64).reshape(-1))
+
+
+def table_path(graph_path: Path) -> Path:
+    """Where an HNSW graph file keeps its vector table: beside it, same name plus a suffix."""
+    return graph_path.with_name(graph_path.name + ".vectors.npz")
 
 
 class _Filter(Protocol):
@@ -380,20 +457,6 @@ def _as_ids(ids: Collection[int]) -> Ids:
     if isinstance(ids, np.ndarray):
         return ids.astype(np.int64, copy=False).reshape(-1)
     return np.fromiter(ids, np.int64, len(ids))
-
-
-def _member(sorted_ids: Ids, ids: Ids) -> npt.NDArray[np.bool_]:
-    """Which of ``ids`` occur in the sorted array ``sorted_ids``."""
-    if not len(sorted_ids):
-        return np.zeros(len(ids), bool)
-    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-    return np.asarray(sorted_ids[at] == ids)
-
-
-def _insert_sorted(sorted_ids: Ids, new_ids: Ids) -> Ids:
-    """``sorted_ids`` with ``new_ids`` (absent from it) merged in, in linear time."""
-    new_ids = np.sort(new_ids)
-    return np.insert(sorted_ids, np.searchsorted(sorted_ids, new_ids), new_ids)
 
 
 def _scores(matrix: Vectors, query: Vectors) -> Vectors:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from photosense.arrays import Ids, Vectors
-from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex
+from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,10 @@ benchmarks/bench_search.py), invisible next to the text encoder, with perfect re
 updates and no build; an HNSW graph for 20k costs ~5 s to build on two cores.
 """
 
-FORMAT = 1
+FORMAT = 2
+"""2: written since vector rows record the generation that wrote them, so a file of an older
+generation can catch up with the store (:func:`load_stale`); a format-1 file loads only when it
+is current."""
 _READ_CHUNK = 1 << 22
 
 
@@ -52,6 +55,8 @@ class IndexMeta:
     data_crc32: int = 0
     deleted: tuple[int, ...] = ()  # HNSW tombstones, which hnswlib's file cannot tell apart
     format: int = FORMAT
+    table_bytes: int = 0  # an HNSW graph's vector table file (0: none, written before tables)
+    table_crc32: int = 0
 
 
 def index_path(index_dir: Path, model_id: str) -> Path:
@@ -70,8 +75,9 @@ def meta_path(index_dir: Path, model_id: str) -> Path:
 def save_index(index: VectorIndex, index_dir: Path, generation: int) -> None:
     """Write the index and its meta atomically; the previous files stay valid until the renames.
 
-    The data file is renamed first: a crash between the two renames leaves a meta whose CRC no
-    longer matches, which loads as ``None`` (rebuild), never as a wrong index.
+    The data files (an HNSW graph's vector table, then the graph) are renamed first: a crash
+    between the renames leaves a meta whose CRC no longer matches, which loads as ``None``
+    (rebuild), never as a wrong index.
     """
     if not isinstance(index, ExactIndex | HnswIndex):
         raise TypeError(f"cannot save a {type(index).__name__}")
@@ -79,25 +85,38 @@ def save_index(index: VectorIndex, index_dir: Path, generation: int) -> None:
     data_file = index_path(index_dir, index.model_id)
     meta_file = meta_path(index_dir, index.model_id)
     with _temp_file(data_file) as data_tmp, _temp_file(meta_file) as meta_tmp:
-        index.save(data_tmp)
-        size, crc = _fingerprint(data_tmp, sync=True)
-        deleted = index.deleted_ids() if isinstance(index, HnswIndex) else np.empty(0, np.int64)
-        meta = IndexMeta(
-            model_id=index.model_id,
-            dim=index.dim,
-            generation=generation,
-            count=len(index),
-            kind=index.kind,
-            data_bytes=size,
-            data_crc32=crc,
-            deleted=tuple(deleted.tolist()),
-        )
-        with meta_tmp.open("w", encoding="utf-8") as file:
-            json.dump(asdict(meta), file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(data_tmp, data_file)
-        os.replace(meta_tmp, meta_file)
+        table_tmp = table_path(data_tmp)
+        try:
+            index.save(data_tmp)
+            size, crc = _fingerprint(data_tmp, sync=True)
+            table_size, table_crc = 0, 0
+            if isinstance(index, HnswIndex):
+                table_size, table_crc = _fingerprint(table_tmp, sync=True)
+            deleted = index.deleted_ids() if isinstance(index, HnswIndex) else np.empty(0, np.int64)
+            meta = IndexMeta(
+                model_id=index.model_id,
+                dim=index.dim,
+                generation=generation,
+                count=len(index),
+                kind=index.kind,
+                data_bytes=size,
+                data_crc32=crc,
+                deleted=tuple(deleted.tolist()),
+                table_bytes=table_size,
+                table_crc32=table_crc,
+            )
+            with meta_tmp.open("w", encoding="utf-8") as file:
+                json.dump(asdict(meta), file)
+                file.flush()
+                os.fsync(file.fileno())
+            if isinstance(index, HnswIndex):
+                os.replace(table_tmp, table_path(data_file))
+            else:
+                table_path(data_file).unlink(missing_ok=True)
+            os.replace(data_tmp, data_file)
+            os.replace(meta_tmp, meta_file)
+        finally:
+            table_tmp.unlink(missing_ok=True)
     _sync_dir(index_dir)
     log.debug("saved %s index of %d vectors to %s", index.kind, len(index), data_file)
 
@@ -120,13 +139,16 @@ def load_index(index_dir: Path, model_id: str, dim: int, generation: int) -> Vec
     meta = read_meta(index_dir, model_id)
     if meta is None:
         return None
-    wanted = (FORMAT, model_id, dim, generation)
-    if (meta.format, meta.model_id, meta.dim, meta.generation) != wanted:
-        log.info("index for %s is stale or foreign (%s); it will be rebuilt", model_id, meta)
+    wanted = (model_id, dim, generation)
+    if meta.format not in (1, FORMAT) or (meta.model_id, meta.dim, meta.generation) != wanted:
+        log.info("index for %s is stale or foreign (%s)", model_id, meta)
         return None
     path = index_path(index_dir, model_id)
     try:
-        if _fingerprint(path) != (meta.data_bytes, meta.data_crc32):
+        if _fingerprint(path) != (meta.data_bytes, meta.data_crc32) or (
+            meta.table_bytes
+            and _fingerprint(table_path(path)) != (meta.table_bytes, meta.table_crc32)
+        ):
             log.warning("index file %s does not match its meta; it will be rebuilt", path)
             return None
         index: ExactIndex | HnswIndex
@@ -143,6 +165,20 @@ def load_index(index_dir: Path, model_id: str, dim: int, generation: int) -> Vec
         log.warning("index file %s holds %d vectors, meta says %d", path, len(index), meta.count)
         return None
     return index
+
+
+def load_stale(
+    index_dir: Path, model_id: str, dim: int, generation: int
+) -> tuple[VectorIndex, int] | None:
+    """A saved index of this model at an older generation, intact, with that generation: the
+    caller catches it up with the store's changes since then. ``None`` when there is none, or
+    when it cannot catch up (damaged, foreign, newer than the store, or written before vector
+    rows recorded their generation)."""
+    meta = read_meta(index_dir, model_id)
+    if meta is None or meta.format != FORMAT or not 0 <= meta.generation < generation:
+        return None
+    index = load_index(index_dir, model_id, dim, meta.generation)
+    return None if index is None else (index, meta.generation)
 
 
 def build_index(model_id: str, dim: int, ids: Ids, vectors: Vectors) -> VectorIndex:

@@ -10,6 +10,9 @@ from photosense.vectors import ExactIndex, HnswIndex, VectorIndex
 from tests.vectors.conftest import IndexFactory
 from tests.vectors.vecdata import Ids, Rows, brute_force, clustered, unit_rows
 
+F16 = 1e-3
+"""HNSW indexes keep their vectors for exact scoring as float16: unit vectors round by < 1e-3."""
+
 
 def filled(
     make_index: IndexFactory, rng: np.random.Generator, n: int = 300, dim: int = 16
@@ -55,7 +58,7 @@ def test_add_replaces_an_existing_id(make_index: IndexFactory, rng: np.random.Ge
     replacement = unit_rows(rng, 1, 16)
     index.add(ids[:1], replacement)
     assert len(index) == len(ids)
-    np.testing.assert_allclose(index.vectors_for([int(ids[0])]), replacement, atol=1e-6)
+    np.testing.assert_allclose(index.vectors_for([int(ids[0])]), replacement, atol=F16)
     assert index.search(replacement[0], 1)[0][0] == ids[0]
 
 
@@ -89,7 +92,7 @@ def test_a_removed_id_can_come_back(make_index: IndexFactory, rng: np.random.Gen
     fresh = unit_rows(rng, 1, 16)
     index.add(ids[3:4], fresh)
     assert len(index) == len(ids)
-    np.testing.assert_allclose(index.vectors_for([int(ids[3])]), fresh, atol=1e-6)
+    np.testing.assert_allclose(index.vectors_for([int(ids[3])]), fresh, atol=F16)
     assert index.search(fresh[0], 1)[0][0] == ids[3]
 
 
@@ -151,7 +154,9 @@ def test_vectors_for_keeps_order_and_rejects_unknown_ids(
     make_index: IndexFactory, rng: np.random.Generator
 ) -> None:
     index, ids, vectors = filled(make_index, rng)
-    np.testing.assert_allclose(index.vectors_for([int(ids[9]), int(ids[2])]), vectors[[9, 2]])
+    np.testing.assert_allclose(
+        index.vectors_for([int(ids[9]), int(ids[2])]), vectors[[9, 2]], atol=F16
+    )
     assert index.vectors_for([]).shape == (0, 16)
     with pytest.raises(KeyError):
         index.vectors_for([int(ids[0]), 10**12])

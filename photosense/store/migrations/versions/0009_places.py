@@ -1,7 +1,7 @@
 """places: each photo's place in words, from its GPS position
 
-Revision ID: 0008_places
-Revises: 0007_text
+Revision ID: 0009_places
+Revises: 0008_vector_changes
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_places"
-down_revision = "0007_text"
+revision = "0009_places"
+down_revision = "0008_vector_changes"
 branch_labels = None
 depends_on = None
 
