@@ -3,7 +3,7 @@ when there is nothing to search or the query is a photo's own stored vector."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -116,7 +116,7 @@ class PreparedQueryEncoder(QueryEncoder):
     def needs_preparing(self) -> bool:
         return self.prepared == 0
 
-    def prepare(self) -> None:
+    def prepare(self, full: Callable[[], Encoder]) -> None:
         self.prepared += 1
 
 

@@ -170,6 +170,8 @@ class Models:
                 return SwitchReport(encoder.model_id, False, report)  # superseded meanwhile
             runtime.activate(encoder)
         log.info("switched the library to %s", encoder.model_id)
+        if cancel is None or not cancel.cancelled:
+            yield from runtime.prepare_queries()  # the first search should not pay for it
         return SwitchReport(encoder.model_id, True, report)
 
     def continue_switch(

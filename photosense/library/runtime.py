@@ -3,8 +3,8 @@
 :class:`ModelRuntime` owns what the capabilities share: the lock that serialises the model and
 the in-memory vector indexes, the lazily loaded encoder, the cached tagger and the index cache.
 Every capability (search, tags, models, fine-tuning…) reaches the model through it alone.
-Searches ask it for a text encoder, which may be a light one for queries (the starter's runs
-without torch); indexing, tagging and fine-tuning use the full encoder.
+Searches ask it for a text encoder, which may be a light one for queries (the starter's and
+open_clip models' run without torch); indexing, tagging and fine-tuning use the full encoder.
 """
 
 from __future__ import annotations
@@ -201,6 +201,8 @@ class ModelRuntime:
         with self.lock:
             encoder = self.text_encoder
             try:
+                if isinstance(encoder, Preparable) and encoder.needs_preparing():
+                    encoder.prepare(lambda: self.encoder)  # an export may use the full model
                 return encoder.model_id, encoder.encode_texts([text])[0]
             except Exception as exc:  # onnxruntime and its export raise their own types
                 if encoder is not self._query:
@@ -210,15 +212,16 @@ class ModelRuntime:
             return self.encoder.model_id, self.encoder.encode_texts([text])[0]
 
     def prepare_queries(self) -> Generator[Progress, None, None]:
-        """Do the light query encoder's one-time work now (the starter's ONNX export), so the
-        first search after indexing does not pay it; nothing when there is none to do."""
+        """Do the light query encoder's one-time work now (its ONNX export, from the full
+        model where it needs it: loaded already after indexing), so the first search after
+        indexing does not pay it; nothing when there is none to do."""
         if self._query_factory is None:
             return
         query = self._query_factory(self.spec)
         if isinstance(query, Preparable) and query.needs_preparing():
             yield Progress(0, None, "preparing search")
             try:
-                query.prepare()
+                query.prepare(lambda: self.encoder)
             except Exception as exc:  # the first query tries again, or the full model answers
                 log.warning("could not prepare the query encoder: %s", exc)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -31,11 +31,11 @@ class TextEncoder(Protocol):
 @runtime_checkable
 class Preparable(Protocol):
     """A query encoder with one-time work (an export) that can be done ahead of the first
-    query."""
+    query; ``full`` gives the library's full model, loaded once, to work that needs it."""
 
     def needs_preparing(self) -> bool: ...
 
-    def prepare(self) -> None: ...
+    def prepare(self, full: Callable[[], Encoder]) -> None: ...
 
 
 @runtime_checkable

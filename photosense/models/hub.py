@@ -66,12 +66,17 @@ def hub_source(arch: str, pretrained: str) -> HubSource:
     open_clip's tables. Raises ``ModelError`` when open_clip knows no such pair, or fetches it
     from a plain URL rather than the hub (no such model is in the catalogue).
     """
+    return catalogue_hub_source(arch, pretrained) or open_clip_hub_source(arch, pretrained)
+
+
+def catalogue_hub_source(arch: str, pretrained: str) -> HubSource | None:
+    """:func:`hub_source` for a catalogue pair (no open_clip import), None for any other."""
     tag = pretrained.lower().replace("-", "_")  # how open_clip normalises a tag
     for entry in load_catalogue().entries:
         if (entry.architecture, entry.pretrained) == (arch, tag):
             names = (entry.hf_model_name, entry.hf_tokenizer_name)
             return _hub_source(arch, pretrained, entry.hf_hub, *names)
-    return open_clip_hub_source(arch, pretrained)
+    return None
 
 
 def open_clip_hub_source(arch: str, pretrained: str) -> HubSource:

@@ -23,32 +23,16 @@ from photosense.errors import ModelError, ModelNotDownloadedError
 from photosense.models.device import inference_precision, select_device
 from photosense.models.encoder import Vectors, l2_normalise
 from photosense.models.imageprep import trim_extreme_aspect
+from photosense.models.openclip_configs import MODEL_ID_PREFIX as MODEL_ID_PREFIX
+from photosense.models.openclip_configs import RANDOM_TAG_PREFIX as RANDOM_TAG_PREFIX
+from photosense.models.openclip_configs import TINY_ARCH as TINY_ARCH
+from photosense.models.openclip_configs import TINY_CONFIG as TINY_CONFIG
+from photosense.models.openclip_configs import pretrained_model_id as pretrained_model_id
+from photosense.models.openclip_configs import random_model_id as random_model_id
 
 log = logging.getLogger(__name__)
 
-MODEL_ID_PREFIX = "open_clip"
-RANDOM_TAG_PREFIX = "random-seed"
 TEXT_BATCH_SIZE = 256
-
-TINY_ARCH = "photosense-tiny"
-TINY_CONFIG: dict[str, Any] = {
-    "embed_dim": 8,
-    "vision_cfg": {
-        "image_size": 32,
-        "layers": 1,
-        "width": 32,
-        "head_width": 16,
-        "patch_size": 16,
-    },
-    "text_cfg": {
-        "context_length": 16,
-        "vocab_size": 49408,
-        "width": 32,
-        "heads": 2,
-        "layers": 1,
-    },
-}
-"""A one-layer CLIP (8-d vectors, 32 px images) in the spirit of open_clip's own test configs."""
 
 _register_lock = threading.Lock()
 
@@ -65,16 +49,6 @@ def register_tiny_config(name: str = TINY_ARCH) -> str:
         if name not in factory._MODEL_CONFIGS:
             factory._MODEL_CONFIGS[name] = copy.deepcopy(TINY_CONFIG)
     return name
-
-
-def random_model_id(arch: str, seed: int) -> str:
-    """The model id of ``arch`` with random weights drawn from ``seed``."""
-    return f"{MODEL_ID_PREFIX}/{arch}/{RANDOM_TAG_PREFIX}{seed}"
-
-
-def pretrained_model_id(arch: str, pretrained: str) -> str:
-    """The model id of ``arch`` with open_clip's ``pretrained`` weights."""
-    return f"{MODEL_ID_PREFIX}/{arch}/{pretrained}"
 
 
 def known_architectures() -> list[str]:

@@ -109,15 +109,25 @@ def load_encoder(spec: str = "auto", device: str = "auto") -> Encoder:
 def load_query_encoder(spec: str) -> TextEncoder | None:
     """A light encoder for search queries under ``spec``, or None where the model has none.
 
-    The starter's versions have one (ONNX Runtime, no torch; ``PHOTOSENSE_ONNX=0`` makes it
-    torch's text tower alone). It loads on the first query: its model id costs nothing.
+    The starter's versions and open_clip models with CLIP's own tokenizer have one (their text
+    tower exported to ONNX and run by ONNX Runtime, no torch; ``PHOTOSENSE_ONNX=0`` makes the
+    starter's torch's text tower alone and leaves open_clip models none). It loads on the
+    first query: its model id costs nothing.
     """
-    from photosense.models.starter_query import StarterQueryEncoder, onnx_enabled
+    from photosense.models.onnx_text import onnx_enabled
 
     try:
-        arch, pretrained, _ = parse_spec(spec)
+        arch, pretrained, seed = parse_spec(spec)
     except UnknownModelError:
         return None  # the full model's loader reports it
-    if arch != "starter":
+    if arch == "starter":
+        from photosense.models.starter_query import StarterQueryEncoder
+
+        return StarterQueryEncoder(pretrained or STARTER_ID, use_onnx=onnx_enabled())
+    if not onnx_enabled():
         return None
-    return StarterQueryEncoder(pretrained or STARTER_ID, use_onnx=onnx_enabled())
+    from photosense.models.clip_query import clip_query_encoder
+
+    if arch == "local":
+        return clip_query_encoder(spec, arch, local_id=pretrained)
+    return clip_query_encoder(spec, arch, pretrained, seed)

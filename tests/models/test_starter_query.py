@@ -46,7 +46,7 @@ def torch_tower() -> Iterator[MiniLMTextTower]:
     yield MiniLMTextTower(torch.device("cpu"))
 
 
-def test_only_the_starter_has_a_query_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_starter_has_a_query_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
     """Loads nothing: the encoder knows its model id before its first query."""
     monkeypatch.delenv(ENV_ONNX, raising=False)
     for spec, model_id in [("auto", STARTER_ID), (STARTER_ID, STARTER_ID)]:
@@ -54,7 +54,6 @@ def test_only_the_starter_has_a_query_encoder(monkeypatch: pytest.MonkeyPatch) -
         assert encoder is not None and encoder.model_id == model_id
     bridge = load_query_encoder(BRIDGE_V1_ID)
     assert bridge is not None and bridge.model_id == BRIDGE_V1_ID
-    assert load_query_encoder("photosense-tiny") is None
     assert load_query_encoder("fine-tuned/mine") is None
     assert isinstance(bridge, StarterQueryEncoder) and bridge.use_onnx
     monkeypatch.setenv(ENV_ONNX, "0")
