@@ -224,18 +224,10 @@ class LightQueryEncoder:
     (an export) first, which ``prepare`` does ahead (``photosense index`` calls it)."""
 
     def __init__(self, model_id: str, dim: int) -> None:
-        self._model_id = model_id
-        self._dim = dim
+        self.model_id = model_id
+        self.dim = dim
         self._encode: Callable[[Sequence[str]], Vectors] | None = None
         self._lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     def needs_preparing(self) -> bool:
         """Whether the first query would do one-time work (an export) first."""
