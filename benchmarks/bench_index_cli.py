@@ -6,7 +6,9 @@ Runs the real command with the real (offline starter) model in a pseudo-terminal
 library of ``--photos`` generated 1024x768 JPEGs, twice: once to the end, recording when the
 first output appears, when the photos are in the library (their rows, before any vector) and
 when it ends; once interrupted with one Ctrl-C ``--interrupt-after`` seconds after the embedding
-started (a batch is then in flight), recording how long the process takes to exit. The model's
+started (a batch is then in flight), recording how long the process takes to exit; and once so
+interrupted after "preparing tags" shows (the new library embedding its tag vocabulary, the
+longest step of a first run). The model's
 class vectors are cached in ``~/.cache/photosense-bench/index-cli/home`` after the first run, as
 they are for a user after their first library. The last screen of each run is printed.
 """
@@ -48,8 +50,13 @@ def photos_in(library: Path) -> tuple[int, int]:
         return 0, 0
 
 
-def run(photos: Path, home: Path, interrupt_after: float | None) -> dict[str, object]:
-    """Run ``photosense index`` in a pseudo-terminal; what appeared when, and the last screen."""
+def run(
+    photos: Path, home: Path, interrupt_after: float | None, during: str = "embedding"
+) -> dict[str, object]:
+    """Run ``photosense index`` in a pseudo-terminal; what appeared when, and the last screen.
+
+    With ``interrupt_after``, one Ctrl-C that many seconds into ``during``: "embedding" (the
+    first vectors are in) or "preparing tags" (the step shows on screen)."""
     library = Path(tempfile.mkdtemp(prefix="bench-index-cli-")) / "library"
     env = dict(os.environ, PHOTOSENSE_HOME=str(home))
     argv = [sys.executable, "-m", "photosense", "--library", str(library), "index", str(photos)]
@@ -63,6 +70,7 @@ def run(photos: Path, home: Path, interrupt_after: float | None) -> dict[str, ob
     figures: dict[str, object] = {}
     interrupted_at: float | None = None
     embedding_at: float | None = None
+    text = ""
     while True:
         now = time.perf_counter() - started
         ready, _, _ = select.select([fd], [], [], 0.02)
@@ -83,6 +91,9 @@ def run(photos: Path, home: Path, interrupt_after: float | None) -> dict[str, ob
             figures.setdefault("first_rows_s", round(now, 2))
         if vectors:
             figures.setdefault("first_vectors_s", round(now, 2))
+            if during == "embedding":
+                embedding_at = embedding_at or now
+        if during == "preparing tags" and "preparing tags" in text:
             embedding_at = embedding_at or now
         if (
             interrupt_after is not None
@@ -115,8 +126,13 @@ def main() -> None:
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
-    for name, interrupt in (("to the end", None), ("Ctrl-C", args.interrupt_after)):
-        figures = run(photos, home, interrupt)
+    runs = (
+        ("to the end", None, "embedding"),
+        ("Ctrl-C while a batch is encoded", args.interrupt_after, "embedding"),
+        ("Ctrl-C while tags are prepared", args.interrupt_after, "preparing tags"),
+    )
+    for name, interrupt, during in runs:
+        figures = run(photos, home, interrupt, during)
         screen = figures.pop("last_screen")
         print(f"\n## {name}: {figures}")
         for line in screen:  # type: ignore[attr-defined]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import os
 from collections.abc import Generator, Iterable
 
 from photosense.cluster import Cluster, ClusterEmbedding
 from photosense.embedding import EmbedStep
-from photosense.errors import PhotosenseError, PlacesUnavailableError
+from photosense.errors import Cancelled, PhotosenseError, PlacesUnavailableError
 from photosense.indexing import Indexer, IndexReport, check_roots, normalise_root
 from photosense.library.analysis import Analysis
 from photosense.library.captions import Captions
@@ -112,7 +113,9 @@ class Folders:
 
         def prepare_tags() -> Generator[Progress, None, None]:
             yield Progress(0, None, "preparing tags")
-            runtime.tagger.prepare()
+            # Cancelled: the indexer sees the token next and stops; the tags embedded are kept.
+            with contextlib.suppress(Cancelled):
+                runtime.tagger.prepare(cancel)
 
         def on_cluster(encoder: Encoder) -> EmbedStep:
             assert nodes is not None

@@ -348,17 +348,25 @@ class Tagger(TagVocabulary):
                 return count
         return 0
 
-    def prepare(self) -> None:
-        """Embed the vocabulary now if it is not cached (the first time takes a while)."""
-        self.ensure_vocabulary()
-        self._tag_vectors(self.store.tags.all(enabled_only=True))
+    def prepare(self, cancel: CancelToken | None = None) -> None:
+        """Embed the vocabulary now if it is not cached (the first time takes a while).
 
-    def _tag_vectors(self, tags: Sequence[TagRecord]) -> tuple[Vectors, Vectors]:
+        A set ``cancel`` raises ``Cancelled`` within one batch of tags; what was embedded is
+        kept for the next time."""
+        self.ensure_vocabulary()
+        self._tag_vectors(self.store.tags.all(enabled_only=True), cancel)
+
+    def _tag_vectors(
+        self, tags: Sequence[TagRecord], cancel: CancelToken | None = None
+    ) -> tuple[Vectors, Vectors]:
         """The tags' vectors and the background captions' vectors, from the cache."""
         self.ensure_vocabulary()
         entries = [(t.name, tag_templates(t.prompts)) for t in tags]
         captions = [(caption, ("{}",)) for caption in self._background]
-        return self.cache.vectors(self.encoder, entries), self.cache.vectors(self.encoder, captions)
+        return (
+            self.cache.vectors(self.encoder, entries, cancel),
+            self.cache.vectors(self.encoder, captions, cancel),
+        )
 
     def _scoring(self, library: tuple[npt.NDArray[np.int64], Vectors] | None = None) -> _Scoring:
         """The current tag vectors and calibration, recomputed only when out of date."""

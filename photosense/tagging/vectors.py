@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from photosense.fileio import atomic_write
 from photosense.models.encoder import TextEncoder, Vectors, l2_normalise
+from photosense.progress import CancelToken
 from photosense.tagging.vocabulary import fill, prompt_key
 
 __all__ = ["CACHE_DIR_NAME", "TagVectorCache", "TextEmbedder"]
@@ -32,6 +33,9 @@ CACHE_DIR_NAME = "tagging"
 """Folder of the tag vector files inside a library folder."""
 
 MAX_ROWS = 50_000
+CHUNK = 32
+"""Names embedded per call when filling the cache: a cancel is seen between chunks, and what
+was embedded before it is kept."""
 """A cache file that would grow past this keeps only the rows asked for last."""
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -50,12 +54,17 @@ class TagVectorCache:
         return self.folder / f"{_SLUG.sub('_', model_id)[:60]}-{digest}.npz"
 
     def vectors(
-        self, encoder: TextEncoder, entries: Sequence[tuple[str, Sequence[str]]]
+        self,
+        encoder: TextEncoder,
+        entries: Sequence[tuple[str, Sequence[str]]],
+        cancel: CancelToken | None = None,
     ) -> Vectors:
         """One vector per (name, templates) entry: the embedder's prompt ensemble for it.
 
-        Entries that share their templates (the whole default vocabulary does) are embedded in
-        one call; a tag with its own prompts passes them as templates with no ``{}`` in them.
+        Entries that share their templates (the whole default vocabulary does) are embedded
+        together, ``CHUNK`` names a call; a tag with its own prompts passes them as templates with
+        no ``{}`` in them. A set ``cancel`` raises ``Cancelled`` between calls, after saving the
+        vectors embedded so far (the next call goes on from there).
         """
         model_id = encoder.model_id
         rows = self._load(model_id, encoder.dim)
@@ -67,38 +76,50 @@ class TagVectorCache:
         if missing:
             count = sum(len(group) for group in missing.values())
             log.info("embedding %d tags with %s (once; cached afterwards)", count, model_id)
-            rows.update(self._embed_groups(encoder, missing))
-            self._save(model_id, rows, set(keys))
+            try:
+                for embedded in self._embed_groups(encoder, missing):
+                    rows.update(embedded)
+                    if cancel is not None and cancel.cancelled:
+                        break
+            finally:
+                self._save(model_id, rows, set(keys))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
         if not keys:
             return np.zeros((0, encoder.dim), dtype=np.float32)
         return np.ascontiguousarray(np.stack([rows[k] for k in keys]), dtype=np.float32)
 
     def _embed_groups(
         self, encoder: TextEncoder, groups: dict[tuple[str, ...], dict[str, str]]
-    ) -> dict[str, Vectors]:
-        """Vectors for {templates: {key: name}}: one embedder call per shared template set.
+    ) -> Iterator[dict[str, Vectors]]:
+        """Vectors for {templates: {key: name}}, ``CHUNK`` names of a shared template set per
+        embedder call, handed out call by call.
 
         Tags with their own prompts have a template set each; rather than one small encoder
-        call per tag (slow: hundreds of them in the default vocabulary), all their prompts go
-        through one call as single prompts and are averaged here the same way.
+        call per tag (slow: hundreds of them in the default vocabulary), their prompts go
+        through shared calls as single prompts and are averaged here the same way.
         """
-        out: dict[str, Vectors] = {}
         singles: list[tuple[str, tuple[str, ...]]] = []
         for templates, group in groups.items():
             if len(group) == 1 and "{}" not in "".join(templates):
                 singles.extend((key, templates) for key in group)
                 continue
-            vectors = self._embed(encoder, list(group.values()), templates)
-            out.update(zip(group, vectors.astype(np.float32), strict=True))
-        if singles:
-            prompts = [prompt for _, templates in singles for prompt in templates]
+            items = list(group.items())
+            for start in range(0, len(items), CHUNK):
+                chunk = items[start : start + CHUNK]
+                vectors = self._embed(encoder, [name for _, name in chunk], templates)
+                yield dict(zip((key for key, _ in chunk), vectors.astype(np.float32), strict=True))
+        for start in range(0, len(singles), CHUNK):
+            batch = singles[start : start + CHUNK]
+            prompts = [prompt for _, own in batch for prompt in own]
             each = self._embed(encoder, prompts, ("{}",))
-            start = 0
-            for key, templates in singles:
-                mean = each[start : start + len(templates)].mean(axis=0)
+            out: dict[str, Vectors] = {}
+            first = 0
+            for key, own in batch:
+                mean = each[first : first + len(own)].mean(axis=0)
                 out[key] = l2_normalise(mean)[0]
-                start += len(templates)
-        return out
+                first += len(own)
+            yield out
 
     def _load(self, model_id: str, dim: int) -> dict[str, Vectors]:
         cached = self._rows.get(model_id)

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photosense.errors import Cancelled
 from photosense.learn.metrics import class_text_vectors
 from photosense.models.encoder import Encoder, Vectors
 from photosense.models.fake import FakeEncoder
-from photosense.progress import run_to_end
-from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
+from photosense.progress import CancelToken, run_to_end
+from photosense.tagging.vectors import CACHE_DIR_NAME, CHUNK, TagVectorCache
 from photosense.tagging.vocabulary import TAG_TEMPLATES
 from tests.tagging.conftest import BACKGROUND, COLOUR_TAGS, open_library
 
@@ -121,4 +122,58 @@ def test_prepare_embeds_the_vocabulary_of_a_new_library(
     library.runtime.tagger.prepare()
 
     assert encoder.texts_encoded == len(COLOUR_TAGS) * len(TAG_TEMPLATES) + len(BACKGROUND)
+    library.close()
+
+
+def test_a_cancel_stops_between_calls_and_keeps_what_was_embedded(tmp_path: Path) -> None:
+    encoder = FakeEncoder()
+    names = [f"thing {i}" for i in range(CHUNK * 2 + 5)]
+    entries = [(name, TAG_TEMPLATES) for name in names]
+    cancel = CancelToken()
+    calls: list[int] = []
+
+    def cancelling(enc: Encoder, texts: Sequence[str], templates: Sequence[str]) -> Vectors:
+        calls.append(len(texts))
+        cancel.cancel()  # Ctrl-C pressed while the first call runs
+        return class_text_vectors(enc, texts, templates)
+
+    with pytest.raises(Cancelled):
+        TagVectorCache(tmp_path, cancelling).vectors(encoder, entries, cancel)
+    assert calls == [CHUNK]
+
+    again: list[int] = []
+
+    def counting(enc: Encoder, texts: Sequence[str], templates: Sequence[str]) -> Vectors:
+        again.append(len(texts))
+        return class_text_vectors(enc, texts, templates)
+
+    vectors = TagVectorCache(tmp_path, counting).vectors(encoder, entries)
+    assert again == [CHUNK, 5]  # the first chunk came from the file
+    np.testing.assert_allclose(
+        vectors, class_text_vectors(encoder, names, TAG_TEMPLATES), atol=1e-6
+    )
+
+
+def test_indexing_cancelled_while_tags_are_prepared_ends_as_a_cancelled_run(
+    tmp_path: Path, colour_vocabulary: tuple[str, ...], colour_photos: Path
+) -> None:
+    encoder = FakeEncoder()
+    library = open_library(tmp_path / "library", encoder)
+    cancel = CancelToken()
+    job = library.folders.index([colour_photos], cancel=cancel)
+    seen = []
+    report = None
+    while True:
+        try:
+            progress = next(job)
+        except StopIteration as stop:
+            report = stop.value
+            break
+        seen.append(progress.message)
+        if progress.message == "preparing tags":
+            cancel.cancel()
+
+    assert "preparing tags" in seen
+    assert report is not None and report.cancelled
+    assert encoder.images_encoded == 0  # no photo was embedded after the cancel
     library.close()
