@@ -1,17 +1,17 @@
 """The desktop app with a 100k-photo library: time to first window, GUI-thread stalls, memory.
 
     PYTHONPATH=. xvfb-run -a .venv/bin/python benchmarks/bench_gui.py [--photos 100000]
-        [--thumbnail-files 3000] [--index-folder DIR]
+        [--thumbnail-files 3000] [--index-folder DIR] [--runs 3] [--window-only]
 
 (``QT_QPA_PLATFORM=offscreen`` instead of ``xvfb-run`` works too.)
 
 The library is synthetic and cached in ~/.cache/photosense-bench/gui-N: N photo rows with
-metadata and a fake-encoder vector each, written through ``store.vectors.commit_batch`` in large
-batches (decoding 100k images would measure indexing, not the GUI). Its photo paths do not exist,
-so the grid is shown with a record fetcher that points photo ``i`` at real file ``i mod K`` of K
-generated 1024x768 JPEGs (``--thumbnail-files``): every grid cell decodes a real thumbnail file
-from the on-disk cache and holds its own pixmap, but only K thumbnail files have to be made
-(they are made before measuring, so the figures are for a warm thumbnail cache).
+metadata and a fake-encoder vector each, written in bulk into the store (``_library.py``;
+decoding 100k images would measure indexing, not the GUI), and its search index. Its photo
+paths do not exist, so the grid is shown with a record fetcher that points photo ``i`` at real
+file ``i mod K`` of K generated 1024x768 JPEGs (``--thumbnail-files``): every grid cell decodes
+a real thumbnail file from the on-disk cache and holds its own pixmap, but only K thumbnail files
+have to be made (they are made before measuring, so the figures are for a warm thumbnail cache).
 The library uses the deterministic fake encoder, so searching measures the GUI and the vector
 index, not a text model; auto-tagging is off in it.
 
@@ -22,7 +22,8 @@ Measured:
   screen of thumbnails; the first run after building has cold caches, the others are warm;
 - **longest GUI-thread stall**: a QTimer firing every 5 ms records the longest gap between two
   firings (an event-loop lag probe) while typing searches (one key every 100 ms, debounced),
-  going back to all N photos, scrolling through all N photos (two screens every 16 ms),
+  going back to all N photos, scrolling through all N photos (two screens every 16 ms; above
+  100,000 photos proportionally more, so a scroll takes as many steps as through 100,000),
   and indexing ``--index-folder`` (default: the tuxpaint-stamps images) into a copy of the
   library with the window open; target under 50 ms. The GUI thread's own CPU time in a gap
   is reported too: on a shared machine most of a long gap can be waiting for a core;
@@ -33,7 +34,8 @@ Measured:
   (the grid's job, off the GUI thread) and of grouping them (on the GUI thread); then the viewer
   stepping through the photos, at a browsing pace (one photo every 250 ms: how many were
   decoded before they were reached) and with the key held (one every 33 ms), with the same lag
-  probe.
+  probe. ``--window-only`` leaves the viewer and indexing out (for a 1M library: neither
+  depends on the library's size).
 """
 
 from __future__ import annotations
@@ -55,16 +57,15 @@ from pathlib import Path
 
 import numpy as np
 from _common import CACHE, dataset, machine, peak_rss_mib
+from _library import fill_library
 from PIL import Image
 
 from photosense.library import Library
-from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.media.thumbnails import GRID_SIZE, ThumbnailCache
 from photosense.models.fake import FakeEncoder
-from photosense.store.records import Batch, PhotoFields, PhotoRecord
+from photosense.store.records import PhotoFields, PhotoRecord
 from photosense.store.repository import Store
 
-LIBRARY_BATCH = 5000
 PROBE_MS = 5
 TARGET_MS = 50.0
 
@@ -73,49 +74,36 @@ TARGET_MS = 50.0
 
 
 def build_library(directory: Path, count: int) -> None:
-    """``count`` photo rows with fake-encoder vectors, written once and cached."""
+    """``count`` photo rows with fake-encoder vectors, written once and cached.
+
+    The photos are dated 47 minutes apart up to 100,000 photos (about 9 years, 108 months); a
+    larger library spans the same years, more photos a day."""
     marker = directory / f".complete-{count}"
     if marker.exists():
         return
     if directory.exists():
         shutil.rmtree(directory)
-    started = time.perf_counter()
-    store = Store.open(directory)
-    encoder = FakeEncoder()
-    store.vectors.ensure_model(encoder.model_id, encoder.dim)
-    store.settings.set("active_model", encoder.model_id)
-    store.settings.set(AUTO_TAG_KEY, False)
     root = directory / "photos"
-    root.mkdir()
-    folder = store.folders.add(str(root))
-    rng = np.random.default_rng(0)
-    colours = rng.random((count, 3))
+    root.mkdir(parents=True)
     first = datetime(2015, 1, 1)
-    for start in range(0, count, LIBRARY_BATCH):
-        batch = Batch(folder.id)
-        for i in range(start, min(count, start + LIBRARY_BATCH)):
-            fields = PhotoFields(
-                path=str(root / f"{i // 1000:03d}" / f"IMG_{i:06d}.jpg"),
-                size=2_000_000 + i,
-                mtime_ns=1_600_000_000_000_000_000 + i,
-                content_hash=f"{i:064x}",
-                width=4000,
-                height=3000,
-                format="JPEG",
-                taken_at=first + timedelta(minutes=47 * i),
-                camera_make="Bench",
-                camera_model="Synthetic 1",
-            )
-            batch.new.append((fields, encoder.colour_vector(colours[i])[0]))
-        store.vectors.commit_batch(encoder.model_id, batch)
-        print(f"  library: {min(count, start + LIBRARY_BATCH):,} of {count:,} rows", flush=True)
-    store.folders.mark(folder.id, online=True, scanned=True)
-    # Build and save the search index once, so every run starts from a warm library.
-    library = Library(store, directory, lambda _spec: encoder)
-    library.search.text("red", limit=1)
-    library.close()
+    minutes = 47 * min(1.0, 100_000 / count)
+    photos = (
+        PhotoFields(
+            path=str(root / f"{i // 1000:03d}" / f"IMG_{i:06d}.jpg"),
+            size=2_000_000 + i,
+            mtime_ns=1_600_000_000_000_000_000 + i,
+            content_hash=f"{i:064x}",
+            width=4000,
+            height=3000,
+            format="JPEG",
+            taken_at=first + timedelta(minutes=minutes * i),
+            camera_make="Bench",
+            camera_model="Synthetic 1",
+        )
+        for i in range(count)
+    )
+    fill_library(directory, root, photos, count)
     marker.touch()
-    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def make_image_files(directory: Path, count: int) -> list[str]:
@@ -464,7 +452,14 @@ def time_timeline(library: Library) -> dict[str, float]:
     }
 
 
-def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path) -> dict:
+def measure_in_process(
+    directory: Path,
+    files: Sequence[str],
+    index_folder: Path | None,
+    screens_per_step: float = 2.0,
+) -> dict:
+    """The figures of one window; with no ``index_folder`` the viewer and indexing are left
+    out (``--window-only``)."""
     from photosense.gui.app import application
 
     app = application()
@@ -492,7 +487,7 @@ def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path
     figures["lag_back_to_all"] = probe.stop()
 
     probe.start()
-    steps, loaded = scroll_through(window, 2.0)
+    steps, loaded = scroll_through(window, screens_per_step)
     figures["lag_scrolling"] = probe.stop()
     figures["scroll_steps"] = steps
     figures["thumbnails_loaded"] = loaded
@@ -509,10 +504,18 @@ def measure_in_process(directory: Path, files: Sequence[str], index_folder: Path
     window.grid.doItemsLayout()  # type: ignore[attr-defined]
     figures["relayout_day_ms"] = (time.perf_counter() - started) * 1000  # as on a resize
     probe.start()
-    scroll_through(window, 2.0)
+    scroll_through(window, screens_per_step)
     figures["lag_scrolling_days"] = probe.stop()
     figures["timeline_day_sections"] = len(window.grid.sections)  # type: ignore[attr-defined]
     window.timeline.set_grouping(Grouping.MONTH)  # type: ignore[attr-defined]
+    if index_folder is None:
+        figures["rss_after_viewer_mib"] = rss_mib()
+        figures["timeline_cost"] = time_timeline(library)
+        window.close()  # type: ignore[attr-defined]
+        library.close()
+        figures["peak_rss_mib"] = peak_rss_mib()
+        figures["load_average"] = os.getloadavg()[0]
+        return figures
 
     probe.start()
     figures["viewer_browsing"] = step_through_viewer(window, 60, 250)
@@ -610,6 +613,11 @@ def main() -> None:
     parser.add_argument("--thumbnail-files", type=int, default=3000)
     parser.add_argument("--index-folder", type=Path, default=None)
     parser.add_argument("--runs", type=int, default=3, help="fresh processes timed to a window")
+    parser.add_argument(
+        "--window-only",
+        action="store_true",
+        help="leave out the viewer and indexing (they do not depend on the library's size)",
+    )
     parser.add_argument("--first-window", nargs=2, type=Path, metavar=("LIBRARY", "FILES"))
     parser.add_argument(
         "--first-photos",
@@ -638,7 +646,12 @@ def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     root = CACHE / f"gui-{args.photos}"
     directory, files_dir = root / "library", CACHE / "gui-images"
-    index_folder = args.index_folder or dataset("tuxpaint-stamps") / "images"
+    index_folder = None
+    if not args.window_only:
+        index_folder = args.index_folder or dataset("tuxpaint-stamps") / "images"
+    # As many scroll steps as through 100,000 photos at 2 screens a step: a larger library is
+    # scrolled through faster (20 screens every 16 ms at 1M).
+    screens = 2.0 * max(1.0, args.photos / 100_000)
     print(
         f"machine: {machine()}; Qt platform: {os.environ['QT_QPA_PLATFORM']}; "
         f"load average at start: {os.getloadavg()[0]:.1f}"
@@ -648,7 +661,7 @@ def main() -> None:
     warm_thumbnails(directory, files)
 
     starts = time_first_window(directory, files_dir, args.photos, args.runs)
-    figures = measure_in_process(directory, files, index_folder)
+    figures = measure_in_process(directory, files, index_folder, screens)
 
     print(f"\n### Time to first window, {args.photos:,} photos (fresh process each run)\n")
     print("| run | window shown s | grid ready s | first thumbnails s | imports s |")
@@ -682,8 +695,10 @@ def main() -> None:
         ("lag_scrolling_days", "scrolling the timeline again, grouped by day"),
         ("lag_viewer_browsing", "viewer: → every 250 ms, 60 photos"),
         ("lag_viewer_held", "viewer: → held (every 33 ms), 300 photos"),
-        ("lag_indexing", f"indexing {index_folder.name} into the library"),
+        ("lag_indexing", f"indexing {index_folder.name if index_folder else ''} into the library"),
     ):
+        if key not in figures:
+            continue
         lag = figures[key]
         assert isinstance(lag, Lag)
         print(lag_row(name, lag))
@@ -695,11 +710,12 @@ def main() -> None:
         + " (includes the 300 ms debounce)"
     )
     print(
-        f"scroll: {figures['scroll_steps']:,} steps of 2 screens every 16 ms; "
+        f"scroll: {figures['scroll_steps']:,} steps of {screens:g} screens every 16 ms; "
         f"{figures['thumbnails_loaded']:,} thumbnails loaded on the way; "
         f"pixmaps held {figures['thumbnail_memory_mib']:.0f} MiB"
     )
-    print(f"indexing: {figures['indexing_s']:.1f} s with the window open")
+    if "indexing_s" in figures:
+        print(f"indexing: {figures['indexing_s']:.1f} s with the window open")
     cost = figures["timeline_cost"]
     assert isinstance(cost, dict)
     print(
@@ -714,6 +730,8 @@ def main() -> None:
         f"{figures['relayout_day_ms']:.1f} ms"
     )
     for key, pace in (("viewer_browsing", "every 250 ms"), ("viewer_held", "held, every 33 ms")):
+        if key not in figures:
+            continue
         steps, ready = figures[key]  # type: ignore[misc]
         print(f"viewer, → {pace}: {ready} of {steps} photos were decoded when reached")
     print(f"load average at the end: {figures['load_average']:.1f}")
@@ -725,8 +743,10 @@ def main() -> None:
     opened = figures["rss_after_window_mib"]
     print(f"| window open, {args.photos:,} photos in the grid | {opened:.0f} |")
     print(f"| after scrolling through all of them | {figures['rss_after_scroll_mib']:.0f} |")
-    print(f"| after stepping through 360 in the viewer | {figures['rss_after_viewer_mib']:.0f} |")
-    print(f"| peak of the process (indexing included) | {figures['peak_rss_mib']:.0f} |")
+    if "viewer_held" in figures:
+        viewer = figures["rss_after_viewer_mib"]
+        print(f"| after stepping through 360 in the viewer | {viewer:.0f} |")
+    print(f"| peak of the process | {figures['peak_rss_mib']:.0f} |")
 
 
 if __name__ == "__main__":
