@@ -44,7 +44,7 @@ from photosense.errors import ImageSkipped, LibraryError
 from photosense.media.decode import PhotoMetadata, read_metadata
 from photosense.media.hashing import content_hash
 from photosense.media.parallel import in_order
-from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_folder
+from photosense.media.scan import ScannedFile, ScanProblem, printable, scan_files
 from photosense.models.encoder import Encoder
 from photosense.progress import CancelToken, IndexProgress, Progress
 from photosense.store.records import (
@@ -290,28 +290,31 @@ class Indexer:
         known = self.store.photos.states(folder.id)
         known_skips = self.store.photos.skipped_states(folder.id)
         seen = plan.seen
-        for entry in scan_folder(Path(folder.path), cancel):
-            path = str(entry.path)
+        # Paths stay strings here: a ScannedFile (its Path) is made only for the files to read.
+        for entry in scan_files(Path(folder.path), cancel):
+            if isinstance(entry, ScanProblem):
+                path = str(entry.path)
+                seen.add(path)
+                plan.skipped.append(SkippedRecord(path, entry.kind, entry.reason))
+                continue
+            path, size, mtime_ns = entry
             seen.add(path)
             if len(seen) % SCAN_PROGRESS_EVERY == 0:
                 yield IndexProgress(len(seen), None, f"scanning {folder.path}")
-            if isinstance(entry, ScanProblem):
-                plan.skipped.append(SkippedRecord(path, entry.kind, entry.reason))
-                continue
             state = known.get(path)
             if state is not None:
-                if state.size == entry.size and state.mtime_ns == entry.mtime_ns:
+                if state.size == size and state.mtime_ns == mtime_ns:
                     plan.unchanged += 1
                 else:
-                    plan.work.append(_Work(entry, state.id, state.content_hash))
+                    plan.work.append(_Work(entry.scanned(), state.id, state.content_hash))
                 continue
             skip = known_skips.get(path)
-            if skip is not None and (skip.size, skip.mtime_ns) == (entry.size, entry.mtime_ns):
+            if skip is not None and (skip.size, skip.mtime_ns) == (size, mtime_ns):
                 plan.known_skipped.append(skip)
                 continue
             if skip is not None:
                 plan.fixed_skips.append(path)
-            plan.work.append(_Work(entry))
+            plan.work.append(_Work(entry.scanned()))
         cancel.raise_if_cancelled()
         # A sub-folder that could not be listed hides its files without deleting them.
         unlisted = tuple(s.path + os.sep for s in plan.skipped)
@@ -419,7 +422,6 @@ class Indexer:
         encoder = self.load_encoder()
         model_id = encoder.model_id
         self.store.vectors.ensure_model(model_id, encoder.dim)
-        self.indexes.get(model_id)
         counters = run.counters
         todo: list[tuple[_Plan, list[_Embed]]] = []
         for plan in plans:
@@ -440,7 +442,8 @@ class Indexer:
                 work.append(_Embed(photo_id, file, state.content_hash, path not in run.moved))
             todo.append((plan, work))
         if not todo:
-            return
+            return  # the index is not loaded: a rescan that finds nothing to embed never waits
+        self.indexes.get(model_id)  # loaded before the batches, which are mirrored into it
         counters.done, counters.total = 0, sum(len(work) for _, work in todo)
         # A model that loads lazily (the starter builds its class vectors on first use, for
         # seconds) does it now, under its own name, rather than inside the first batch.

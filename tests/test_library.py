@@ -308,16 +308,16 @@ def test_unlistable_subfolder_keeps_its_photos(
     from photosense.media.scan import ScanProblem
 
     index(fake_library, photo_dir)
-    real_scan = indexing.scan_folder
+    real_scan = indexing.scan_files
     trips = photo_dir / "trips"
 
     def scan_without_trips(root: Path, cancel: CancelToken | None = None) -> object:
         for entry in real_scan(root, cancel):
-            if trips not in entry.path.parents:
+            if trips not in Path(entry.path).parents:
                 yield entry
         yield ScanProblem(trips, "permission", "permission denied: cannot list this folder")
 
-    monkeypatch.setattr(indexing, "scan_folder", scan_without_trips)
+    monkeypatch.setattr(indexing, "scan_files", scan_without_trips)
     report = index(fake_library, photo_dir)
 
     assert report.removed == 0
@@ -352,6 +352,41 @@ def test_removing_a_folder_updates_the_search_index_in_place(
     assert [h.photo.path for h in again.search.text("red", limit=50).hits] == paths
     assert builds == []  # and loaded from its file next time
     assert fake_library.folders.remove(other) == 0  # already gone
+
+
+def test_an_unchanged_rescan_neither_loads_nor_writes_the_search_index(
+    fake_library: Library, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index(fake_library, photo_dir)
+    loads: list[str] = []
+    saves: list[str] = []
+    load_index, save_index = vector_cache.load_index, vector_cache.save_index
+    monkeypatch.setattr(
+        vector_cache, "load_index", lambda *a, **k: loads.append(a[1]) or load_index(*a, **k)
+    )
+    monkeypatch.setattr(
+        vector_cache, "save_index", lambda *a, **k: saves.append(a[0].model_id) or save_index(*a)
+    )
+    reopened = Library(fake_library.store, fake_library.path, lambda _spec: FakeEncoder())
+
+    assert index(reopened).unchanged == 4
+    assert (loads, saves) == ([], [])  # nothing to embed: the index stays on disk
+
+    assert reopened.search.text("red").hits  # loaded for the search
+    assert len(loads) == 1
+    assert index(reopened).unchanged == 4
+    assert saves == []  # loaded, unchanged: not written again
+
+    save_photo(photo_dir / "navy.jpg", (10, 10, 120))
+    report = index(reopened)
+    assert report.indexed == 1
+    assert saves == [FakeEncoder().model_id]  # changed: written
+    assert any(h.photo.path.endswith("navy.jpg") for h in reopened.search.text("blue").hits)
+    again = Library(fake_library.store, fake_library.path, lambda _spec: FakeEncoder())
+    assert any(h.photo.path.endswith("navy.jpg") for h in again.search.text("blue").hits)
+    assert len(loads) == 2 and saves == [FakeEncoder().model_id]  # the file was current
+    reopened.close()
+    again.close()
 
 
 def test_set_device_moves_the_model_without_reopening(

@@ -108,11 +108,14 @@ class Captions:
         yield Progress(0, None, "looking for captions")
         states = self._store.captions.read_states()
         files = caption_files((i, path, size, mtime) for i, path, size, mtime, _ in states)
-        todo = [
-            (i, path)
-            for i, path, _, _, read in states
-            if i in files and files[i].fingerprint != read
-        ]
+        todo = sorted(
+            (
+                (i, path)
+                for i, path, _, _, read in states
+                if i in files and files[i].fingerprint != read
+            ),
+            key=lambda item: item[1],
+        )
         changed = 0
         for start in range(0, len(todo), CAPTION_BATCH):
             if cancel.cancelled:

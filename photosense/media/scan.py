@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from photosense.media._files import skip_for_os_error
 from photosense.progress import CancelToken
@@ -56,6 +57,18 @@ class ScannedFile:
     path: Path
     size: int
     mtime_ns: int
+
+
+class FoundFile(NamedTuple):
+    """A supported photo file as the walk finds it, its path a string (cheap to make by the
+    million; :meth:`scanned` gives the :class:`ScannedFile`)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    def scanned(self) -> ScannedFile:
+        return ScannedFile(Path(self.path), self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,13 @@ def _problem(path: str, exc: OSError, *, folder: bool) -> ScanProblem:
 def scan_folder(
     root: Path, cancel: CancelToken | None = None
 ) -> Iterator[ScannedFile | ScanProblem]:
+    """Yield every supported photo file under ``root``, recursively, and the problems met
+    (see :func:`scan_files`)."""
+    for entry in scan_files(root, cancel):
+        yield entry if isinstance(entry, ScanProblem) else entry.scanned()
+
+
+def scan_files(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFile | ScanProblem]:
     """Yield every supported photo file under ``root``, recursively, and the problems met.
 
     Hidden files and folders (name starting with ".") are skipped. Symlinked folders are
@@ -158,7 +178,7 @@ def scan_folder(
 
 def _visit(
     entry: os.DirEntry[str], visited: set[tuple[int, int]], stack: list[str]
-) -> Iterator[ScannedFile | ScanProblem]:
+) -> Iterator[FoundFile | ScanProblem]:
     """Push a new folder onto ``stack``, or yield the file or problem this entry stands for."""
     is_folder = False
     try:
@@ -178,7 +198,7 @@ def _visit(
             pass
         elif entry.is_file():
             st = entry.stat()
-            yield ScannedFile(Path(entry.path), st.st_size, st.st_mtime_ns)
+            yield FoundFile(entry.path, st.st_size, st.st_mtime_ns)
         elif entry.is_symlink():
             os.stat(entry.path)  # is_file() said no: this raises the real reason, if any
             yield ScanProblem(

@@ -107,6 +107,9 @@ class SearchIndexes:
         self.background = background
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
         self._rebuilds: dict[str, _Rebuild] = {}
+        # What each index file holds, where known (loaded from it, or written to it): an index
+        # unchanged since is not written again (gigabytes at a million photos).
+        self._on_disk: dict[str, tuple[VectorIndex, int]] = {}
 
     def get(self, model_id: str) -> VectorIndex | None:
         """The index of ``model_id``, or None when the library has no vectors for it."""
@@ -122,6 +125,7 @@ class SearchIndexes:
             index, at = cached
         elif (current := load_index(self.index_dir, model_id, dim, generation)) is not None:
             index, at = current, generation
+            self._on_disk[model_id] = (index, generation)
         elif (stale := load_stale(self.index_dir, model_id, dim, generation)) is not None:
             index, at = stale
         else:
@@ -265,6 +269,7 @@ class SearchIndexes:
     def drop(self, model_id: str) -> None:
         """Forget a model's index and delete its files (its vectors left the store)."""
         self._indexes.pop(model_id, None)
+        self._on_disk.pop(model_id, None)
         data = index_path(self.index_dir, model_id)
         for path in (data, table_path(data), meta_path(self.index_dir, model_id)):
             path.unlink(missing_ok=True)
@@ -273,14 +278,19 @@ class SearchIndexes:
         """Write a loaded index to its file; one serving a rebuild is not (the rebuilt graph
         writes itself)."""
         cached = self._indexes.get(model_id)
-        if cached is not None and not isinstance(cached[0], Overlaid):
-            self._save(*cached)
+        if cached is None or isinstance(cached[0], Overlaid):
+            return
+        on_disk = self._on_disk.get(model_id)
+        if on_disk is not None and on_disk[0] is cached[0] and on_disk[1] == cached[1]:
+            return  # the file holds it already
+        self._save(*cached)
 
     def _save(self, index: VectorIndex, generation: int) -> None:
         """Write an index file; a full or failing disk is logged, not raised: the file is a
         cache, and a missing or stale one is rebuilt from the store next time."""
         try:
             save_index(index, self.index_dir, generation)
+            self._on_disk[index.model_id] = (index, generation)
         except OSError as exc:
             log.warning(
                 "could not save the %s search index (%s); it will be rebuilt next time",

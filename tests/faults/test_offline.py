@@ -91,14 +91,14 @@ def test_drive_unplugged_during_the_scan(
                 replug.append(unplug(drive))
             yield entry
 
-    indexing_scan = indexing.scan_folder
-    monkeypatch.setattr(indexing, "scan_folder", scan)
+    indexing_scan = indexing.scan_files
+    monkeypatch.setattr(indexing, "scan_files", scan)
     with open_library(drive.parent.parent / "library") as lib:
         before = check_library(lib.path, photo_files(drive)).photos
         report = index(lib, drive)
         tally["folder unplugged during the scan"] += 1
         check_unplugged(lib, drive, report, before)
-        monkeypatch.setattr(indexing, "scan_folder", indexing_scan)
+        monkeypatch.setattr(indexing, "scan_files", indexing_scan)
         replug_and_finish(lib, drive, replug[0])
 
 
