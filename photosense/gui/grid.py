@@ -6,7 +6,7 @@ over 100k photos decodes only what the user looks at. Colours come from the pale
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import (
     QEvent,
@@ -315,6 +315,7 @@ class PhotoGridView(QListView):
         good: int | None = None,
         *,
         keep_position: bool = False,
+        rows: Mapping[int, int] | None = None,
     ) -> None:
         """Replace ``model``'s (the view's) photos, keeping the selected photos selected when
         still there.
@@ -326,7 +327,7 @@ class PhotoGridView(QListView):
         selected = [i.data(GridRole.PhotoIdRole) for i in selection.selectedIndexes()]
         current = self.currentIndex().data(GridRole.PhotoIdRole)
         scroll = self.verticalScrollBar().value()
-        model.set_photos(ids, scores, records, good)
+        model.set_photos(ids, scores, records, good, rows)
         for photo_id in selected:
             row = model.row_of(photo_id)
             if row is not None:

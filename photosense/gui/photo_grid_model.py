@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -58,6 +58,12 @@ class GridRole(enum.IntEnum):
 PhotoRole = GridRole.PhotoRole
 
 
+def row_lookup(ids: Sequence[int]) -> dict[int, int]:
+    """Any thread: photo id -> row. Made by the job that lists the photos: for a million of
+    them it takes the GUI thread a tenth of a second or more."""
+    return {photo_id: row for row, photo_id in enumerate(ids)}
+
+
 def format_size(size: int) -> str:
     """A byte count as people read it: 834 KB, 4.2 MB."""
     value = float(size)
@@ -98,7 +104,7 @@ class PhotoGridModel(QAbstractListModel):
         self._ids: list[int] = []
         self._scores: list[float] | None = None
         self._good: int | None = None
-        self._rows: dict[int, int] = {}
+        self._rows: Mapping[int, int] = {}
         self._records: OrderedDict[int, PhotoRecord] = OrderedDict()
         self._pending_pages: set[int] = set()
         self._missing: set[int] = set()
@@ -116,10 +122,11 @@ class PhotoGridModel(QAbstractListModel):
         scores: Sequence[float] | None = None,
         records: Sequence[PhotoRecord] = (),
         good: int | None = None,
+        rows: Mapping[int, int] | None = None,
     ) -> None:
         """Show these photos, in this order; ``records`` already known are used as they are.
         ``good``: a search's first ``good`` photos are good matches, the rest "more results"
-        (None: not judged)."""
+        (None: not judged). ``rows``: their :func:`row_lookup`, when made already."""
         if scores is not None and len(scores) != len(ids):
             raise ValueError("one score per photo, please")
         self.beginResetModel()
@@ -127,7 +134,7 @@ class PhotoGridModel(QAbstractListModel):
         self._ids = list(ids)
         self._scores = list(scores) if scores is not None else None
         self._good = good
-        self._rows = {photo_id: row for row, photo_id in enumerate(self._ids)}
+        self._rows = row_lookup(self._ids) if rows is None else rows
         self._pending_pages.clear()
         self._missing.clear()
         for record in records:

@@ -5,12 +5,13 @@ one job."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
 from photosense.gui.jobs import Job
+from photosense.gui.photo_grid_model import row_lookup
 from photosense.gui.search_bar import SearchQuery
 from photosense.gui.sidebar import ALBUM, FAVOURITES, FOLDER, PLACE, TAG, Scope
 from photosense.gui.timeline import Days, day_numbers, undated_last
@@ -43,6 +44,8 @@ class GridContents:
     """The photos' dates, for the timeline, when they are listed by date (None otherwise)."""
     reading: QueryReading | None = None
     """How the search text was read (its dates and places as filters)."""
+    rows: Mapping[int, int] | None = None
+    """Photo id -> row (:func:`row_lookup`), made with the contents off the GUI thread."""
 
     @classmethod
     def of(
@@ -60,7 +63,8 @@ class GridContents:
         ids = [h.photo.id for h in hits]
         scores = [h.score for h in hits] if results.scored else None
         records = [h.photo for h in hits]
-        return cls(ids, scores, records, said, results.good, days, results.reading)
+        rows = row_lookup(ids)
+        return cls(ids, scores, records, said, results.good, days, results.reading, rows)
 
     @classmethod
     def listed(cls, library: Library, ids: Sequence[int]) -> GridContents:
@@ -69,7 +73,8 @@ class GridContents:
         taken = library.photos.taken_dates(ids)
         dates = [taken.get(photo_id) for photo_id in ids]
         order = undated_last([d is not None for d in dates])
-        return cls([ids[i] for i in order], days=day_numbers([dates[i] for i in order]))
+        listed = [ids[i] for i in order]
+        return cls(listed, days=day_numbers([dates[i] for i in order]), rows=row_lookup(listed))
 
 
 def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:

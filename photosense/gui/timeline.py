@@ -110,27 +110,31 @@ def date_sections(days: Days, grouping: Grouping) -> list[Section]:
     count = len(days)
     if count == 0:
         return []
-    undated = days == UNDATED
+    # A group can only start where the day changes: one comparison per photo, the rest is per
+    # run of photos of one day (thousands at most), so a million photos group in milliseconds.
+    runs = np.concatenate(([0], np.flatnonzero(days[1:] != days[:-1]) + 1))
+    run_days = days[runs]
+    undated = run_days == UNDATED
     if grouping is Grouping.DAY:
-        keys = days.astype(np.int64)
+        keys = run_days.astype(np.int64)
     else:
-        months = np.where(undated, 0, days).astype("datetime64[D]").astype("datetime64[M]")
+        months = np.where(undated, 0, run_days).astype("datetime64[D]").astype("datetime64[M]")
         keys = np.where(undated, UNDATED, months.astype(np.int64))
-    starts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+    firsts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))  # of the runs
     by_year = False
     if grouping is Grouping.MONTH:
-        dated_months = int(np.count_nonzero(keys[starts] != UNDATED))
-        dated = int(np.count_nonzero(~undated))
+        dated_months = int(np.count_nonzero(keys[firsts] != UNDATED))
+        dated = int(np.count_nonzero(days != UNDATED))
         by_year = dated_months >= SPARSE_MIN_MONTHS and dated / dated_months < SPARSE_MONTHS
         if by_year:
             years = np.where(undated, UNDATED, months.astype("datetime64[Y]").astype(np.int64))
-            starts = np.concatenate(([0], np.flatnonzero(years[1:] != years[:-1]) + 1))
+            firsts = np.concatenate(([0], np.flatnonzero(years[1:] != years[:-1]) + 1))
+    starts, keys = runs[firsts], keys[firsts]
     # The locale's names, looked up once: each lookup in ``calendar`` formats a date anew.
     month_names, day_names = list(calendar.month_name), list(calendar.day_name)
     ends = np.append(starts[1:], count)
     sections = []
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        key = int(keys[start])
+    for start, end, key in zip(starts.tolist(), ends.tolist(), keys.tolist(), strict=True):
         if key == UNDATED:
             sections.append(Section(start, end - start, NO_DATE))
         elif by_year:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
@@ -436,7 +436,9 @@ class MainWindow(QMainWindow):
             self.last_error = ""
             self.search_scope.shown(contents)
             self.grid.set_days(contents.days)
-            self._show_in_grid(contents.ids, contents.scores, contents.records, contents.good)
+            self._show_in_grid(
+                contents.ids, contents.scores, contents.records, contents.good, contents.rows
+            )
 
     def _on_grid_failed(self, exc: object) -> None:
         if self._current_grid_job():
@@ -451,9 +453,12 @@ class MainWindow(QMainWindow):
         scores: Sequence[float] | None = None,
         records: Sequence[PhotoRecord] = (),
         good: int | None = None,
+        rows: Mapping[int, int] | None = None,
     ) -> None:
         keep_position = self._grid_keep_position
-        self.grid.show_photos(self.model, ids, scores, records, good, keep_position=keep_position)
+        self.grid.show_photos(
+            self.model, ids, scores, records, good, keep_position=keep_position, rows=rows
+        )
         self._update_banner()
         self._update_detail()
         self.grid_changed.emit()

@@ -19,6 +19,7 @@ from photosense.gui.photo_grid_model import (
     PhotoGridModel,
     PhotoRole,
     format_size,
+    row_lookup,
 )
 from photosense.gui.thumbnail_loader import ThumbnailLoader
 from photosense.media.thumbnails import ThumbnailCache
@@ -181,6 +182,16 @@ def test_thumbnail_memory_is_bounded(qtbot: QtBot, runner: JobRunner, tmp_path: 
         loader.pixmap(r)
     qtbot.waitUntil(lambda: loader.pending == 0, timeout=WAIT_MS)
     assert 0 < loader.memory_bytes <= 64 * 64 * 4 * 3
+
+
+def test_rows_made_with_the_contents_find_each_photo(runner: JobRunner) -> None:
+    ids = [30, 10, 20]
+    model = PhotoGridModel(runner, FakeRecords([]))
+    model.set_photos(ids, rows=row_lookup(ids))
+    assert [model.row_of(i) for i in ids] == [0, 1, 2]
+    assert model.row_of(40) is None
+    model.set_photos([20, 30])  # made here when not given
+    assert (model.row_of(20), model.row_of(30), model.row_of(10)) == (0, 1, None)
 
 
 def test_format_size() -> None:
