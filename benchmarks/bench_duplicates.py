@@ -1,22 +1,27 @@
 """Duplicate finding: precision and recall on a set built from real photos, and the cost at scale.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_duplicates.py [--bases 40] [--photos 100000]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_duplicates.py [--split] [--bases 40]
+        [--photos 100000] [--skip-quality] [--skip-cost] [--workdir DIR]
 
-**Quality.** Real photos from ``~/.cache/photosense-datasets`` (camera-photos: camera JPEGs,
-OpenCV's sample photos, camera PNGs; foolbox-imagenet: ImageNet photos) are split in two. Each
-photo of the first half gets four neighbours made with Pillow: resized to half (JPEG q 90),
-re-encoded (JPEG q 60), cropped to its central 85 %, and a burst-like frame (shifted 3 %, turned
-1 degree, 6 % brighter); the photo and its neighbours are one true group. Each photo of the
-second half gives two genuinely different photos of the same scene, its left and its right 45 %
-(no overlap), which must not be grouped; the ImageNet photos that share a class are more such
-negatives. The library is indexed with the offline starter model; then every rule is scored on
-pairs: precision (grouped pairs that are true) and recall (true pairs grouped), from one set of
-candidate pairs (cosine >= 0.80) and one difference hash per candidate. The library's own
-``duplicates.find()`` is run once with its defaults to confirm.
+**Quality.** Real photos from ``~/.cache/photosense-datasets`` (camera-photos, foolbox-imagenet),
+one per picture (the data sets hold some pictures in several colour spaces or sizes: those are
+one picture) and none under 256 px (64 px test swatches). Half of them each get four neighbours
+made with Pillow: resized to half (JPEG q 90), re-encoded (JPEG q 60), cropped to its central
+85 %, and a burst-like frame (shifted 3 %, turned 1 degree, 6 % brighter); the photo and its
+neighbours are one true group. Each photo of the other half gives four views of one scene that
+are other photos, not copies: its left and right 45 % ("halves", no overlap), its left and right
+75 % ("panned", half the photo in common), and each half beside each 75 % view ("strip"); the
+ImageNet photos sharing a class are more negatives. The set and its library (indexed with the
+offline starter) are kept in ``--workdir`` so a second run indexes nothing. Candidate pairs are
+made once (each photo's 8 nearest at cosine >= 0.70) and every rule is scored on pairs:
+precision (grouped pairs that are true) and recall (true pairs grouped). With ``--split`` the
+rules are chosen on the even-numbered photos and scored on the odd-numbered ones, each half
+with its own neighbour pass. ``duplicates.find()`` is then run with its defaults on the whole set.
 
 **Cost.** ``--photos`` synthetic unit vectors (512-d; 10 % of them near copies of others) in an
-HNSW index: the time of the neighbour pass and of grouping; and the time per candidate photo of
-the difference hash, measured on the real photos above.
+HNSW index: the time of the neighbour pass and of star grouping; and, on the set's photos, the
+time of a look per candidate photo and of a likeness per candidate pair, projected to the
+planted copies and to the worst case (every photo a candidate with all its neighbours).
 """
 
 from __future__ import annotations
