@@ -13,8 +13,9 @@ from PIL import Image, ImageFilter
 
 from photosense.enums import DuplicateKind
 from photosense.library import Choice, Library
+from photosense.library.duplicates import star_groups
 from photosense.library.runtime import AUTO_TAG_KEY
-from photosense.media.perceptual import dhash, hamming, look_of, sharpness
+from photosense.media.perceptual import detail, dhash, hamming, likeness, look_of, sharpness
 from photosense.progress import run_to_end
 from photosense.vectors.duplicates import near_pairs
 from photosense.vectors.index import ExactIndex, HnswIndex
@@ -82,6 +83,41 @@ def test_perceptual_hash_and_sharpness() -> None:
     assert look_of(Image.new("RGB", (2, 2))).sharpness == 0.0
 
 
+def test_likeness_matches_edited_copies_and_not_other_photos() -> None:
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 255, (30, 40), dtype=np.uint8)
+    photo = Image.fromarray(noise).resize((400, 300), Image.Resampling.BICUBIC).convert("RGB")
+    w, h = photo.size
+    edits = {
+        "half": photo.resize((w // 2, h // 2)),
+        "crop": photo.crop((30, 22, w - 30, h - 22)),
+        "burst": photo.rotate(1, resample=Image.Resampling.BICUBIC).crop((12, 0, w, h)),
+        "brighter": photo.point(lambda v: min(255, int(v * 1.06))),
+    }
+    for name, edited in edits.items():
+        assert likeness(detail(photo), detail(edited)) >= 0.6, name
+    # Another photo, and the two halves of the same one, are not the same photo.
+    other = Image.fromarray(rng.integers(0, 255, (30, 40), dtype=np.uint8)).resize((400, 300))
+    assert likeness(detail(photo), detail(other)) < 0.6
+    left, right = photo.crop((0, 0, 180, h)), photo.crop((220, 0, w, h))
+    assert likeness(detail(left), detail(right)) < 0.6
+    blank = Image.new("RGB", (400, 300), "grey")
+    assert likeness(detail(blank), detail(blank)) == 0.0  # nothing to compare
+
+
+def test_star_groups_do_not_chain() -> None:
+    # 1 ~ 2 ~ 3 but 1 and 3 are not alike: 3 must not join 1's group through 2.
+    links = {1: {2}, 2: {1, 3}, 3: {2}}
+    assert star_groups([1, 2, 3], links) == [[1, 2]]
+    assert star_groups([1, 2, 3], links, lambda centre, other: False) == [[1, 2]]
+    # A photo reached through a member joins when it is alike the centre itself.
+    assert star_groups([1, 2, 3], links, lambda centre, other: (centre, other) == (1, 3)) == [
+        [1, 2, 3]
+    ]
+    # The best photo is the centre: 2 ranked first takes both.
+    assert star_groups([2, 1, 3], links) == [[2, 1, 3]]
+
+
 @pytest.mark.parametrize("kind", [ExactIndex, HnswIndex])
 def test_near_pairs_are_found_once_each(kind: type) -> None:
     vectors = np.eye(4, dtype=np.float32)[[0, 0, 1, 2, 2, 2, 3]]
@@ -95,24 +131,23 @@ def test_near_pairs_are_found_once_each(kind: type) -> None:
 
 def test_groups_and_the_suggested_keeper(lib: Library) -> None:
     # The colour encoder gives every red photo the same vector: only the hashes tell them apart.
-    groups = run_to_end(lib.duplicates.find(sure_score=1.01))
+    groups = run_to_end(lib.duplicates.find())
     assert [g.kind for g in groups] == [DuplicateKind.NEAR], groups
     near = groups[0]
     # The copies join the resized one (one group, not an exact one beside it); the other red
-    # photo is told apart by its difference hash.
+    # photo is told apart by its pixels.
     assert sorted(names(near.photos)) == ["holiday copy.jpg", "holiday-small.jpg", "holiday.jpg"]
     assert names(near.photos)[-1] == "holiday-small.jpg"  # the smallest is not kept
     assert all(i.sharpness is not None for i in near.photos)
-    alike = run_to_end(lib.duplicates.find())  # by default the same vector is enough
-    assert sorted(names(alike[0].photos))[-1] == "other red.jpg"
+    assert near.likeness >= 0.6 and near.score == pytest.approx(1.0)
+    lax = run_to_end(lib.duplicates.find(min_likeness=-1.0))  # pixels ignored: all reds alike
+    assert sorted(names(lax[0].photos))[-1] == "other red.jpg"
     exact_only = run_to_end(lib.duplicates.find(near=False))
     assert [g.kind for g in exact_only] == [DuplicateKind.EXACT]
 
 
 def test_trash_moves_files_and_forgets_them(lib: Library, dup_dir: Path, trash_home: Path) -> None:
-    near = next(
-        g for g in run_to_end(lib.duplicates.find(sure_score=1.01)) if g.kind == DuplicateKind.NEAR
-    )
+    near = next(g for g in run_to_end(lib.duplicates.find()) if g.kind == DuplicateKind.NEAR)
     choice = Choice([near.keep.photo.id], [i.photo.id for i in near.others])
     report = run_to_end(lib.duplicates.trash([choice]))
     assert sorted(Path(p).name for p in report.trashed) == sorted(names(near.others))
@@ -120,13 +155,13 @@ def test_trash_moves_files_and_forgets_them(lib: Library, dup_dir: Path, trash_h
     assert sorted(p.name for p in trash_home.iterdir()) == sorted(names(near.others))
     left = {Path(r.path).name for r in lib.photos.get(lib.photos.ids()).values()}
     assert left == {names(near.photos)[0], "other red.jpg", "blue.jpg"}
-    assert run_to_end(lib.duplicates.find(sure_score=1.01)) == []
+    assert run_to_end(lib.duplicates.find()) == []
     hits = lib.search.text("red", limit=10).hits
     assert {Path(h.photo.path).name for h in hits} == left  # the index forgot them too
 
 
 def test_files_that_vanish_during_review(lib: Library, dup_dir: Path, trash_home: Path) -> None:
-    (group,) = run_to_end(lib.duplicates.find(sure_score=1.01))
+    (group,) = run_to_end(lib.duplicates.find())
     ids = {Path(i.photo.path).name: i.photo.id for i in group.photos}
     # A photo to trash went away meanwhile: it is taken out of the library.
     (dup_dir / "holiday-small.jpg").unlink()
@@ -163,8 +198,8 @@ def test_cli_lists_and_trashes_with_confirmation(
 ) -> None:
     folder = cli_library(capsys, monkeypatch, tmp_path / "lib", dup_dir)
     document = run_json(capsys, "--library", folder, "duplicates", "--json")
-    assert [g["kind"] for g in document] == ["near"]  # the colour encoder: all reds alike
-    assert [p["keep"] for p in document[0]["photos"]] == [True, False, False, False]
+    assert [g["kind"] for g in document] == ["near"]  # the other red photo is told apart
+    assert [p["keep"] for p in document[0]["photos"]] == [True, False, False]
     code, out, err = run(capsys, "--library", folder, "duplicates", "--exact")
     assert code == 0 and "identical files" in out and "keep " in out and "--trash" in err
 

@@ -25,7 +25,10 @@ def register(commands: Commands) -> None:
     )
     duplicates.add_argument("--exact", action="store_true", help="only byte-identical copies")
     duplicates.add_argument(
-        "--min-score", type=score, metavar="COSINE", help="how alike near duplicates must look"
+        "--min-score",
+        type=score,
+        metavar="COSINE",
+        help="how alike two photos' vectors must be to have their pixels compared",
     )
     duplicates.add_argument(
         "--trash",
@@ -56,6 +59,7 @@ def _document(groups: list[DuplicateGroup]) -> list[dict[str, object]]:
         {
             "kind": str(group.kind),
             "score": round(group.score, 4),
+            "likeness": round(group.likeness, 4),
             "photos": [
                 {
                     "path": item.photo.path,
@@ -89,7 +93,9 @@ def _duplicates(library: Library, args: argparse.Namespace) -> int:
             print("no duplicates found")
         for number, group in enumerate(groups, 1):
             how = (
-                "identical files" if group.kind == "exact" else f"alike (cosine {group.score:.3f})"
+                "identical files"
+                if group.kind == "exact"
+                else f"alike (cosine {group.score:.3f}, pixels {group.likeness:.2f})"
             )
             print(f"group {number} · {len(group.photos)} photos, {how}")
             for index, item in enumerate(group.photos):

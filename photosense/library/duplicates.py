@@ -2,36 +2,38 @@
 the extra copies moved to the system trash (never deleted outright).
 
 Exact duplicates share a content hash. Near duplicates (the same photo resized, re-encoded or
-cropped, and the frames of a burst) are pairs whose vectors are nearly the same under the
-library's model, confirmed by a difference hash of their pixels, which another photo of the same
-scene does not share; see docs/duplicates.md for how the thresholds were measured. Each group
-suggests which photo to keep (the largest, then the sharpest); the user decides.
+cropped, and the frames of a burst) are found in two steps: the library's vectors propose
+candidates (each photo's nearest neighbours above a loose cosine, cheap but unsure: a small model
+scores many unrelated photos alike), and the pixels decide (the :func:`likeness` of their
+detail, which another photo of the same scene does not share). Groups are stars, not chains:
+the best photo of a group (the one it suggests keeping: the largest, then the sharpest) matches
+every other photo of it, so two groups are never joined through one photo that resembles both.
+See docs/duplicates.md for how the thresholds and the grouping were measured; the user decides.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosense.enums import DuplicateKind
 from photosense.errors import ImageSkipped, NothingIndexedError
 from photosense.library.runtime import ModelRuntime
-from photosense.media.perceptual import Look, hamming, look
+from photosense.media.perceptual import Look, likeness, look
 from photosense.progress import CancelToken, Progress
 from photosense.store.records import PhotoRecord
 from photosense.vectors.duplicates import near_pairs
 
 log = logging.getLogger(__name__)
 
-MIN_SCORE = 0.90
+MIN_SCORE = 0.80
 """Cosine at or above which two photos' vectors make them near-duplicate candidates."""
-MAX_HASH_DISTANCE = 12
-"""Bits of 64 two candidates' difference hashes may differ in and still be the same photo."""
-SURE_SCORE = 0.97
-"""Cosine at which candidates are near duplicates whatever their hashes say (crops)."""
+MIN_LIKENESS = 0.60
+"""Pixel likeness (:func:`photosense.media.perceptual.likeness`) at or above which two
+candidates are the same photo."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,13 @@ class DuplicatePhoto:
 @dataclass(frozen=True)
 class DuplicateGroup:
     """Photos that are the same picture, the suggested keeper first; ``score`` is the lowest
-    cosine that joined them (1.0 for exact copies)."""
+    cosine of the candidate pairs that brought them together, ``likeness`` the lowest
+    likeness of the keeper's pixels to another photo's (both 1.0 for exact copies)."""
 
     kind: DuplicateKind
     photos: list[DuplicatePhoto]
     score: float = 1.0
+    likeness: float = 1.0
 
     @property
     def keep(self) -> DuplicatePhoto:
@@ -114,6 +118,35 @@ class _Groups:
         return [sorted(members) for members in found.values() if len(members) > 1]
 
 
+def star_groups(
+    ranked: Sequence[int],
+    links: dict[int, set[int]],
+    alike: Callable[[int, int], bool] = lambda centre, other: False,
+) -> list[list[int]]:
+    """Groups without chains. Taken best first, each photo not yet in a group becomes the
+    centre of one: with every photo it links to, and every photo linked to those (and so on)
+    that is ``alike`` the centre itself, none of them in a group yet. So every member is
+    alike the centre, while two members need not be alike each other (a crop and a burst
+    frame of one photo). Groups of one are left out."""
+    placed: set[int] = set()
+    groups = []
+    for centre in ranked:
+        if centre in placed:
+            continue
+        members = [centre, *sorted(links.get(centre, set()) - placed)]
+        tried = set(members)
+        reached = members[1:]
+        while reached:
+            near = sorted({i for m in reached for i in links.get(m, set())} - tried - placed)
+            tried.update(near)
+            reached = [i for i in near if alike(centre, i)]
+            members += reached
+        if len(members) > 1:
+            placed.update(members)
+            groups.append(members)
+    return groups
+
+
 def _unchanged(record: PhotoRecord) -> bool | None:
     """True when the file is as indexed, False when it changed, None when it is gone."""
     try:
@@ -121,6 +154,23 @@ def _unchanged(record: PhotoRecord) -> bool | None:
     except FileNotFoundError:
         return None
     return (stat.st_size, stat.st_mtime_ns) == (record.size, record.mtime_ns)
+
+
+def _looks(
+    records: dict[int, PhotoRecord], wanted: Sequence[int], cancel: CancelToken
+) -> Generator[Progress, None, dict[int, Look | None]]:
+    """The look of each wanted photo; None for one that cannot be decoded."""
+    looks: dict[int, Look | None] = {}
+    for done, photo_id in enumerate(wanted, 1):
+        cancel.raise_if_cancelled()
+        try:
+            looks[photo_id] = look(Path(records[photo_id].path))
+        except ImageSkipped as exc:
+            log.info("cannot compare %s: %s", records[photo_id].path, exc.reason)
+            looks[photo_id] = None
+        if done % 16 == 0 or done == len(wanted):
+            yield Progress(done, len(wanted), "looking at similar photos")
+    return looks
 
 
 class Duplicates:
@@ -134,16 +184,15 @@ class Duplicates:
         self,
         *,
         min_score: float = MIN_SCORE,
-        max_hash_distance: int = MAX_HASH_DISTANCE,
-        sure_score: float = SURE_SCORE,
+        min_likeness: float = MIN_LIKENESS,
         near: bool = True,
         cancel: CancelToken | None = None,
     ) -> Generator[Progress, None, list[DuplicateGroup]]:
         """Every group of exact (and, with ``near``, near) duplicates, the largest groups
         first. Near duplicates need the library's vectors (photos not yet embedded are
-        compared by content hash only); no model is loaded for them. Candidates scoring
-        ``min_score`` are near duplicates when their difference hashes differ in at most
-        ``max_hash_distance`` bits, or whatever their hashes when scoring ``sure_score``."""
+        compared by content hash only); no model is loaded for them. Candidates (cosine at
+        least ``min_score``) are the same photo when their pixels' likeness is at least
+        ``min_likeness``."""
         cancel = cancel or CancelToken()
         yield Progress(0, None, "reading the library")
         records = self._store.photos.get(self._store.photos.ids())
@@ -154,9 +203,7 @@ class Duplicates:
             exact.join(photo_id, first.setdefault(content, photo_id))
         near_groups: list[DuplicateGroup] = []
         if near:
-            near_groups = yield from self._near(
-                records, exact, min_score, max_hash_distance, sure_score, cancel
-            )
+            near_groups = yield from self._near(records, exact, min_score, min_likeness, cancel)
         joined = {item.photo.id for group in near_groups for item in group.photos}
         groups = [
             DuplicateGroup(
@@ -176,8 +223,7 @@ class Duplicates:
         records: dict[int, PhotoRecord],
         exact: _Groups,
         min_score: float,
-        max_hash_distance: int,
-        sure_score: float,
+        min_likeness: float,
         cancel: CancelToken,
     ) -> Generator[Progress, None, list[DuplicateGroup]]:
         runtime = self._runtime
@@ -188,49 +234,52 @@ class Duplicates:
         except NothingIndexedError:
             return []
         pairs = yield from runtime.stepwise(near_pairs(index, min_score, cancel=cancel))
-        pairs = [
-            (a, b, s)
-            for a, b, s in pairs
-            if a in records and b in records and exact.find(a) != exact.find(b)
-        ]
-        looks: dict[int, Look | None] = {}
-        wanted = sorted({i for a, b, _ in pairs for i in (a, b)})
-        for done, photo_id in enumerate(wanted, 1):
-            cancel.raise_if_cancelled()
-            try:
-                looks[photo_id] = look(Path(records[photo_id].path))
-            except ImageSkipped as exc:
-                log.info("cannot compare %s: %s", records[photo_id].path, exc.reason)
-                looks[photo_id] = None
-            if done % 16 == 0 or done == len(wanted):
-                yield Progress(done, len(wanted), "looking at similar photos")
-        joined = _Groups()
-        lowest: dict[int, float] = {}
+        # Exact copies are one photo here, named by the first of them.
+        cosine: dict[tuple[int, int], float] = {}
         for a, b, score in pairs:
+            if a in records and b in records and exact.find(a) != exact.find(b):
+                key = (min(exact.find(a), exact.find(b)), max(exact.find(a), exact.find(b)))
+                cosine[key] = max(cosine.get(key, -1.0), score)
+        looks = yield from _looks(records, sorted({i for pair in cosine for i in pair}), cancel)
+        links: dict[int, set[int]] = {}
+        alike: dict[tuple[int, int], float] = {}
+        for a, b in cosine:
             one, two = looks.get(a), looks.get(b)
-            same = score >= sure_score or (
-                one is not None
-                and two is not None
-                and hamming(one.dhash, two.dhash) <= max_hash_distance
-            )
-            if same:
-                joined.join(exact.find(a), exact.find(b))
-                lowest[a], lowest[b] = (
-                    min(lowest.get(a, 1.0), score),
-                    min(lowest.get(b, 1.0), score),
-                )
+            if one is None or two is None:
+                continue
+            alike[a, b] = likeness(one.detail, two.detail)
+            if alike[a, b] >= min_likeness:
+                links.setdefault(a, set()).add(b)
+                links.setdefault(b, set()).add(a)
         copies: dict[int, list[int]] = {}
         for photo_id in records:
             copies.setdefault(exact.find(photo_id), []).append(photo_id)
+
+        def item(photo_id: int) -> DuplicatePhoto:
+            seen = looks.get(exact.find(photo_id))
+            return DuplicatePhoto(records[photo_id], None if seen is None else seen.sharpness)
+
+        def same(a: int, b: int) -> bool:
+            one, two = looks.get(a), looks.get(b)
+            if one is None or two is None:
+                return False
+            key = (min(a, b), max(a, b))
+            alike[key] = likeness(one.detail, two.detail)
+            return alike[key] >= min_likeness
+
+        ranked = sorted(links, key=lambda root: _rank(item(root)))
         groups: list[DuplicateGroup] = []
-        for roots in joined.sets():
-            members = [i for root in roots for i in copies.get(root, [])]
-            items = [
-                DuplicatePhoto(records[i], None if looks.get(i) is None else looks[i].sharpness)  # type: ignore[union-attr]
-                for i in members
-            ]
-            score = min((lowest[i] for i in members if i in lowest), default=1.0)
-            groups.append(DuplicateGroup(DuplicateKind.NEAR, sorted(items, key=_rank), score))
+        for centre, *others in star_groups(ranked, links, same):
+            roots = {centre, *others}
+            members = [i for root in roots for i in copies[root]]
+            groups.append(
+                DuplicateGroup(
+                    DuplicateKind.NEAR,
+                    sorted(map(item, members), key=_rank),
+                    min(c for (a, b), c in cosine.items() if a in roots and b in roots),
+                    min(alike[min(centre, o), max(centre, o)] for o in others),
+                )
+            )
         return groups
 
     def trash(

@@ -15,7 +15,8 @@ from photosense.vectors.index import HnswIndex, VectorIndex
 
 BATCH = 2048
 NEIGHBOURS = 8
-"""Neighbours looked at per photo: a burst longer than this still joins up through chains."""
+"""Neighbours looked at per photo: a burst longer than this still joins up through its
+members' neighbours, each checked against the group's keeper (library.duplicates)."""
 
 Pair = tuple[int, int, float]
 
