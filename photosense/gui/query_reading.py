@@ -10,7 +10,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 from photosense.enums import ReadingKind
 from photosense.library import QueryReading, ReadPart
 
-KINDS = {ReadingKind.PLACE: "Place", ReadingKind.DATES: "Taken", ReadingKind.MONTHS: "Taken in"}
+KINDS = {
+    ReadingKind.PLACE: "Place",
+    ReadingKind.DATES: "Taken",
+    ReadingKind.MONTHS: "Taken in",
+    ReadingKind.COLOUR: "Colour",
+}
 CHIP_STYLE = (
     "QLabel { border: 1px solid palette(mid); border-radius: 8px; padding: 1px 6px; "
     "background: palette(alternate-base); }"
