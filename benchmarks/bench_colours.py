@@ -5,12 +5,15 @@ words of a query does for search with the offline starter model.
         [--weights 0,0.02,0.05,0.1,0.2]
 
 - **cost**: decoding each real photo (camera-photos, foolbox-imagenet) at the colour analysis's
-  size and naming its colours, ms per photo (median and mean), one thread;
+  size and naming its colours, ms per photo (median and mean, and by file type: JPEG decodes
+  in draft mode, PNG and HEIC in full), and the cost when the text analysis runs too and the
+  photo is decoded once for both (the default), one thread;
 - **tuxpaint-stamps**: every caption that holds a colour word ("A red apple.", 51 of 538) is
   a query over all 538 stamps; the right answer is its own stamp. Reported: mean reciprocal
   rank, recall@1/5/10 and the median rank, for the caption as typed (the app before colours),
-  the caption without its colour words, and each of those with the colour step (the model's
-  top ``POOL`` re-ranked by score + weight x colour fit);
+  the caption without its colour words, and each of those with the colour step at several
+  weights (the model's top ``POOL`` re-ranked as the app does: score + weight x the pool's
+  score spread x colour fit; the app's weight is ``WEIGHT``);
 - **real photos**: hand-labelled colour queries over the 91 real photos
   (``benchmarks/labels/colour_queries.csv``: the photos a person would accept, chosen by eye
   before running), the same variants; a query that is only a colour ("black and white photos")
@@ -35,9 +38,11 @@ from _common import DATASETS, dataset, machine
 from bench_tagging import _subset, encoded_set, real_library
 
 from photosense import evaluation
+from photosense.analysis.runner import _fitted
+from photosense.analysis.text import MAX_SIDE as TEXT_SIDE
 from photosense.colours.naming import SIDE, PhotoColours, photo_colours
 from photosense.colours.query import read_colours
-from photosense.colours.ranking import POOL, colour_fit, colour_order
+from photosense.colours.ranking import POOL, WEIGHT, colour_fit, colour_order
 from photosense.media.decode import decode_for_analysis
 from photosense.models.registry import load_encoder
 
@@ -57,6 +62,18 @@ def colours_of(paths: Sequence[Path]) -> tuple[list[PhotoColours], list[float], 
         decode_ms.append((middle - start) * 1000)
         name_ms.append((end - middle) * 1000)
     return found, decode_ms, name_ms
+
+
+def along_ms(paths: Sequence[Path], side: int) -> list[float]:
+    """ms to name each photo's colours from the copy another analysis decoded (text reads
+    photos at ``side``): the runner's reduction to the colour size, then the naming."""
+    spent = []
+    for path in paths:
+        image = decode_for_analysis(path, side)
+        start = time.perf_counter()
+        photo_colours(_fitted(image, SIDE))
+        spent.append((time.perf_counter() - start) * 1000)
+    return spent
 
 
 def ranks(
@@ -115,7 +132,7 @@ def table(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="starter")
-    parser.add_argument("--weights", default="0,0.05,0.1,0.2,0.3,0.5")
+    parser.add_argument("--weights", default=f"0,0.2,{WEIGHT:g},1,2")
     args = parser.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
@@ -133,6 +150,18 @@ def main() -> None:
     print("|---|---|---|")
     for step, values in (("decode", decode_ms), ("name colours", name_ms), ("both", total)):
         print(f"| {step} | {statistics.median(values):.2f} | {statistics.mean(values):.2f} |")
+    along = along_ms([DATASETS / k for k in keys], TEXT_SIDE)
+    print(
+        f"| beside the text analysis (its {TEXT_SIDE} px copy reduced and named) | "
+        f"{statistics.median(along):.2f} | {statistics.mean(along):.2f} |"
+    )
+    by_kind: dict[str, list[float]] = {}
+    for key, ms in zip(keys, total, strict=True):
+        by_kind.setdefault(Path(key).suffix.lower(), []).append(ms)
+    print("\n| file type (decode and name) | photos | median ms | max ms |")
+    print("|---|---|---|---|")
+    for suffix, values in sorted(by_kind.items()):
+        print(f"| {suffix} | {len(values)} | {statistics.median(values):.2f} | {max(values):.0f} |")
 
     position = {k: i for i, k in enumerate(keys)}
     labelled = []
@@ -145,6 +174,14 @@ def main() -> None:
             else:
                 labelled.append((row["query"], right))
     table("Real photos, hand-labelled", vectors, real, labelled, encode, weights)
+    before = ranks(vectors, real, labelled, encode, False, 0.0)
+    after = ranks(vectors, real, labelled, encode, False, WEIGHT)
+    print(
+        f"\nRank of the first right photo, as typed, without -> with the colour step ({WEIGHT:g}):"
+    )
+    print(
+        ", ".join(f"“{q}” {a} -> {b}" for (q, _), a, b in zip(labelled, before, after, strict=True))
+    )
     for text, right in only_colour:
         want = read_colours(text).colours
         listed = sorted(range(len(real)), key=lambda i: -colour_fit(real[i], want))

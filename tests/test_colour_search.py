@@ -110,3 +110,35 @@ def test_the_command_line_reads_colours_and_filters_by_one(
     assert [Path(r["path"]).name for r in doc["results"]] == ["orange.png"]
     code, _, err = run(capsys, "--library", lib, "search", "a car", "--colour", "teal")
     assert code != 0 and "unknown colour 'teal'" in err
+
+
+def test_the_colours_command_shows_names_and_counts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from photosense.library import analysis
+    from photosense.library import library as library_module
+    from tests.cli_run import run, run_json
+
+    monkeypatch.setattr(library_module, "load_encoder", lambda spec, device="auto": FakeEncoder())
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    Image.new("RGB", (64, 64), (20, 40, 230)).save(root / "blue.png")
+    Image.linear_gradient("L").save(root / "grey.png")
+    lib = tmp_path / "lib"
+    run_json(capsys, "--library", lib, "index", root, "--json")  # no colour analysis yet
+    code, out, _ = run(capsys, "--library", lib, "colours", "show", root / "blue.png")
+    assert "no colours named" in out
+
+    monkeypatch.setattr(analysis, "FACTORIES", {KIND: ColoursAnalyser})
+    doc = run_json(capsys, "--library", lib, "colours", "status", "--json")
+    assert (doc["named"], doc["pending"]) == (0, 2)
+    doc = run_json(capsys, "--library", lib, "colours", "name", "--json")
+    assert (doc["named"], doc["failed"], doc["pending"]) == (2, 0, 0)
+    doc = run_json(capsys, "--library", lib, "colours", "show", root / "grey.png", "--json")
+    assert doc["black_and_white"] is True
+    code, out, _ = run(capsys, "--library", lib, "colours", "show", root / "blue.png")
+    assert (code, out) == (0, "  100%  blue\n")
+    doc = run_json(capsys, "--library", lib, "colours", "name", "--again", "--json")
+    assert doc["named"] == 2
+    code, out, _ = run(capsys, "--library", lib, "colours", "status")
+    assert "black and white photos: 1" in out

@@ -46,7 +46,7 @@ MIN_SHARE = 0.03
 """Colours covering less of the photo than this are left out (a few stray pixels)."""
 MONOCHROME_SHARE = 0.02
 """A photo whose coloured pixels cover less than this is black and white..."""
-MONOCHROME_RANGE = 40.0
+MONOCHROME_RANGE = 30.0
 """... when its lightness spans at least this much (1st to 99th percentile): a flat grey or
 black frame is not a black and white photo."""
 VERSION = "lch1"
@@ -131,4 +131,6 @@ def photo_colours(image: Image.Image) -> PhotoColours:
         return PhotoColours(shares)
     coloured = float(np.mean(pixels[:, 1] >= GREY_CHROMA))
     low, high = np.percentile(pixels[:, 0], [1, 99])
-    return PhotoColours(shares, coloured < MONOCHROME_SHARE and high - low >= MONOCHROME_RANGE)
+    return PhotoColours(
+        shares, bool(coloured < MONOCHROME_SHARE and high - low >= MONOCHROME_RANGE)
+    )

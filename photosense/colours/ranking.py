@@ -11,7 +11,7 @@ FULL_SHARE = 0.25
 although most of it is green."""
 POOL = 100
 """The model's best hits that the colour step re-orders."""
-WEIGHT = 0.2
+WEIGHT = 0.5
 """A photo that fits the colours fully gains this share of the spread of the model's scores
 over the pool (best minus worst): enough to lift a red flower over the flowers the model liked
 a little more, not a red car over them (docs/search.md measures the weights)."""

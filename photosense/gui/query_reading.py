@@ -64,7 +64,7 @@ class ReadingBar(QWidget):
         if literal:
             self.label.setText("Searched the words as typed.")
             self.toggle.setText("Read dates and places")
-            self.toggle.setToolTip("Read the dates and place names in the text as filters")
+            self.toggle.setToolTip("Read the dates, place names and colours in the text")
             self.setVisible(True)
             return
         if reading is None or not reading.read:

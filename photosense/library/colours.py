@@ -13,6 +13,7 @@ from photosense.colours.naming import BLACK_AND_WHITE, COLOURS, PhotoColours
 from photosense.colours.ranking import colour_fit
 from photosense.errors import PhotosenseError
 from photosense.library.analysis import Analysis
+from photosense.library.photos import PhotoRef, Photos
 from photosense.progress import CancelToken, Progress
 from photosense.store.repository import Store
 
@@ -31,6 +32,7 @@ class ColourStatus:
     named: int
     pending: int
     failed: int
+    black_and_white: int
 
 
 def colour_name(colour: str) -> str:
@@ -44,12 +46,15 @@ def colour_name(colour: str) -> str:
 class Colours:
     """The library's photo colours: named once per photo, again when its file changes."""
 
-    def __init__(self, store: Store, analysis: Analysis) -> None:
+    def __init__(self, store: Store, photos: Photos, analysis: Analysis) -> None:
         self._store = store
+        self._photos = photos
         self._analysis = analysis
 
-    def of_photo(self, photo_id: int) -> PhotoColours:
-        """The colours of one photo (none when it was not named yet)."""
+    def of_photo(self, photo: PhotoRef) -> PhotoColours:
+        """The colours of one photo (an id or a path in the library; none when it was not
+        named yet)."""
+        photo_id = self._photos.resolve(photo).id
         return self.of_photos([photo_id]).get(photo_id, PhotoColours({}))
 
     def of_photos(self, photo_ids: Sequence[int]) -> dict[int, PhotoColours]:
@@ -87,7 +92,11 @@ class Colours:
         """Counts only."""
         counts = self._analysis.counts(KIND)
         return ColourStatus(
-            self._analysis.enabled(KIND), counts.analysed, counts.pending, counts.failed
+            self._analysis.enabled(KIND),
+            counts.analysed,
+            counts.pending,
+            counts.failed,
+            len(self._store.colours.with_colour(BLACK_AND_WHITE, 0.0)),
         )
 
     def set_enabled(self, on: bool) -> None:
@@ -97,5 +106,11 @@ class Colours:
     def name(
         self, cancel: CancelToken | None = None, *, workers: int | None = None
     ) -> Generator[Progress, None, AnalysisReport]:
-        """Name the colours of every photo not named in its present content (resumable)."""
+        """Name the colours of every photo not named in its present content (resumable: a
+        stopped run keeps what it named, and the next one does the rest)."""
         return (yield from self._analysis.run([KIND], cancel, workers=workers))
+
+    def rename(self) -> int:
+        """Forget which photos were named, so the next run names every photo again (the
+        colours stay until then). Returns how many photos will be named again."""
+        return self._store.analyses.forget(KIND)

@@ -102,7 +102,7 @@ class Library:
         self.people = People(store, self.photos, self.analysis)
         if "faces" in self.analysis.kinds():
             self.analysis.follow("faces", self.people.settle)
-        self.colours = Colours(store, self.analysis)
+        self.colours = Colours(store, self.photos, self.analysis)
         self.search = Search(self.runtime, self.photos, self.people, self.colours)
         self.text = Text(store, self.photos, self.analysis)
         self.folders = Folders(
