@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
-from photosense.library import COLOUR_NAMES
 from photosense.gui.query_reading import ReadingBar
+from photosense.library import COLOUR_NAMES
 
 DEBOUNCE_MS = 300
 
