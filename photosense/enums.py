@@ -75,11 +75,12 @@ class DuplicateKind(StrEnum):
 
 class ReadingKind(StrEnum):
     """What a part of a search query was read as: a span of dates, months of any year (a
-    season, "in June"), or a place of the library."""
+    season, "in June"), a place of the library, or a colour."""
 
     DATES = "dates"
     MONTHS = "months"
     PLACE = "place"
+    COLOUR = "colour"
 
 
 class MatchReason(StrEnum):

@@ -31,7 +31,7 @@ def test_tiny_open_clip_model_indexes_and_answers_across_processes(
     assert report["indexed"] == 4 and len(report["skipped"]) == 1
 
     # A second process reloads the same random weights (seeded) and the saved index.
-    found = photosense("--library", lib, "search", "a red photo", "--json")
+    found = photosense("--library", lib, "search", "a sunset by the sea", "--json")
     assert found.returncode == 0, found.stderr
     doc = json.loads(found.stdout)
     assert doc["model"] == "open_clip/photosense-tiny/random-seed0"
@@ -39,6 +39,13 @@ def test_tiny_open_clip_model_indexes_and_answers_across_processes(
     scores = [r["score"] for r in doc["results"]]
     assert scores == sorted(scores, reverse=True)
     assert doc["good"] == 0  # random weights know nothing: no good match, only the closest
+
+    # Indexing named the photos' colours: a query of a colour alone lists the photos of it.
+    red = photosense("--library", lib, "search", "a red photo", "--json")
+    assert red.returncode == 0, red.stderr
+    doc = json.loads(red.stdout)
+    assert doc["reading"]["colours"] == ["red"]
+    assert [r["path"] for r in doc["results"]] == [str(photo_dir / "red.jpg")]
 
     similar = photosense("--library", lib, "similar", photo_dir / "red.jpg", "--json")
     assert similar.returncode == 0, similar.stderr

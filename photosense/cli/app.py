@@ -20,6 +20,7 @@ from photosense import __version__
 from photosense.cli import (
     albums,
     captions,
+    colours,
     duplicates,
     export,
     finetune,
@@ -55,6 +56,7 @@ COMMAND_GROUPS = (
     export,
     duplicates,
     text,
+    colours,
     models,
     finetune,
 )

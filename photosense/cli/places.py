@@ -78,6 +78,7 @@ def reading_json(reading: QueryReading | None) -> dict[str, Any] | None:
         "before": reading.before,
         "months": list(reading.months),
         "place": reading.place,
+        "colours": list(reading.colours),
         "parts": [
             {"kind": str(p.kind), "words": p.words, "meaning": p.meaning} for p in reading.parts
         ],

@@ -10,7 +10,7 @@ from photosense.cli import render
 from photosense.cli.common import Commands, date, on_library, positive, score
 from photosense.cli.marks import rating
 from photosense.cli.places import reading_json, reading_line
-from photosense.library import Hit, Library, SearchResults
+from photosense.library import COLOUR_NAMES, Hit, Library, SearchResults
 
 
 def register(commands: Commands) -> None:
@@ -49,11 +49,17 @@ def register(commands: Commands) -> None:
     search.add_argument(
         "--literal",
         action="store_true",
-        help="search the words as typed: do not read dates and places in the text "
-        '("dog 2023", "beach in Portugal") as filters',
+        help="search the words as typed: do not read dates, places and colours in the text "
+        '("dog 2023", "beach in Portugal", "a red car")',
     )
     search.add_argument(
         "--has-text", action="store_true", help="only photos in which some text was read"
+    )
+    search.add_argument(
+        "--colour",
+        "--color",
+        metavar="COLOUR",
+        help=f"only photos that colour covers a tenth of or more: {', '.join(COLOUR_NAMES)}",
     )
     on_library(search, _search)
 
@@ -92,6 +98,7 @@ def _search(library: Library, args: argparse.Namespace) -> int:
         place=args.place,
         literal=args.literal,
         has_text=args.has_text,
+        colour=args.colour,
     )
     render.fallback_warning(library)
     notice = library.models.reads(args.text)

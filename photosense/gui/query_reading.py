@@ -10,7 +10,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 from photosense.enums import ReadingKind
 from photosense.library import QueryReading, ReadPart
 
-KINDS = {ReadingKind.PLACE: "Place", ReadingKind.DATES: "Taken", ReadingKind.MONTHS: "Taken in"}
+KINDS = {
+    ReadingKind.PLACE: "Place",
+    ReadingKind.DATES: "Taken",
+    ReadingKind.MONTHS: "Taken in",
+    ReadingKind.COLOUR: "Colour",
+}
 CHIP_STYLE = (
     "QLabel { border: 1px solid palette(mid); border-radius: 8px; padding: 1px 6px; "
     "background: palette(alternate-base); }"
@@ -59,7 +64,7 @@ class ReadingBar(QWidget):
         if literal:
             self.label.setText("Searched the words as typed.")
             self.toggle.setText("Read dates and places")
-            self.toggle.setToolTip("Read the dates and place names in the text as filters")
+            self.toggle.setToolTip("Read the dates, place names and colours in the text")
             self.setVisible(True)
             return
         if reading is None or not reading.read:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosense.gui.query_reading import ReadingBar
+from photosense.library import COLOUR_NAMES
 
 DEBOUNCE_MS = 300
 
@@ -50,6 +51,7 @@ class SearchQuery:
     place: str | None = None  # a place filter (the sidebar's Places)
     literal: bool = False  # search the words as typed: no dates or places read from them
     has_text: bool = False  # only photos in which some text was read
+    colour: str | None = None  # only photos that colour covers a tenth of or more
 
     @property
     def after_datetime(self) -> datetime | None:
@@ -66,7 +68,7 @@ class SearchQuery:
     def filter_count(self) -> int:
         """How many filters of the Filters menu are set."""
         values = (self.after, self.before, self.min_score, self.album, self.tag, self.person)
-        return sum(value is not None for value in values) + self.has_text
+        return sum(value is not None for value in (*values, self.colour)) + self.has_text
 
     @property
     def filtered(self) -> bool:
@@ -163,6 +165,15 @@ class FilterPanel(QWidget):
         )
         self.has_text.toggled.connect(self.changed)
         layout.addRow(self.has_text)
+        self.colour = QComboBox()
+        self.colour.setObjectName("colourFilter")
+        self.colour.setAccessibleName("Colour filter")
+        self.colour.setToolTip("Only photos this colour covers a tenth of or more")
+        self.colour.addItem(ANY, None)
+        for name in COLOUR_NAMES:
+            self.colour.addItem(name, name)
+        self.colour.currentIndexChanged.connect(self.changed)
+        layout.addRow("Colour", self.colour)
 
     def apply_to(self, query: SearchQuery) -> SearchQuery:
         after = _to_date(self.after_edit.date()) if self.after_enabled.isChecked() else None
@@ -180,6 +191,7 @@ class FilterPanel(QWidget):
             tag=str(tag) if tag else None,
             person=str(person) if person else None,
             has_text=self.has_text.isChecked(),
+            colour=self.colour.currentData() or None,
         )
 
     def set_choices(
@@ -220,6 +232,7 @@ class FilterPanel(QWidget):
             self.min_score.setValue(query.min_score or 0.0)
             self.sort.setCurrentIndex(max(0, self.sort.findData(query.sort)))
             self.has_text.setChecked(query.has_text)
+            self.colour.setCurrentIndex(max(0, self.colour.findData(query.colour)))
             for combo, name in (
                 (self.album, query.album),
                 (self.tag, query.tag),

@@ -92,6 +92,9 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
     if query.person:
         wanted = library.people.photo_ids([query.person])
         ids = [i for i in ids if i in wanted]
+    if query.colour:
+        coloured = library.colours.photo_ids([query.colour])
+        ids = [i for i in ids if i in coloured]
     return ids
 
 
@@ -233,6 +236,7 @@ class SearchScope(QObject):
                         place=query.place,
                         literal=query.literal,
                         has_text=query.has_text,
+                        colour=query.colour,
                     ),
                     library.models.reads(query.text),
                     by_date=query.sort == "date",

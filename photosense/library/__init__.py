@@ -16,6 +16,8 @@ from photosense.learn.records import (
     TrainingPair,
     TrainingProgress,
 )
+from photosense.library.colours import NAMES as COLOUR_NAMES
+from photosense.library.colours import ColourStatus
 from photosense.library.duplicates import Choice, DuplicateGroup, DuplicatePhoto, TrashReport
 from photosense.library.evaluation import Evaluation
 from photosense.library.finetune import PairsPreview
@@ -64,6 +66,7 @@ from photosense.tagging.service import (
 )
 
 __all__ = [
+    "COLOUR_NAMES",
     "FAVOURITE",
     "GENERAL_DROP_LIMIT",
     "GRID_SIZE",
@@ -76,6 +79,7 @@ __all__ = [
     "CaptionInfo",
     "Choice",
     "ClusterReport",
+    "ColourStatus",
     "CopyReport",
     "DuplicateGroup",
     "DuplicatePhoto",

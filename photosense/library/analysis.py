@@ -1,4 +1,4 @@
-"""Analyses beyond the model's vector (faces, text): which run, and running them.
+"""Analyses beyond the model's vector (faces, text, colours): which run, and running them.
 
 Each kind of analysis registers a factory in :data:`FACTORIES`; the library builds its analyser
 on first use (its model loads then, not when the library opens). Every kind can be switched off
@@ -15,6 +15,8 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 from photosense.analysis.base import Analyser
+from photosense.analysis.colours import KIND as COLOURS
+from photosense.analysis.colours import ColoursAnalyser
 from photosense.analysis.faces import FacesAnalyser
 from photosense.analysis.runner import AnalysisReport, analyse
 from photosense.analysis.text import KIND as TEXT
@@ -27,8 +29,9 @@ AnalyserFactory = Callable[[Store], Analyser[Any]]
 FollowStep = Callable[[CancelToken | None], Generator[Progress, None, object]]
 
 FACTORIES: dict[str, AnalyserFactory] = {"faces": FacesAnalyser}
-"""Kind ("faces", "text") -> the factory of its analyser over a library's store."""
+"""Kind ("faces", "text", "colours") -> the factory of its analyser over a library's store."""
 FACTORIES[TEXT] = TextAnalyser
+FACTORIES[COLOURS] = ColoursAnalyser
 
 
 def enabled_key(kind: str) -> str:

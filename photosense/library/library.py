@@ -22,6 +22,7 @@ from photosense.errors import LibraryError
 from photosense.library.albums import Albums
 from photosense.library.analysis import AnalyserFactory, Analysis
 from photosense.library.captions import Captions
+from photosense.library.colours import Colours
 from photosense.library.duplicates import Duplicates
 from photosense.library.export import Export
 from photosense.library.finetune import FineTune
@@ -101,7 +102,8 @@ class Library:
         self.people = People(store, self.photos, self.analysis)
         if "faces" in self.analysis.kinds():
             self.analysis.follow("faces", self.people.settle)
-        self.search = Search(self.runtime, self.photos, self.people)
+        self.colours = Colours(store, self.photos, self.analysis)
+        self.search = Search(self.runtime, self.photos, self.people, self.colours)
         self.text = Text(store, self.photos, self.analysis)
         self.folders = Folders(
             self.runtime, self.models, self.tags, self.captions, self.analysis, self.places

@@ -10,8 +10,11 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from photosense.colours.query import with_colours
+from photosense.colours.ranking import POOL, colour_order
 from photosense.enums import MatchReason
 from photosense.errors import NoVectorError, PhotosenseError
+from photosense.library.colours import Colours, colour_name
 from photosense.library.people import People
 from photosense.library.photos import Photos
 from photosense.library.places import Places
@@ -56,11 +59,13 @@ class Search:
         runtime: ModelRuntime,
         photos: Photos,
         people: People,
+        colours: Colours,
         relevance: RelevanceParams | None = None,
     ) -> None:
         self._runtime = runtime
         self._photos = photos
         self._people = people
+        self._colours = colours
         self._places: Places = photos.places
         self.relevance = relevance or RelevanceParams()
         self._references: dict[str, Reference] = {}
@@ -82,6 +87,7 @@ class Search:
         place: str | None = None,
         literal: bool = False,
         has_text: bool = False,
+        colour: str | None = None,
     ) -> SearchResults:
         """Photos that match ``text``, best first (or newest first with ``sort="date"``): by
         the model's sense of them and by the words read in them, in one list (words in double
@@ -91,18 +97,26 @@ class Search:
         threshold; a rejected tag never matches); ``album`` only the photos of that album;
         ``min_rating`` only photos with at least that many stars; ``place`` only those taken
         there; ``has_text`` only the photos in which some text was read; ``people`` only the
-        photos in which all of them appear. A query that asks for people ("a family", "two
+        photos in which all of them appear; ``colour`` only the photos that colour covers a
+        tenth of or more ("black and white": photos without colour). A query that asks for
+        people ("a family", "two
         children") puts the photos whose faces fit it first, as its good matches: the model
         alone may know no people (docs/people.md). The dates and places named in ``text``
-        ("dog 2023", "beach in Portugal") narrow the search too, unless ``literal``; the results
-        say how the text was read. A text that is all filters ("photos from last week") lists
-        the photos they keep, newest first, with no model.
+        ("dog 2023", "beach in Portugal") narrow the search too, and the colours it names ("a red
+        flower") put the photos of those colours first among the hits, unless ``literal``; the
+        results say how the text was read. A text that is all filters ("photos from last week")
+        lists the photos they keep, newest first, with no model; one that is only colours ("red
+        photos") lists the photos of those colours, the most of them first.
         """
         if not text.strip():
             raise PhotosenseError("the search text is empty")
         if sort not in SORTS:
             raise PhotosenseError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+        if colour is not None:
+            colour = colour_name(colour)
         reading = QueryReading.literal(text) if literal else self._places.read(text)
+        if not literal and self._colours.named():  # until colours are named, none are read
+            reading = with_colours(reading)
         after = _latest(after, reading.after)
         before = _earliest(before, reading.before)
         runtime = self._runtime
@@ -118,6 +132,9 @@ class Search:
             if has_text:
                 with_text = runtime.store.texts.photo_ids()
                 only = with_text if only is None else only & with_text
+            if colour is not None:
+                coloured = set(self._colours.photo_ids([colour]))
+                only = coloured if only is None else only & coloured
             if not reading.query:
                 filters = (folder, after, before, tag, album, min_rating)
                 return self._listed(reading, limit, *filters, only)
@@ -138,7 +155,7 @@ class Search:
                 words,
                 model_id,
                 query,
-                limit,
+                max(limit, POOL) if reading.colours else limit,
                 min_score,
                 folder,
                 after,
@@ -148,6 +165,8 @@ class Search:
                 only,
                 text=True,
             )
+            if reading.colours:
+                results = self._colours_first(results, reading.colours, limit)
             intent = None if people else people_intent(words)
             if intent is not None:
                 results = self._people_first(
@@ -159,6 +178,19 @@ class Search:
                 if found or words_query.exact:
                     results = self._with_text(results, query, found, words_query, limit)
             return replace(_sorted(results, sort), reading=reading)
+
+    def _colours_first(
+        self, found: SearchResults, colours: Sequence[str], limit: int
+    ) -> SearchResults:
+        """The model's hits (a pool larger than ``limit``) re-ordered so that the photos of
+        ``colours`` come first among those the model scores alike (docs/search.md measures
+        it), cut to ``limit``. As many photos are good matches as the model judged so: the
+        colour decides which photos fill those places, not how many there are."""
+        fits = self._colours.fits(colours, [h.photo.id for h in found.hits])
+        order = colour_order([h.score for h in found.hits], [fits[h.photo.id] for h in found.hits])
+        hits = [found.hits[i] for i in order][:limit]
+        good = None if found.good is None else min(found.good, len(hits))
+        return SearchResults(found.query, found.model_id, hits, good)
 
     def _people_first(
         self,
@@ -238,7 +270,8 @@ class Search:
         min_rating: int | None,
         only: set[int] | None,
     ) -> SearchResults:
-        """The photos a query made only of filters keeps, newest first (not scored)."""
+        """The photos a query made only of filters keeps, newest first (not scored); for a
+        query of colours, the photos those colours cover most first."""
         if limit < 1:
             raise PhotosenseError("the limit must be at least 1")
         ids = self._photos.ids(
@@ -254,6 +287,9 @@ class Search:
         if tag is not None:
             tagged = self._runtime.tagger.photos_with(tag)
             ids = [i for i in ids if i in tagged]
+        if reading.colours:  # the photos of the colours asked for, the most of them first
+            fits = self._colours.photo_ids(reading.colours)
+            ids = sorted((i for i in ids if i in fits), key=lambda i: -fits[i])
         records = self._photos.get(ids[:limit])
         hits = [Hit(records[i], 0.0) for i in ids[:limit] if i in records]
         return SearchResults(reading.text, self._runtime.spec, hits, None, reading)

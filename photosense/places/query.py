@@ -84,7 +84,7 @@ class ReadPart:
 class QueryReading:
     """How a query was read: ``query`` is what is left to search by meaning ("" when nothing
     is); ``after``/``before`` bound the date taken ([after, before)), ``months`` are months of
-    any year, ``place`` a place name of the library."""
+    any year, ``place`` a place name of the library, ``colours`` the colours asked for."""
 
     text: str
     query: str
@@ -93,6 +93,9 @@ class QueryReading:
     months: tuple[int, ...] = ()
     place: str | None = None
     parts: tuple[ReadPart, ...] = field(default=())
+    colours: tuple[str, ...] = ()
+    """Colours asked for (photosense.colours.query reads them): photos of those colours rank
+    first among the hits, or, when ``query`` is empty, are the photos listed."""
 
     @property
     def read(self) -> bool:

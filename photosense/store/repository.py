@@ -18,6 +18,7 @@ from photosense.paths import DATABASE_NAME
 from photosense.store.albums import Albums
 from photosense.store.analyses import Analyses
 from photosense.store.captions import Captions
+from photosense.store.colours import Colours
 from photosense.store.db import create_library_engine, migrate
 from photosense.store.faces import Faces
 from photosense.store.folders import Folders
@@ -49,6 +50,7 @@ class Store:
         self.marks = Marks(sessions)
         self.places = Places(sessions)
         self.texts = Texts(sessions)
+        self.colours = Colours(sessions)
 
     @classmethod
     def open(cls, library_dir: Path) -> Store:

@@ -345,6 +345,20 @@ class PhotoText(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class PhotoColour(Base):
+    """One of a photo's dominant colours, by name ("red", "grey", "black and white"), with the
+    share of the photo it covers (1 for "black and white")."""
+
+    __tablename__ = "photo_colours"
+    __table_args__ = (Index("ix_photo_colours_colour_share", "colour", "share"),)
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    colour: Mapped[str] = mapped_column(String(16), primary_key=True)
+    share: Mapped[float] = mapped_column(Float)
+
+
 FTS_TABLES = ("photo_text_fts",)
 """SQLite FTS5 tables (and their shadow tables) the migrations create beside the declared
 schema: SQLAlchemy cannot declare them."""
