@@ -129,7 +129,7 @@ BAD_COMMANDS: dict[str, list[str]] = {
     "finetune: a learning rate that is not a number": ["finetune", "--learning-rate", "fast"],
     # no command at all, and unknown ones
     "an unknown command": ["frobnicate"],
-    "an unknown option": ["search", "red", "--colour", "red"],
+    "an unknown option": ["search", "red", "--hue", "red"],
 }
 
 
