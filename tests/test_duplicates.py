@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,11 @@ from PIL import Image, ImageFilter
 
 from photosense.enums import DuplicateKind
 from photosense.library import Choice, Library
-from photosense.library.duplicates import star_groups
+from photosense.library.duplicates import DuplicatePhoto, _rank, star_groups
 from photosense.library.runtime import AUTO_TAG_KEY
 from photosense.media.perceptual import detail, dhash, hamming, likeness, look_of, sharpness
 from photosense.progress import run_to_end
+from photosense.store.records import PhotoRecord
 from photosense.vectors.duplicates import near_pairs
 from photosense.vectors.index import ExactIndex, HnswIndex
 from tests.cli_run import run, run_json
@@ -211,3 +213,28 @@ def test_cli_lists_and_trashes_with_confirmation(
     assert len(list(trash_home.iterdir())) == 1
     code, out, _ = run(capsys, "--library", folder, "duplicates", "--exact")
     assert "no duplicates found" in out
+
+
+def test_the_keeper_is_the_original_over_a_low_quality_copy_and_the_sharper_frame() -> None:
+    def photo(name: str, size: int, sharpness: float, side: int = 512) -> DuplicatePhoto:
+        record = PhotoRecord(
+            1, name, 1, size, 0, name, side, side, "JPEG", datetime(2024, 1, 1), False,
+            None, None, None, None,
+        )  # fmt: skip
+        return DuplicatePhoto(record, sharpness)
+
+    def keeper(*photos: DuplicatePhoto) -> str:
+        return sorted(photos, key=_rank)[0].photo.path
+
+    # JPEG quality 60 measures a hair sharper than its original: the original is kept.
+    assert keeper(photo("q60.jpg", 16_000, 666.0), photo("original.jpg", 43_000, 665.0)) == (
+        "original.jpg"
+    )
+    # A burst frame clearly sharper than the other is kept even if its file is smaller.
+    assert keeper(photo("blurred.jpg", 50_000, 400.0), photo("sharp.jpg", 45_000, 700.0)) == (
+        "sharp.jpg"
+    )
+    # More pixels first.
+    assert keeper(photo("half.jpg", 90_000, 900.0, 256), photo("full.jpg", 40_000, 600.0)) == (
+        "full.jpg"
+    )

@@ -14,6 +14,7 @@ See docs/duplicates.md for how the thresholds and the grouping were measured; th
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -89,9 +90,16 @@ class TrashReport:
     refused: list[list[str]] = field(default_factory=list)
 
 
-def _rank(item: DuplicatePhoto) -> tuple[int, float, int, str]:
-    """Best first: the most pixels, then the sharpest, then the largest file."""
-    return (-item.pixels, -(item.sharpness or 0.0), -item.photo.size, item.photo.path)
+SHARPNESS_STEP = 1.15
+"""Sharpness within this ratio counts as the same: a copy re-encoded at a low JPEG quality
+measures a hair sharper than its original (the blocks add edges), and must not be kept over it."""
+
+
+def _rank(item: DuplicatePhoto) -> tuple[int, int, int, str]:
+    """Best first: the most pixels, then the sharpest (by steps of 15 %), then the largest file
+    (of two encodings of one picture, the one compressed less)."""
+    sharp = math.floor(math.log(max(item.sharpness or 0.0, 1e-6)) / math.log(SHARPNESS_STEP))
+    return (-item.pixels, -sharp, -item.photo.size, item.photo.path)
 
 
 class _Groups:
