@@ -280,8 +280,11 @@ def test_cancel_button_in_the_status_bar(
 ) -> None:
     window = make_window(index_batch_size=1)
     job = window.indexing.create_job([str(many_photos)])
-    with qtbot.waitSignal(job.signals.progressed, timeout=WAIT_MS):
-        window.indexing.start(job)
+    window.indexing.start(job)
+    # Waited for on the GUI thread's own state, not on the job's progress signal: that is
+    # emitted from the pool thread many times a second, and a wait that disconnects from it
+    # while it fires has crashed the process.
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=WAIT_MS)
     assert window.indexing_status.isVisible()
     with qtbot.waitSignal(window.indexing.ended, timeout=WAIT_MS):
         window.indexing_status.cancel_button.click()
