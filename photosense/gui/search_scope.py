@@ -93,7 +93,7 @@ def list_photo_ids(library: Library, query: SearchQuery) -> list[int]:
         wanted = library.people.photo_ids([query.person])
         ids = [i for i in ids if i in wanted]
     if query.colour:
-        coloured = library.colours.photo_ids([query.colour])
+        coloured = library.colours.covered([query.colour])
         ids = [i for i in ids if i in coloured]
     return ids
 

@@ -68,15 +68,20 @@ class Colours:
             for i, shares in found.items()
         }
 
-    def photo_ids(self, colours: Collection[str]) -> dict[int, float]:
-        """Photo id -> colour fit (see :func:`colour_fit`), for the photos that each of
-        ``colours`` covers at least :data:`FILTER_SHARE` of."""
-        names = [colour_name(c) for c in colours]
+    def covered(self, colours: Collection[str]) -> set[int]:
+        """The photos that each of ``colours`` covers at least :data:`FILTER_SHARE` of (the
+        colour filter: ids only, nothing else read)."""
         kept: set[int] | None = None
-        for name in names:
+        for name in (colour_name(c) for c in colours):
             found = set(self._store.colours.with_colour(name, FILTER_SHARE))
             kept = found if kept is None else kept & found
-        return self.fits(names, sorted(kept or ()))
+        return kept or set()
+
+    def photo_ids(self, colours: Collection[str]) -> dict[int, float]:
+        """Photo id -> colour fit (see :func:`colour_fit`), for the photos :meth:`covered`
+        keeps."""
+        names = [colour_name(c) for c in colours]
+        return self.fits(names, sorted(self.covered(names)))
 
     def fits(self, colours: Sequence[str], photo_ids: Sequence[int]) -> dict[int, float]:
         """Photo id -> how well its colours fit ``colours`` (0..1) for ``photo_ids``."""

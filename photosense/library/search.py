@@ -99,11 +99,11 @@ class Search:
         there; ``has_text`` only the photos in which some text was read; ``people`` only the
         photos in which all of them appear; ``colour`` only the photos that colour covers a
         tenth of or more ("black and white": photos without colour). A query that asks for
-        people ("a family", "two
-        children") puts the photos whose faces fit it first, as its good matches: the model
-        alone may know no people (docs/people.md). The dates and places named in ``text``
-        ("dog 2023", "beach in Portugal") narrow the search too, and the colours it names ("a red
-        flower") put the photos of those colours first among the hits, unless ``literal``; the
+        people ("a family", "two children") puts the photos whose faces fit it first, as its
+        good matches: the model alone may know no people (docs/people.md). The dates and places
+        named in ``text`` ("dog 2023", "beach in Portugal") narrow the search too, and the
+        colours it names ("a red flower") put the photos of those colours first among the hits,
+        unless ``literal``; the
         results say how the text was read. A text that is all filters ("photos from last week")
         lists the photos they keep, newest first, with no model; one that is only colours ("red
         photos") lists the photos of those colours, the most of them first.
@@ -133,7 +133,7 @@ class Search:
                 with_text = runtime.store.texts.photo_ids()
                 only = with_text if only is None else only & with_text
             if colour is not None:
-                coloured = set(self._colours.photo_ids([colour]))
+                coloured = self._colours.covered([colour])
                 only = coloured if only is None else only & coloured
             if not reading.query:
                 filters = (folder, after, before, tag, album, min_rating)
