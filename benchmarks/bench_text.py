@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_text.py [--sides 640,960,1280]
         [--models DIR] [--no-probe] [--bad-input] [--repeat 1]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_text.py --good-matches
 
 **Photos with known text** (``text-photos``, built here into ``~/.cache/photosense-bench``):
 the scene-text photos that ship in Debian's ``opencv-doc`` 4.6.0 package
@@ -22,6 +23,13 @@ finds the photo" recall@1/@5 for a hand-written query per photo (``QUERIES``, wh
 would type) over all photos of both sets, through the library's word search; photos/s; and the
 bad inputs of the issue (``--bad-input``): a huge scan, rotated and vertical text, a photo
 that is all text, a pattern that makes the detector find thousands of boxes.
+
+``--good-matches`` indexes a library of the photos with text, camera-photos and
+foolbox-imagenet (108 photos) with the starter and both readers (cached in the benchmark
+cache), then asks it ``EVERYDAY`` queries (what a person types to find a thing, not a text)
+and the ``QUERIES``: how many good matches the words alone make for the everyday queries, and
+how many text queries keep their photo among the good matches, with the rules for a text hit
+(``PARTIAL_TEXT_Z``, ``LONG_TEXT_WORDS``) off ("before": half the words anywhere suffice) and on.
 """
 
 from __future__ import annotations
@@ -123,6 +131,62 @@ def text_photos() -> Path:
         "benchmarks/bench_text.py\n"
     )
     return target
+
+
+EVERYDAY = (
+    "snow", "a red flower", "people on a beach", "a dog", "a cat", "sunset", "a car",
+    "mountains", "a church", "food", "a tree", "the sea", "a bird", "a bicycle", "a building",
+    "a street at night", "flowers", "a boat", "a bridge", "a horse", "a parking lot",
+    "a blue sky", "an old book", "a computer", "a shop window", "a red car", "green grass",
+    "a copy of a book", "a white house", "a hotel room",
+)  # fmt: skip
+"""Queries for things, not for words, some of which a sign or a page happens to hold."""
+
+
+def good_matches() -> None:
+    """Good matches made by words alone, with the rules for a text hit off and on."""
+    import photosense.library.search as search_module
+    import photosense.library.text_query as text_module
+    from photosense.enums import MatchReason
+    from photosense.library import Library
+    from photosense.progress import run_to_end
+
+    folder = CACHE / "text-search-library"
+    photos = folder / "photos"
+    if not (folder / ".complete").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(text_photos(), photos / "signs")
+        shutil.copytree(dataset("camera-photos") / "images", photos / "camera")
+        shutil.copytree(dataset("foolbox-imagenet") / "images", photos / "foolbox")
+        started = time.perf_counter()
+        with Library.open(folder / "library", model="starter") as library:
+            run_to_end(library.folders.index([photos]))
+        print(f"indexed in {time.perf_counter() - started:.0f} s")
+        (folder / ".complete").touch()
+    rules = (
+        ("before", float("-inf"), 10**9),
+        ("after", search_module.PARTIAL_TEXT_Z, text_module.LONG_TEXT_WORDS),
+    )
+    with Library.open(folder / "library", model="starter") as library:
+        for label, partial_z, long_text in rules:
+            search_module.PARTIAL_TEXT_Z, text_module.LONG_TEXT_WORDS = partial_z, long_text
+            claims = [
+                (query, Path(hit.photo.path).name)
+                for query in EVERYDAY
+                for hit in library.search.text(query).good_hits
+                if hit.matched == MatchReason.TEXT
+            ]
+            kept = sum(
+                name in {Path(h.photo.path).name for h in library.search.text(query).good_hits}
+                for name, query in QUERIES.items()
+            )
+            print(
+                f"{label}: {len(claims)} good matches by words alone over {len(EVERYDAY)} "
+                f"everyday queries; {kept}/{len(QUERIES)} text queries keep their photo "
+                "among the good matches"
+            )
+            for query, name in claims:
+                print(f"    {query!r}: {name}")
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -292,12 +356,18 @@ def main() -> None:
     parser.add_argument("--no-probe", action="store_true", help="also run without the probe")
     parser.add_argument("--bad-input", action="store_true")
     parser.add_argument("--bad-input-only", action="store_true", help="only the bad inputs")
+    parser.add_argument(
+        "--good-matches", action="store_true", help="only the good-match rules for text hits"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--probe", default="320:0.5", help="probe settings to compare, side:threshold,…"
     )
     args = parser.parse_args()
     print(machine(), f"load average {os.getloadavg()[0]:.1f}")
+    if args.good_matches:
+        good_matches()
+        return
     with_text = text_photos()
     camera = dataset("camera-photos")
     no_text_names = sorted(

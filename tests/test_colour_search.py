@@ -3,6 +3,7 @@ model's hits, a query of colours alone lists them, and ``colour=`` filters."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +62,25 @@ def test_a_query_of_colours_alone_lists_the_photos_of_that_colour(library: Libra
     assert names(results) == ["blue.png"]
     assert not results.scored
     assert results.reading is not None and results.reading.colours == ("blue",)
+
+
+def test_a_query_of_colours_alone_can_be_listed_newest_first(
+    library: Library, tmp_path: Path
+) -> None:
+    more = tmp_path / "Pictures" / "older"
+    more.mkdir()
+    Image.new("RGB", (100, 100), (20, 40, 230)).save(more / "blue-2017.png")
+    half = Image.new("RGB", (100, 100), (128, 128, 128))
+    ImageDraw.Draw(half).rectangle((0, 0, 99, 19), fill=(20, 40, 230))  # 20% blue
+    half.save(more / "half-blue-2023.png")
+    os.utime(more / "blue-2017.png", (1_500_000_000, 1_500_000_000))
+    os.utime(more / "half-blue-2023.png", (1_700_000_000, 1_700_000_000))
+    run_to_end(library.folders.index([more]))
+    by_amount = names(library.search.text("blue photos"))
+    assert sorted(by_amount[:2]) == ["blue-2017.png", "blue.png"]
+    assert by_amount[2] == "half-blue-2023.png"
+    by_date = library.search.text("blue photos", sort="date")
+    assert names(by_date) == ["blue.png", "half-blue-2023.png", "blue-2017.png"]
 
 
 def test_the_colour_filter_keeps_only_photos_of_that_colour(library: Library) -> None:

@@ -129,9 +129,35 @@ def test_a_description_finds_the_sign(lib: Library) -> None:
     hits = lib.search.text("the sign that says Main Street").hits
     assert Path(hits[0].photo.path).name == "green.jpg"
     assert hits[0].matched == MatchReason.TEXT
-    store = lib.search.text("receipt from the hardware store")
+    store = lib.search.text("the hardware store")
     assert Path(store.hits[0].photo.path).name == "green.jpg"
     assert store.good == 1
+    # Two of its three words, and the model sees no receipt: first, but not a good match.
+    receipt = lib.search.text("receipt from the hardware store")
+    assert Path(receipt.hits[0].photo.path).name == "green.jpg"
+    assert receipt.good == 0
+
+
+def test_part_of_the_words_is_good_only_if_the_photo_looks_it(
+    tmp_path: Path, reader: ColourReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "a red flower" is not a blue drum with "RED" painted on it, though its text holds half
+    the query's words, nor is a red photo whose sign says STOP "green stop"."""
+    monkeypatch.setitem(SIGNS, "blue", ["RED"])
+    root = tmp_path / "photos"
+    for name, colour in [("drum", "blue"), ("a", "red"), ("b", "red"), ("c", "green")]:
+        save_photo(root / f"{name}.jpg", colour)
+    directory = tmp_path / "library"
+    with Library(Store.open(directory), directory, lambda _spec: FakeEncoder()) as library:
+        library.store.settings.set(AUTO_TAG_KEY, False)
+        run_to_end(library.folders.index([root]))
+        flower = library.search.text("a red flower", literal=True)
+        drum = next(h for h in flower.hits if Path(h.photo.path).name == "drum.jpg")
+        assert drum.matched == MatchReason.TEXT
+        good = {Path(h.photo.path).name for h in flower.good_hits}
+        assert "drum.jpg" not in good
+        stop = library.search.text("green stop", literal=True)  # "STOP" on a red photo
+        assert "a.jpg" not in {Path(h.photo.path).name for h in stop.good_hits}
 
 
 def test_quoted_words_are_exact(lib: Library) -> None:

@@ -40,6 +40,19 @@ def test_a_phrase_is_held_word_for_word_across_lines() -> None:
     assert not holds_phrase("Mainstreet", "main street")
 
 
+def test_one_word_in_a_page_is_no_good_match_by_itself() -> None:
+    page = " ".join(["text"] * 30 + ["about", "a", "computer", "vision", "problem"] * 3)
+    with Store.in_memory() as store:
+        a, b = add_photos(store, "/p", ["page.jpg", "sign.jpg"])
+        store.texts.record({a: lines(page), b: lines("COMPUTER SHOP")})
+        one = {h.photo_id: h for h in rank_text_matches(store, "a computer", 10)}
+        assert one[a].buried and not one[a].complete
+        assert one[b].complete and not one[b].buried
+        two = rank_text_matches(store, "computer vision", 10)[0]
+        assert two.photo_id == a and two.complete
+        assert rank_text_matches(store, '"computer"', 10)[0].complete  # quoted: exact words
+
+
 def test_coverage_ranks_and_exact_phrases_filter() -> None:
     with Store.in_memory() as store:
         a, b, c = add_photos(store, "/p", ["a.jpg", "b.jpg", "c.jpg"])
@@ -52,8 +65,8 @@ def test_coverage_ranks_and_exact_phrases_filter() -> None:
         )
         hits = rank_text_matches(store, "receipt from the hardware store", 10)
         assert [h.photo_id for h in hits] == [a, b]
-        assert hits[0].coverage == 1.0 and hits[0].good
-        assert round(hits[1].coverage, 2) == 0.33 and not hits[1].good
+        assert hits[0].coverage == 1.0 and hits[0].complete
+        assert round(hits[1].coverage, 2) == 0.33 and not hits[1].partial
         assert [h.photo_id for h in rank_text_matches(store, "main street", 10)] == [c]
         assert rank_text_matches(store, '"main street"', 10) == []
         assert [h.photo_id for h in rank_text_matches(store, "hardware", 10, {b})] == [b]

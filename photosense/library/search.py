@@ -42,11 +42,17 @@ from photosense.vectors.relevance import (
     needs_refresh,
     reference_ids,
     typical_scale,
+    zscores,
 )
 
 SORTS = ("score", "date")
 RELEVANCE_KEY = "search.relevance"
 """Setting: per model id, [photos, typical scale] the good-match cutoff was calibrated with."""
+PARTIAL_TEXT_Z = 1.5
+"""A photo whose text holds only some of the query's words is a good match when the model
+scores it for the whole query at least this far (in z) above the library's typical photo:
+"a red flower" is not a drum with "RED" on it, "hotel sign" is a sign reading "HOTEL"
+(docs/text.md has the figures)."""
 
 
 class Search:
@@ -137,7 +143,7 @@ class Search:
                 only = coloured if only is None else only & coloured
             if not reading.query:
                 filters = (folder, after, before, tag, album, min_rating)
-                return self._listed(reading, limit, *filters, only)
+                return self._listed(reading, limit, *filters, only, sort)
             runtime.indexed_model()  # nothing to search: said before any model loads
             if tag is not None:
                 tagged = runtime.tagger.photos_with(tag)
@@ -269,9 +275,11 @@ class Search:
         album: str | None,
         min_rating: int | None,
         only: set[int] | None,
+        sort: str = "score",
     ) -> SearchResults:
         """The photos a query made only of filters keeps, newest first (not scored); for a
-        query of colours, the photos those colours cover most first."""
+        query of colours, the photos those colours cover most first (newest first with
+        ``sort="date"``)."""
         if limit < 1:
             raise PhotosenseError("the limit must be at least 1")
         ids = self._photos.ids(
@@ -289,7 +297,9 @@ class Search:
             ids = [i for i in ids if i in tagged]
         if reading.colours:  # the photos of the colours asked for, the most of them first
             fits = self._colours.photo_ids(reading.colours)
-            ids = sorted((i for i in ids if i in fits), key=lambda i: -fits[i])
+            ids = [i for i in ids if i in fits]
+            if sort != "date":
+                ids.sort(key=lambda i: -fits[i])
         records = self._photos.get(ids[:limit])
         hits = [Hit(records[i], 0.0) for i in ids[:limit] if i in records]
         return SearchResults(reading.text, self._runtime.spec, hits, None, reading)
@@ -415,8 +425,9 @@ class Search:
         limit: int,
     ) -> SearchResults:
         """The model's hits and the text hits in one ranked list, good matches first: a photo
-        is good when the model judged it so or its text holds the query's words (exact
-        phrases: only photos that hold them are kept)."""
+        is good when the model judged it so, or its text holds the query's words (exact
+        phrases: only photos that hold them are kept), or its text holds at least half of them
+        and the model finds it like the whole query."""
         by_meaning = {h.photo.id: h for h in results.hits}
         good_meaning = {h.photo.id for h in results.good_hits}
         by_text = {h.photo_id: h for h in found}
@@ -426,6 +437,7 @@ class Search:
         fused = fuse(meaning_ids, found)
         records = self._photos.get([i for i, _ in fused if i not in by_meaning])
         scores = self._scores(results.model_id, query, list(records))
+        looks_alike = self._looks_alike(results.model_id, query, found, by_meaning, scores)
         hits: list[Hit] = []
         good: list[Hit] = []
         for photo_id, _ in fused:
@@ -441,11 +453,37 @@ class Search:
             else:
                 reason = MatchReason.BOTH if by_model else MatchReason.TEXT
                 hit = Hit(photo, score, reason, matching_lines(text_hit.text, words_query))
-            is_good = by_model or (text_hit is not None and text_hit.good)
+            is_good = by_model or (
+                text_hit is not None and (text_hit.complete or photo_id in looks_alike)
+            )
             (good if is_good else hits).append(hit)
         ranked = (good + hits)[:limit]
         judged = None if results.good is None else min(len(good), len(ranked))
         return SearchResults(results.query, results.model_id, ranked, judged)
+
+    def _looks_alike(
+        self,
+        model_id: str,
+        query: npt.NDArray[np.float32],
+        found: list[TextHit],
+        by_meaning: dict[int, Hit],
+        scores: dict[int, float],
+    ) -> set[int]:
+        """The photos whose text holds part of the query's words and that the model finds like
+        the whole query (at least :data:`PARTIAL_TEXT_Z` above the library's typical photo)."""
+        partial = [h.photo_id for h in found if h.partial]
+        if not partial:
+            return set()
+        known = {i: by_meaning[i].score if i in by_meaning else scores.get(i) for i in partial}
+        ids = [i for i, score in known.items() if score is not None]
+        index = self._runtime.index(model_id)
+        z = zscores(
+            np.array([known[i] for i in ids], np.float32),
+            query,
+            self._reference(index),
+            self.relevance.shrink,
+        )
+        return {i for i, value in zip(ids, z, strict=True) if value >= PARTIAL_TEXT_Z}
 
     def _scores(
         self, model_id: str, query: npt.NDArray[np.float32], ids: list[int]

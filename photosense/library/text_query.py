@@ -20,7 +20,12 @@ RRF_K = 60
 """Reciprocal rank fusion's constant (Cormack et al. 2009): the rank at which a hit's weight
 halves; the usual 60 keeps a list's top few from drowning the other list."""
 GOOD_COVERAGE = 0.5
-"""A photo whose text holds at least this share of the query's words is a good text match."""
+"""A photo whose text holds every word of the query is a good text match; one whose text holds
+at least this share of them is one when the model also finds it like the rest of the query
+(``PARTIAL_TEXT_Z`` in :mod:`photosense.library.search`)."""
+LONG_TEXT_WORDS = 40
+"""A text longer than this (a page, a poster) holding just one of the query's words says
+little about the photo: "a computer" is not every page that mentions one (docs/text.md)."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,20 @@ class TextHit:
     text: str
     coverage: float
     score: float
+    buried: bool = False
+    """One word of the query in a long text: listed, never a good match by its words."""
 
     @property
-    def good(self) -> bool:
-        return self.coverage >= GOOD_COVERAGE
+    def complete(self) -> bool:
+        """Whether the text holds every word of the query (or its exact phrases), and not
+        as one word lost in a page."""
+        return self.coverage >= 1.0 and not self.buried
+
+    @property
+    def partial(self) -> bool:
+        """Whether the text holds enough of the query's words to be a good match if the
+        photo also looks like the rest ("red" on a drum is not "a red flower")."""
+        return GOOD_COVERAGE <= self.coverage < 1.0 and not self.buried
 
 
 def parse_text_query(query: str) -> TextQuery:
@@ -113,7 +128,8 @@ def rank_text_matches(
     for match in matches:
         held = len(holding.get(match.photo_id, ()))
         coverage = 1.0 if parsed.exact else held / len(parsed.terms)
-        hits.append(TextHit(match.photo_id, match.text, coverage, match.score))
+        buried = not parsed.exact and held < 2 and len(words(match.text)) > LONG_TEXT_WORDS
+        hits.append(TextHit(match.photo_id, match.text, coverage, match.score, buried))
     hits.sort(key=lambda h: (-h.coverage, -h.score))
     return hits[:limit]
 
