@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from photosense.arrays import Vectors
+from photosense.cli.index import print_report
 from photosense.indexing import ADDED_FIRST_BATCH, IndexReport
 from photosense.library import Library
 from photosense.models.fake import FakeEncoder
@@ -104,7 +105,7 @@ def test_photos_are_browsable_before_the_model_loads_or_embeds_any(tmp_path: Pat
 
 
 def test_cancel_while_a_batch_is_encoded_stops_after_that_batch_and_resumes(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_photos(tmp_path / "photos", PHOTOS)
     cancel = CancelToken()
@@ -115,6 +116,10 @@ def test_cancel_while_a_batch_is_encoded_stops_after_that_batch_and_resumes(
         assert len(opening.encoder.batches) == 1  # no batch after the one in flight
         assert report.indexed == vectors_in(library) == BATCH  # and that one is kept
         assert len(library.photos.ids()) == PHOTOS  # every photo stays browsable
+        print_report(report, library)
+        said = capsys.readouterr().out
+        assert f"{BATCH} indexed" in said  # embedded
+        assert f"{PHOTOS - BATCH} photos are in the library but not yet searchable" in said
 
         opening.encoder.cancel = None
         report = run_to_end(library.folders.index(batch_size=BATCH))

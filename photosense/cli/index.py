@@ -51,7 +51,7 @@ def _index(library: Library, args: argparse.Namespace) -> int:
     if args.json:
         render.print_json(report_document(report))
     else:
-        _print_report(report, library)
+        print_report(report, library)
     return EXIT_INTERRUPTED if report.cancelled else 0
 
 
@@ -69,7 +69,9 @@ def report_document(report: IndexReport) -> dict[str, Any]:
     }
 
 
-def _print_report(report: IndexReport, library: Library) -> None:
+def print_report(report: IndexReport, library: Library) -> None:
+    """An index run's report as text; a run stopped early also says how many photos wait
+    for their vectors (browsable, not yet found by a search)."""
     rate = report.indexed / report.seconds if report.seconds > 0 else 0.0
     print(
         f"{report.indexed} indexed, {report.unchanged} unchanged, {report.moved} moved, "
@@ -83,4 +85,8 @@ def _print_report(report: IndexReport, library: Library) -> None:
     if len(report.skipped) > 50:
         print(f"… and {len(report.skipped) - 50} more skipped (see `photosense status --json`)")
     if report.cancelled:
+        state = library.models.progress()
+        waiting = state.total - state.done
+        if waiting > 0:  # added and browsable, not yet embedded: not found by a search
+            print(f"{waiting} photos are in the library but not yet searchable")
         print("stopped early; run the same command again to finish")
