@@ -154,6 +154,10 @@ def capabilities(data: Array, queries: Array) -> dict[str, Any]:
     index.add(before[:3], data[before[:3]])
     back = index.search(q, K).keys
     got = index.get(before[:3])
+    some = np.random.default_rng(3).choice(len(data), 10_000, replace=False).astype(np.uint64)
+    start = time.perf_counter()
+    index.get(some)
+    get_ms = (time.perf_counter() - start) * 1000
     params = inspect.signature(Index.search).parameters
     return {
         "remove_returns": removed,
@@ -161,6 +165,7 @@ def capabilities(data: Array, queries: Array) -> dict[str, Any]:
         "re_added_found": set(before[:3].tolist()) <= set(back.tolist()),
         "len_after_readd": len(index),
         "get_dtype": str(np.asarray(got).dtype),
+        "get_10000_ms": round(get_ms, 1),
         "search_params": list(params),
         "filtered_search_in_python": any(p in params for p in ("filter", "predicate", "allowed")),
     }
