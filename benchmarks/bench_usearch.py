@@ -186,7 +186,7 @@ def allowed_rows(index: Index, data: Array, queries: Array) -> list[dict[str, An
         count = int(min(n, 3 * K * n / size))
 
         def table(q: Array, a: np.ndarray = allowed, h: np.ndarray = half) -> list[int]:
-            scores = h @ q.astype(np.float16)
+            scores = h.astype(np.float32) @ q
             top = np.argpartition(-scores, K)[:K]
             return a[top[np.argsort(-scores[top])]].tolist()  # type: ignore[no-any-return]
 
@@ -204,6 +204,33 @@ def allowed_rows(index: Index, data: Array, queries: Array) -> list[dict[str, An
     return out
 
 
+def hnsw_report(
+    builds: dict[str, Any],
+    build_s: float,
+    path: Path,
+    search: Callable[[Array], Any],
+    texts: Array,
+    qfile: Path,
+) -> None:
+    """The hnswlib row of the load table (its graph file only, without photosense's table)."""
+    searches = stall_while(lambda: [search(q) for q in texts[:50]])
+    load = stall_while(lambda: hnswlib.Index(space="ip", dim=512).load_index(str(path)))
+    p = probe("hnswlib", path, False, qfile)
+    print(
+        f"| hnswlib M16 efc100 | {build_s:.0f} | {path.stat().st_size / 2**20:.0f} "
+        f"| {load[0]:.2f} ({load[1]:.0f}) | - | {p['load_s']:.2f} / {p['first20_ms']:.0f} / "
+        f"{p['rss'] / 2**20:.0f} | - | {searches[0]:.2f} ({searches[1]:.0f}) |",
+        flush=True,
+    )
+    builds["hnswlib"] = {
+        "build_s": build_s,
+        "bytes": path.stat().st_size,
+        "load": load,
+        "probe": p,
+        "stall_search50": searches,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,6 +245,7 @@ def main() -> None:
     parser.add_argument("--text-efs", default="256,512,1024,2048", help="... for text queries")
     parser.add_argument("--no-brute", action="store_true", help="skip the brute-force group")
     parser.add_argument("--brute-queries", type=int, help="time brute force on fewer queries")
+    parser.add_argument("--no-hnswlib", action="store_true", help="usearch only (no 1M build)")
     parser.add_argument("--only-allowed", action="store_true", help="just the allowed-set section")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -236,10 +264,12 @@ def main() -> None:
     qfile = FOLDER / f"queries-{args.queries}.npy"
     np.save(qfile, queries["text"])
 
-    hnsw, hnsw_build_s, hnsw_folder = cached_index(f"clustered-n{n}-d512", data, 2)
-    hnsw_file = index_path(hnsw_folder, f"clustered-n{n}-d512")
     ref_ef = {"image": PHOTO_EF, "text": text_ef(n)}
-    refs = {kind: graph_search(hnsw, ef) for kind, ef in ref_ef.items()}
+    refs: dict[str, dict[str, Callable[[Array], Any]]] = {"image": {}, "text": {}}
+    if not args.no_hnswlib:
+        hnsw, hnsw_build_s, hnsw_folder = cached_index(f"clustered-n{n}-d512", data, 2)
+        hnsw_file = index_path(hnsw_folder, f"clustered-n{n}-d512")
+        refs = {kind: {"hnswlib": graph_search(hnsw, ef)} for kind, ef in ref_ef.items()}
     efs = {
         "image": [int(e) for e in args.efs.split(",")],
         "text": [int(e) for e in args.text_efs.split(",")],
@@ -264,7 +294,7 @@ def main() -> None:
         kind: str, group: dict[str, Callable[[Array], Any]], count: int | None = None
     ) -> dict[str, Any]:
         timings = timed(group, queries[kind][:count])
-        ref_p50 = timings["hnswlib"][1]["p50"]
+        ref_p50 = next(iter(timings.values()))[1]["p50"]  # hnswlib's, or the first's
         out = {}
         for name, (res, ms) in timings.items():
             found = recall(res, truth[kind][: len(res)])
@@ -290,7 +320,7 @@ def main() -> None:
             got = add_rows(
                 kind,
                 {
-                    "hnswlib": refs[kind],
+                    **refs[kind],
                     "brute (BLAS)": brute_force(data),
                     "brute1 (einsum)": brute_force(data, one_thread=True),
                 },
@@ -298,15 +328,13 @@ def main() -> None:
             )
             brute[kind] = min(got["brute (BLAS)"]["p50"], got["brute1 (einsum)"]["p50"])
 
-    builds: dict[str, Any] = {
-        "hnswlib": {"build_s": hnsw_build_s, "bytes": hnsw_file.stat().st_size}
-    }
+    builds: dict[str, Any] = {}
     for spec in args.configs.split(","):
         config = Config(spec)
         index, build_s = config.build(data)
         builds[spec] = {"build_s": build_s, "bytes": config.path(n).stat().st_size}
         for kind in ("image", "text"):
-            group: dict[str, Callable[[Array], Any]] = {"hnswlib": refs[kind]}
+            group: dict[str, Callable[[Array], Any]] = dict(refs[kind])
             for ef in efs[kind]:
                 group[f"usearch {spec} ef{ef}"] = usearch_search(index, ef)
             add_rows(kind, {k: v for k, v in group.items()})
@@ -334,7 +362,6 @@ def main() -> None:
                     f"| {r['x_brute']:.0f} |"
                 )
 
-    hnsw_stall_search = stall_while(lambda: [refs["text"](q) for q in queries["text"][:50]])
     print(
         "\n| index | build s | file MiB | load s (GIL gap ms) | view s (GIL gap ms) "
         "| fresh process: load s / first 20 text ms / RSS MiB | view: same "
@@ -342,18 +369,10 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
 
-    def hnsw_load() -> None:
-        hnswlib.Index(space="ip", dim=512).load_index(str(hnsw_file))
-
-    load = stall_while(hnsw_load)
-    p = probe("hnswlib", hnsw_file, False, qfile)
-    print(
-        f"| hnswlib M16 efc100 | {hnsw_build_s:.0f} | {hnsw_file.stat().st_size / 2**20:.0f} "
-        f"| {load[0]:.2f} ({load[1]:.0f}) | - | {p['load_s']:.2f} / {p['first20_ms']:.0f} / "
-        f"{p['rss'] / 2**20:.0f} | - | {hnsw_stall_search[0]:.2f} ({hnsw_stall_search[1]:.0f}) |",
-        flush=True,
-    )
-    builds["hnswlib"].update(load=load, probe=p, stall_search50=hnsw_stall_search)
+    if not args.no_hnswlib:
+        hnsw_report(
+            builds, hnsw_build_s, hnsw_file, refs["text"]["hnswlib"], queries["text"], qfile
+        )
     for spec in args.configs.split(","):
         path = Config(spec).path(n)
         b = builds[spec]
