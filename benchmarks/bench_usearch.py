@@ -11,7 +11,8 @@ truth by exact search. hnswlib is photosense's graph (M=16, ef_construction=100,
 bench_search.py/bench_scale.py build), searched with ef 256 for photo queries and text_ef(n)
 for text queries. A usearch config is ``dtype:connectivity:expansion_add:metric``. Every latency
 group is timed together with hnswlib's reference search (the functions take turns on each query),
-so load from elsewhere on the machine hits them alike; "x hnswlib" is that ratio of p50s.
+so load from elsewhere on the machine hits them alike; "x hnswlib" is that ratio of p50s. With
+--brute-queries the brute-force groups (and the hnswlib rows in them) use that many queries only.
 
 Vectors, ground truth and built indexes are cached in ~/.cache/photosense-bench (or
 $PHOTOSENSE_BENCH_CACHE) so reruns skip the builds. Loads are timed with a warm page cache (the
