@@ -5,6 +5,8 @@ build, file size, memory, load time and whether loading or searching holds the G
         [--configs f32:16:128:ip,f16:16:128:ip,i8:16:128:cos] [--efs 64,128,256,512,1024]
         [--text-efs 512,1024,2048] [--out /tmp/usearch.json]
 
+usearch is not a photosense dependency: ``.venv/bin/pip install usearch`` first (2.26.6 measured).
+
 Data and queries are bench_scale.py's: bench_search.EmbeddingSpace(512) photos (seed 1), its
 "image" queries (seed 2) and "text-like" queries across the modality gap (seed 3), with ground
 truth by exact search. hnswlib is photosense's graph (M=16, ef_construction=100, the cached one
