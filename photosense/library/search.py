@@ -427,17 +427,23 @@ class Search:
         """The model's hits and the text hits in one ranked list, good matches first: a photo
         is good when the model judged it so, or its text holds the query's words (exact
         phrases: only photos that hold them are kept), or its text holds at least half of them
-        and the model finds it like the whole query."""
+        and the model finds it like the whole query. Only those text hits raise a photo's
+        rank; the others stay where the model put them, or after its hits."""
         by_meaning = {h.photo.id: h for h in results.hits}
         good_meaning = {h.photo.id for h in results.good_hits}
         by_text = {h.photo_id: h for h in found}
         meaning_ids = [h.photo.id for h in results.hits]
         if words_query.exact:
             meaning_ids = [i for i in meaning_ids if i in by_text]
-        fused = fuse(meaning_ids, found)
-        records = self._photos.get([i for i, _ in fused if i not in by_meaning])
+        records = self._photos.get([h.photo_id for h in found if h.photo_id not in by_meaning])
         scores = self._scores(results.model_id, query, list(records))
         looks_alike = self._looks_alike(results.model_id, query, found, by_meaning, scores)
+        # Only words that stand for the query lift a photo; the rest keep the model's rank
+        # (a drum whose label says "Red" is not lifted for "a red flower"), or come last.
+        counted = [h for h in found if h.complete or h.photo_id in looks_alike]
+        fused = fuse(meaning_ids, counted)
+        placed = {i for i, _ in fused}
+        fused += [(h.photo_id, 0.0) for h in found if h.photo_id not in placed]
         hits: list[Hit] = []
         good: list[Hit] = []
         for photo_id, _ in fused:
