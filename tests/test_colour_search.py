@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+import photosense.library.search as search_module
 from photosense.analysis.colours import KIND, ColoursAnalyser
 from photosense.enums import ReadingKind
 from photosense.library import Library
@@ -55,6 +56,17 @@ def test_the_colour_in_a_query_decides_the_order(library: Library) -> None:
     assert read.reading.colours == ("red",)
     assert [(p.kind, p.meaning) for p in read.reading.parts] == [(ReadingKind.COLOUR, "red")]
     assert sorted(names(read)) == sorted(names(literal))  # no photo is hidden
+
+
+def test_the_colour_reorders_the_same_pool_whatever_the_limit(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "POOL", 1)  # only the model's best hit is re-ordered
+    for limit in (1, 4):
+        assert names(library.search.text("a red car", limit=limit))[:1] == ["orange.png"]
+    monkeypatch.setattr(search_module, "POOL", 2)
+    first = names(library.search.text("a red car", limit=2))
+    assert names(library.search.text("a red car", limit=4))[:2] == first
 
 
 def test_a_query_of_colours_alone_lists_the_photos_of_that_colour(library: Library) -> None:

@@ -188,13 +188,15 @@ class Search:
     def _colours_first(
         self, found: SearchResults, colours: Sequence[str], limit: int
     ) -> SearchResults:
-        """The model's hits (a pool larger than ``limit``) re-ordered so that the photos of
-        ``colours`` come first among those the model scores alike (docs/search.md measures
-        it), cut to ``limit``. As many photos are good matches as the model judged so: the
-        colour decides which photos fill those places, not how many there are."""
-        fits = self._colours.fits(colours, [h.photo.id for h in found.hits])
-        order = colour_order([h.score for h in found.hits], [fits[h.photo.id] for h in found.hits])
-        hits = [found.hits[i] for i in order][:limit]
+        """The model's best :data:`POOL` hits re-ordered so that the photos of ``colours`` come
+        first among those the model scores alike (docs/search.md measures it), the rest after
+        them as the model ranks them, cut to ``limit``: the same order whatever the limit (the
+        CLI's 20, the window's 500). As many photos are good matches as the model judged so:
+        the colour decides which photos fill those places, not how many there are."""
+        pool, rest = found.hits[:POOL], found.hits[POOL:]
+        fits = self._colours.fits(colours, [h.photo.id for h in pool])
+        order = colour_order([h.score for h in pool], [fits[h.photo.id] for h in pool])
+        hits = ([pool[i] for i in order] + rest)[:limit]
         good = None if found.good is None else min(found.good, len(hits))
         return SearchResults(found.query, found.model_id, hits, good)
 
