@@ -160,6 +160,17 @@ class _LogitsEncoder:
         raise NotImplementedError
 
 
+def first_per_class(dataset: Any, count: int) -> Any:
+    """``dataset`` cut to the first ``count`` labelled images of each class."""
+    counts: dict[int, int] = {}
+    labels = []
+    for path, label in dataset.labels:
+        counts[label] = counts.get(label, 0) + 1
+        if counts[label] <= count:
+            labels.append((path, label))
+    return dataclasses.replace(dataset, images=tuple(p for p, _ in labels), labels=tuple(labels))
+
+
 def validation_sets() -> dict[str, Any]:
     """tuxpaint-stamps' train split, and a stratified 2000 of fashion-mnist-train if built."""
     from photosense import evaluation
@@ -167,16 +178,7 @@ def validation_sets() -> dict[str, Any]:
     sets = {"tuxpaint-train": evaluation.load_dataset(DATASETS / "tuxpaint-stamps", "train")}
     fashion = DATASETS / "fashion-mnist-train"
     if (fashion / ".complete").is_file():
-        full = evaluation.load_dataset(fashion)
-        counts: dict[int, int] = {}
-        labels = []
-        for path, label in full.labels:
-            counts[label] = counts.get(label, 0) + 1
-            if counts[label] <= 200:
-                labels.append((path, label))
-        sets["fashion-train-2000"] = dataclasses.replace(
-            full, images=tuple(p for p, _ in labels), labels=tuple(labels)
-        )
+        sets["fashion-train-2000"] = first_per_class(evaluation.load_dataset(fashion), 200)
     return sets
 
 
@@ -385,15 +387,7 @@ def _test_sets() -> dict[str, Any]:
     sets["tuxpaint-test"] = evaluation.load_dataset(DATASETS / "tuxpaint-stamps", "test")
     sets["foolbox"] = evaluation.load_dataset(DATASETS / "foolbox-imagenet")
     fashion = evaluation.load_dataset(DATASETS / "fashion-mnist")
-    counts: dict[int, int] = {}
-    labels = []
-    for path, label in fashion.labels:
-        counts[label] = counts.get(label, 0) + 1
-        if counts[label] <= 100:
-            labels.append((path, label))
-    sets["fashion-test-1000"] = dataclasses.replace(
-        fashion, images=tuple(p for p, _ in labels), labels=tuple(labels)
-    )
+    sets["fashion-test-1000"] = first_per_class(fashion, 100)
     return sets
 
 
