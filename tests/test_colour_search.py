@@ -135,6 +135,7 @@ def test_the_command_line_reads_colours_and_filters_by_one(
     code, out, _ = run(capsys, "--library", lib, "search", "an orange car")
     assert code == 0
     assert out.splitlines()[0].startswith("read as: “an orange car” · colour orange")
+    assert out.splitlines()[1].startswith("photos of that colour come first")
 
     doc = run_json(capsys, "--library", lib, "search", "a car", "--colour", "blue", "--json")
     assert [Path(r["path"]).name for r in doc["results"]] == ["blue.png"]

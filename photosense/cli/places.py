@@ -87,9 +87,13 @@ def reading_json(reading: QueryReading | None) -> dict[str, Any] | None:
 
 def reading_line(reading: QueryReading | None) -> str | None:
     """One line saying how a query was read ("read as: “beach” · place Portugal · dates Jun
-    2026 – Aug 2026"), with the way back; None when nothing was read."""
+    2026 – Aug 2026"), with the way back, and a second when a colour re-orders the model's
+    hits (their printed scores then read out of order); None when nothing was read."""
     if reading is None or not reading.read:
         return None
     said = [f"“{reading.query}”"] if reading.query else ["any photo"]
     said += [f"{p.kind.value} {p.meaning}" for p in reading.parts]
-    return f"read as: {' · '.join(said)} (--literal searches the words as typed)"
+    line = f"read as: {' · '.join(said)} (--literal searches the words as typed)"
+    if reading.colours and reading.query:  # the scores printed are the model's, re-ordered
+        line += "\nphotos of that colour come first among close matches; scores are the model's"
+    return line
