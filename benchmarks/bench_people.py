@@ -312,7 +312,7 @@ def search(limit: int) -> None:
                     if not use_faces:
                         library.people.set_enabled(True)
                         saved = library.search._people.face_counts  # noqa: SLF001
-                        library.search._people.face_counts = lambda: {}  # type: ignore[method-assign]  # noqa: SLF001
+                        library.search._people.face_counts = lambda *_: {}  # type: ignore[method-assign]  # noqa: SLF001
                     results = library.search.text(query, limit=limit)
                     if not use_faces:
                         library.search._people.face_counts = saved  # type: ignore[method-assign]  # noqa: SLF001

@@ -117,10 +117,13 @@ def test_corrections_survive_a_full_recluster(lib: Library) -> None:
     assert lib.people.get("Anna").name == "Anna"
 
 
-def test_people_words_find_photos_with_faces(lib: Library) -> None:
-    plain = lib.search.text("people", limit=10)
+def test_people_words_find_photos_with_faces(lib: Library, people_dir: Path) -> None:
+    save_photo(people_dir / "wheel.jpg", (30, 30, 35))  # one weak "face": not a person
+    run_to_end(lib.folders.index([people_dir]))
+    assert [f.score < 0 for f in lib.people.of_photo(people_dir / "wheel.jpg")] == [True]
+    plain = lib.search.text("people", limit=11)
     boosted = {Path(h.photo.path).name for h in plain.good_hits}
-    assert "grey.jpg" not in boosted and len(boosted) == 9
+    assert "grey.jpg" not in boosted and "wheel.jpg" not in boosted and len(boosted) == 9
     group = lib.search.text("a group of friends", limit=10)
     assert [Path(h.photo.path).name for h in group.good_hits] == ["crowd.jpg"]
     assert lib.search.text("a red photo", limit=10).good != 9  # no people word: the model's

@@ -116,9 +116,10 @@ class People:
                 found += [self.get(p.strip()) for p in parts]
         return found
 
-    def face_counts(self) -> dict[int, int]:
-        """Photo id -> faces found in it (photos without faces left out)."""
-        return self._store.faces.face_counts()
+    def face_counts(self, min_score: float | None = None) -> dict[int, int]:
+        """Photo id -> faces found in it, at least ``min_score`` sure if given (photos without
+        such faces left out)."""
+        return self._store.faces.face_counts(min_score)
 
     def status(self) -> FaceStatus:
         counts = self._store.analyses.counts(KIND, self._analysis.analyser(KIND).version)

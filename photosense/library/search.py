@@ -30,6 +30,7 @@ from photosense.library.text_query import (
     rank_text_matches,
     unquote,
 )
+from photosense.people.faces import CONFIDENT_SCORE
 from photosense.people.intent import PeopleIntent, people_intent
 from photosense.places.query import QueryReading
 from photosense.tagging.vocabulary import background_captions
@@ -214,7 +215,7 @@ class Search:
     ) -> SearchResults:
         """``found`` with the photos whose faces fit a query that asks for people first, as its
         good matches (unchanged when no photo fits)."""
-        counts = self._people.face_counts()
+        counts = self._people.face_counts(CONFIDENT_SCORE)  # a wheel is no one
         fitting = {i for i, n in counts.items() if intent.fits(n)}
         if not fitting:
             return found

@@ -34,6 +34,11 @@ UPSAMPLE = 0
 """Detector upsampling: 0 finds faces of 80 pixels and more on the decoded photo."""
 MIN_SCORE = -0.2
 """Detections below this detector score are dropped (drawings, textures)."""
+CONFIDENT_SCORE = 0.0
+"""dlib's own detection threshold. A face at least this sure counts for queries that ask for
+people; a weaker one is kept (shown, grouped) but does not make a photo a good match for
+"people": on the labelled faces every true face scored 0.21 or more and the one false face, a
+car's wheel, -0.12 (docs/people.md)."""
 
 
 @dataclass(frozen=True)

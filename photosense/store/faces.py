@@ -165,10 +165,13 @@ class Faces(Part):
             )
             return [_record(f, n) for f, n in session.execute(query)]
 
-    def face_counts(self) -> dict[int, int]:
-        """Photo id -> how many faces were found in it (photos with none are left out)."""
+    def face_counts(self, min_score: float | None = None) -> dict[int, int]:
+        """Photo id -> how many faces were found in it, those whose detector score is at least
+        ``min_score`` if given (photos with none are left out)."""
         with self._session() as session:
             query = select(Face.photo_id, func.count()).group_by(Face.photo_id)
+            if min_score is not None:
+                query = query.where(Face.score >= min_score)
             return {int(p): int(n) for p, n in session.execute(query)}
 
     def counts(self) -> tuple[int, int, int]:
