@@ -207,6 +207,15 @@ def run(args: argparse.Namespace) -> None:
         run_duplicates(encoder, background, args.similar)
 
 
+def real_queries(keys: list[str]) -> list[tuple[str, Mask]]:
+    """Each label of the real photos ``keys`` as a query a person would type ("dog", and "a
+    dog" for the nouns), with the mask of the photos labelled with it."""
+    labels = real_labels()
+    tags = sorted({t for k in keys for t in labels.get(k, ())})
+    asked = [(t, np.array([t in labels.get(k, ()) for k in keys])) for t in tags]
+    return asked + [(f"a {t}", mask) for t, mask in asked if " " not in t]
+
+
 def run_real(
     encoder: Encoder,
     texts: Callable[[list[str]], Array],
@@ -221,10 +230,7 @@ def run_real(
     tags a person kept among each photo's suggestions, so a photo may show a tag it does not
     carry: precision here is a lower bound."""
     vectors, keys = real_library(encoder)
-    labels = real_labels()
-    tags = sorted({t for k in keys for t in labels.get(k, ())})
-    asked = [(t, np.array([t in labels.get(k, ()) for k in keys])) for t in tags]
-    asked += [(f"a {t}", mask) for t, mask in asked if " " not in t]
+    asked = real_queries(keys)
     reference = reference_for(encoder.model_id, vectors, background)
     query_vectors = texts([text for text, _ in asked])
     print(

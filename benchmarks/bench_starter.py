@@ -401,16 +401,12 @@ class _Real:
 
 def real_figures(vectors: Vectors, keys: list[str], text_encoder: Any) -> dict[str, float]:
     """MAP of every label typed as a query, MAP of the scene labels, and the good-match split."""
-    from bench_relevance import reference_for
-    from bench_tagging import real_labels
+    from bench_relevance import real_queries, reference_for
 
     from photosense.tagging.vocabulary import background_captions
     from photosense.vectors.relevance import RelevanceParams, good_count
 
-    labels = real_labels()
-    tags = sorted({t for k in keys for t in labels.get(k, ())})
-    asked = [(t, np.array([t in labels.get(k, ()) for k in keys])) for t in tags]
-    asked += [(f"a {t}", mask) for t, mask in asked if " " not in t]
+    asked = real_queries(keys)
     queries = text_encoder.encode_texts([text for text, _ in asked])
     background = text_encoder.encode_texts(list(background_captions()))
     reference = reference_for("widen", vectors, background)

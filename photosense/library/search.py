@@ -298,11 +298,12 @@ class Search:
         if tag is not None:
             tagged = self._runtime.tagger.photos_with(tag)
             ids = [i for i in ids if i in tagged]
-        if reading.colours:  # the photos of the colours asked for, the most of them first
+        if reading.colours and sort == "date":  # the photos of those colours, newest first
+            covered = self._colours.covered(reading.colours)
+            ids = [i for i in ids if i in covered]
+        elif reading.colours:  # the photos of the colours asked for, the most of them first
             fits = self._colours.photo_ids(reading.colours)
-            ids = [i for i in ids if i in fits]
-            if sort != "date":
-                ids.sort(key=lambda i: -fits[i])
+            ids = sorted((i for i in ids if i in fits), key=lambda i: -fits[i])
         records = self._photos.get(ids[:limit])
         hits = [Hit(records[i], 0.0) for i in ids[:limit] if i in records]
         return SearchResults(reading.text, self._runtime.spec, hits, None, reading)
@@ -440,7 +441,9 @@ class Search:
             meaning_ids = [i for i in meaning_ids if i in by_text]
         records = self._photos.get([h.photo_id for h in found if h.photo_id not in by_meaning])
         scores = self._scores(results.model_id, query, list(records))
-        looks_alike = self._looks_alike(results.model_id, query, found, by_meaning, scores)
+        scores.update((i, h.score) for i, h in by_meaning.items())
+        partial = [h.photo_id for h in found if h.partial and h.photo_id in scores]
+        looks_alike = self._looks_alike(results.model_id, query, partial, scores)
         # Only words that stand for the query lift a photo; the rest keep the model's rank
         # (a drum whose label says "Red" is not lifted for "a red flower"), or come last.
         counted = [h for h in found if h.complete or h.photo_id in looks_alike]
@@ -455,7 +458,7 @@ class Search:
             if meaning_hit is None and photo_id not in records:
                 continue
             photo = meaning_hit.photo if meaning_hit is not None else records[photo_id]
-            score = meaning_hit.score if meaning_hit is not None else scores.get(photo_id, 0.0)
+            score = scores.get(photo_id, 0.0)
             by_model = photo_id in good_meaning
             if text_hit is None:
                 hit = Hit(photo, score, MatchReason.MEANING)
@@ -474,23 +477,17 @@ class Search:
         self,
         model_id: str,
         query: npt.NDArray[np.float32],
-        found: list[TextHit],
-        by_meaning: dict[int, Hit],
+        ids: list[int],
         scores: dict[int, float],
     ) -> set[int]:
-        """The photos whose text holds part of the query's words and that the model finds like
-        the whole query (at least :data:`PARTIAL_TEXT_Z` above the library's typical photo)."""
-        partial = [h.photo_id for h in found if h.partial]
-        if not partial:
+        """Those of ``ids`` (photos whose text holds part of the query's words) that the model
+        finds like the whole query: at least :data:`PARTIAL_TEXT_Z` above the library's
+        typical photo, by their ``scores``."""
+        if not ids:
             return set()
-        known = {i: by_meaning[i].score if i in by_meaning else scores.get(i) for i in partial}
-        ids = [i for i, score in known.items() if score is not None]
-        index = self._runtime.index(model_id)
+        reference = self._reference(self._runtime.index(model_id))
         z = zscores(
-            np.array([known[i] for i in ids], np.float32),
-            query,
-            self._reference(index),
-            self.relevance.shrink,
+            np.array([scores[i] for i in ids], np.float32), query, reference, self.relevance.shrink
         )
         return {i for i, value in zip(ids, z, strict=True) if value >= PARTIAL_TEXT_Z}
 
