@@ -230,6 +230,46 @@ def memory_figures(index: HnswIndex, folder: Path) -> dict[str, Any]:
     }
 
 
+def served_figures(index: HnswIndex, folder: Path, space: EmbeddingSpace) -> dict[str, Any]:
+    """The graph loaded by a helper process (what the window does): how long this process's
+    GIL is held meanwhile, what a search costs through the pipe against the same graph loaded
+    here (timed together, same answers), and the helper's memory."""
+    loaded: list[HnswIndex] = []
+
+    def load_served() -> None:
+        served = load_index(folder, index.model_id, index.dim, 0, served=True)
+        assert isinstance(served, HnswIndex) and served.served
+        loaded.append(served)
+
+    stall = stall_while(load_served)
+    served = loaded[0]
+    try:
+        out: dict[str, Any] = {"stall_served_load": stall}
+        for kind, queries, text in (
+            ("image", space.images(100, seed=21), False),
+            ("text", space.texts(100, seed=22), True),
+        ):
+            timings = timed_together(
+                {
+                    "here": lambda q, text=text: index.search(q, K, text=text),
+                    "served": lambda q, text=text: served.search(q, K, text=text),
+                },
+                queries,
+            )
+            same = np.mean(
+                [a == b for a, b in zip(timings["here"][0], timings["served"][0], strict=True)]
+            )
+            out[kind] = {name: ms for name, (_, ms) in timings.items()} | {"same": float(same)}
+        pid = served.graph.pid  # type: ignore[union-attr]
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        out["helper_rss"] = next(
+            int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS")
+        )
+    finally:
+        served.close()
+    return out
+
+
 def catch_up_figures(index: HnswIndex, data: Array, space: EmbeddingSpace) -> dict[str, Any]:
     """Patching the loaded graph in place: 1,000 photos removed and 1,000 changed vectors; and
     the latency of the index that answers during a rebuild."""
@@ -319,6 +359,7 @@ def report(r: dict[str, Any]) -> None:
     for what in ("stall_graph", "stall_table", "stall_load_index"):
         took, gap = m[what]
         print(f"{what}: {took:.2f} s, longest GIL gap on another thread {gap:.0f} ms")
+    report_served(r["served"])
     print(f"\nfloat16 vectors, exact search recall@10 (200k): {r['float16']}")
     c = r["catch_up"]
     print(
@@ -331,6 +372,20 @@ def report(r: dict[str, Any]) -> None:
         print(f"real starter vectors: {r['starter']}")
 
 
+def report_served(v: dict[str, Any]) -> None:
+    took, gap = v["stall_served_load"]
+    print(
+        f"served: loaded by a helper process in {took:.2f} s, longest GIL gap here {gap:.0f} ms;"
+        f" helper RSS {v['helper_rss'] / 2**20:.0f} MiB"
+    )
+    for kind in ("image", "text"):
+        f = v[kind]
+        print(
+            f"  {kind} queries: here {pq(f['here'])} ms, served {pq(f['served'])} ms "
+            f"(p50 / p95), same answers {f['same']:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -338,7 +393,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--memory-only", action="store_true", help="files, RSS and load stalls")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="files, RSS, load stalls and served graphs"
+    )
     args = parser.parse_args()
     space = EmbeddingSpace(512)
     data = space.images(args.n, seed=1)
@@ -346,13 +403,16 @@ def main() -> None:
     result: dict[str, Any] = {"machine": machine(), "n": args.n, "build_s": build_s}
     if args.memory_only:
         memory = memory_figures(index, folder)
+        served = served_figures(index, folder, space)
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-        print(json.dumps({"load": load, **memory}, indent=1))
+        print(json.dumps({"load": load, **memory, "served": served}, indent=1))
+        report_served(served)
         return
     result["search"] = search_figures(index, data, space, args.queries)
     result["allowed"] = allowed_figures(index, data, space)
     result["float16"] = float16_figures(data, space, args.queries)
     result["memory"] = memory_figures(index, folder)
+    result["served"] = served_figures(index, folder, space)
     result["catch_up"] = catch_up_figures(index, data, space)
     result["starter"] = starter_figures()
     result["load"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])

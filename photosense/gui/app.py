@@ -107,7 +107,7 @@ def run_app(library_dir: Path | None, model: str = "auto", device: str = "auto")
     settings = default_settings()
     if device == "auto":
         device = device_setting(settings)
-    library = Library.open(library_dir, model=model, device=device)
+    library = Library.open(library_dir, model=model, device=device, served_indexes=True)
     try:
         window = MainWindow(library, settings=settings, device=device)
         window.show()
@@ -164,7 +164,7 @@ def render_screenshot(
     detail pane shows. Settings are neither read nor written.
     """
     app = application()
-    library = Library.open(library_dir, model=model, device=device)
+    library = Library.open(library_dir, model=model, device=device, served_indexes=True)
     window = MainWindow(library, settings=None, device=device)
     try:
         window.resize(*size)

@@ -81,6 +81,7 @@ class Library:
         factory_for_device: Callable[[str], EncoderFactory] | None = None,
         query_factory: QueryEncoderFactory | None = None,
         analysers: Mapping[str, AnalyserFactory] | None = None,
+        served_indexes: bool = False,
     ) -> None:
         self.store = store
         self.path = library_dir
@@ -91,6 +92,7 @@ class Library:
             model,
             factory_for_device=factory_for_device,
             query_factory=query_factory,
+            served_indexes=served_indexes,
         )
         self.places = Places(store)
         self.photos = Photos(self.runtime, self.places)
@@ -116,9 +118,20 @@ class Library:
 
     @classmethod
     def open(
-        cls, library_dir: Path | None = None, *, model: str = "auto", device: str = "auto"
+        cls,
+        library_dir: Path | None = None,
+        *,
+        model: str = "auto",
+        device: str = "auto",
+        served_indexes: bool = False,
     ) -> Library:
-        """Open (creating if needed) the library in ``library_dir`` or the default folder."""
+        """Open (creating if needed) the library in ``library_dir`` or the default folder.
+
+        ``served_indexes``: search graphs load into helper processes, so loading one never
+        holds this process's GIL (the window asks for it; see :mod:`photosense.vectors.served`).
+        A program that opens a library this way must guard its main module
+        (``if __name__ == "__main__":``), as any program starting Python processes must.
+        """
         directory = choose_folder(library_dir)
         _refuse_photo_folder(directory)
         store = Store.open(directory)
@@ -133,6 +146,7 @@ class Library:
             model,
             factory_for_device=factory_for,
             query_factory=load_query_encoder,
+            served_indexes=served_indexes,
         )
 
     def close(self) -> None:

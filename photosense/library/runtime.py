@@ -80,10 +80,13 @@ class ModelRuntime:
         *,
         factory_for_device: Callable[[str], EncoderFactory] | None = None,
         query_factory: QueryEncoderFactory | None = None,
+        served_indexes: bool = False,
     ) -> None:
         self.store = store
         self.path = library_dir
-        self.indexes = SearchIndexes(store.vectors, library_dir / INDEX_DIR_NAME)
+        self.indexes = SearchIndexes(
+            store.vectors, library_dir / INDEX_DIR_NAME, served=served_indexes
+        )
         self._encoder_factory = _with_fine_tuned(encoder_factory)
         self._factory_for_device = factory_for_device
         self.requested = model

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from photosense.arrays import Ids, Vectors
 from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
 from photosense.vectors.overlay import Overlaid
+from photosense.vectors.served import GraphLost
 from photosense.vectors.store import (
     EXACT_THRESHOLD,
     build_index,
@@ -90,6 +91,18 @@ class _Rebuild:
 _BUILD_CHUNK = 20_000
 
 
+def _lost(index: VectorIndex) -> bool:
+    """Whether ``index`` (or the index an overlay serves on) lost its graph's helper."""
+    base = index.base if isinstance(index, Overlaid) else index
+    return isinstance(base, HnswIndex) and base.lost
+
+
+def _close(index: VectorIndex) -> None:
+    base = index.base if isinstance(index, Overlaid) else index
+    if isinstance(base, HnswIndex):
+        base.close()
+
+
 class SearchIndexes:
     """One vector index per model, loaded from its file, patched, or rebuilt from the store.
 
@@ -99,12 +112,24 @@ class SearchIndexes:
     background thread and searches meanwhile use the previous index plus exact scoring of the
     changed vectors, so no search waits for a rebuild. Callers serialise the calls (the
     library's model lock); :meth:`close` stops a rebuild in flight.
+
+    ``served``: graph files load into helper processes (:mod:`.served`), so loading one never
+    holds this process's GIL (a window stays responsive). A helper that dies is noticed on the
+    next call: its index is dropped and loaded again from its file, caught up with the store.
     """
 
-    def __init__(self, source: VectorSource, index_dir: Path, *, background: bool = True) -> None:
+    def __init__(
+        self,
+        source: VectorSource,
+        index_dir: Path,
+        *,
+        background: bool = True,
+        served: bool = False,
+    ) -> None:
         self.source = source
         self.index_dir = index_dir
         self.background = background
+        self.served = served
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
         self._rebuilds: dict[str, _Rebuild] = {}
         # What each index file holds, where known (loaded from it, or written to it): an index
@@ -119,14 +144,23 @@ class SearchIndexes:
         generation = self.source.generation(model_id)
         self._take_rebuilt(model_id)
         cached = self._indexes.get(model_id)
+        if cached is not None and _lost(cached[0]):
+            log.warning("the %s search index was lost; loading it again", model_id)
+            self._forget(model_id)
+            cached = None
         if cached is not None and cached[1] == generation:
             return cached[0]
+        served = self.served
         if cached is not None:
             index, at = cached
-        elif (current := load_index(self.index_dir, model_id, dim, generation)) is not None:
+        elif (
+            current := load_index(self.index_dir, model_id, dim, generation, served=served)
+        ) is not None:
             index, at = current, generation
             self._on_disk[model_id] = (index, generation)
-        elif (stale := load_stale(self.index_dir, model_id, dim, generation)) is not None:
+        elif (
+            stale := load_stale(self.index_dir, model_id, dim, generation, served=served)
+        ) is not None:
             index, at = stale
         else:
             return self._rebuild(model_id, dim, generation, None)
@@ -203,7 +237,19 @@ class SearchIndexes:
         del self._rebuilds[model_id]
         rebuild.thread.join()
         if rebuild.result is not None:
+            previous = self._indexes.get(model_id)
             self._indexes[model_id] = (rebuild.result, rebuild.generation)
+            if previous is not None:
+                _close(previous[0])  # the index that served meanwhile: its helper, if any
+
+    def _forget(self, model_id: str) -> None:
+        """Drop the loaded index of ``model_id`` (the next :meth:`get` loads its file again)
+        and release a graph helper process it holds."""
+        cached = self._indexes.pop(model_id, None)
+        on_disk = self._on_disk.pop(model_id, None)
+        for entry in (cached, on_disk):
+            if entry is not None:
+                _close(entry[0])
 
     def rebuilding(self, model_id: str) -> bool:
         """Whether a background rebuild of ``model_id``'s graph is in flight."""
@@ -222,6 +268,8 @@ class SearchIndexes:
         for rebuild in self._rebuilds.values():
             rebuild.thread.join()
         self._rebuilds.clear()
+        for model_id in list(self._indexes) + list(self._on_disk):
+            self._forget(model_id)
 
     def state(self, model_id: str) -> str:
         """'current', 'stale' or 'missing': whether the index file on disk matches the store;
@@ -249,11 +297,16 @@ class SearchIndexes:
     ) -> None:
         """Mirror one committed batch into the in-memory index."""
         index = self._indexes[model_id][0]
-        if removed:
-            index.remove(removed)
-        if upserted:
-            ids = np.fromiter((i for i, _ in upserted), dtype=np.int64, count=len(upserted))
-            index.add(ids, np.stack([v for _, v in upserted]))
+        try:
+            if removed:
+                index.remove(removed)
+            if upserted:
+                ids = np.fromiter((i for i, _ in upserted), dtype=np.int64, count=len(upserted))
+                index.add(ids, np.stack([v for _, v in upserted]))
+        except GraphLost:  # the next get() loads the file again and catches up with the store
+            log.warning("the %s search index was lost; it will be loaded again", model_id)
+            self._forget(model_id)
+            return
         self._indexes[model_id] = (maybe_upgrade(index), generation)
 
     def remove_photos(self, ids: Sequence[int]) -> None:
@@ -263,13 +316,16 @@ class SearchIndexes:
         catches up on its next use; index files not loaded catch up when next loaded."""
         for model_id, (index, generation) in list(self._indexes.items()):
             current = self.source.generation(model_id)
-            index.remove(ids)
+            try:
+                index.remove(ids)
+            except GraphLost:
+                self._forget(model_id)
+                continue
             self._indexes[model_id] = (index, current if current == generation + 1 else generation)
 
     def drop(self, model_id: str) -> None:
         """Forget a model's index and delete its files (its vectors left the store)."""
-        self._indexes.pop(model_id, None)
-        self._on_disk.pop(model_id, None)
+        self._forget(model_id)
         data = index_path(self.index_dir, model_id)
         for path in (data, table_path(data), meta_path(self.index_dir, model_id)):
             path.unlink(missing_ok=True)

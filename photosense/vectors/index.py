@@ -20,6 +20,7 @@ import hnswlib
 import numpy as np
 
 from photosense.arrays import Ids, Vectors
+from photosense.vectors.served import GraphLost, ServedGraph
 from photosense.vectors.table import VectorTable
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,10 @@ class HnswIndex:
     Text queries (``text=True``) lie across the modality gap from every photo, where the graph,
     built from photos, routes worse: they search with a wider candidate list, ``ef_text``
     (default: :func:`text_ef` of the index's size).
+
+    A graph loaded with ``served=True`` lives in a helper process (:mod:`.served`): hnswlib
+    holds the GIL while it loads a file, which would freeze a window for seconds at a million
+    photos. If that helper dies, searches are answered exactly from the table (:attr:`lost`).
     """
 
     kind = "hnsw"
@@ -238,7 +243,7 @@ class HnswIndex:
     def _setup(
         self,
         model_id: str,
-        graph: hnswlib.Index,
+        graph: hnswlib.Index | ServedGraph,
         table: VectorTable,
         ef_search: int,
         ef_text: int | None,
@@ -266,22 +271,23 @@ class HnswIndex:
         ef_search: int = DEFAULT_EF_SEARCH,
         ef_text: int | None = None,
         num_threads: int = -1,
+        served: bool = False,
     ) -> HnswIndex:
         """Read a graph written by :meth:`save` (and its vector table beside it, see
-        :func:`table_path`); ``deleted`` are its tombstoned labels."""
-        graph = hnswlib.Index(space="ip", dim=dim)
-        graph.load_index(str(path), allow_replace_deleted=True)  # capacity is in the file
-        vectors = table_path(path)
-        if vectors.is_file():
-            table = VectorTable.load(vectors, dim)
-        else:  # written before tables existed: read the vectors back from the graph, once
-            labels = np.asarray(graph.get_ids_list(), np.int64)
-            live = np.setdiff1d(labels, np.fromiter(deleted, np.int64))
-            log.info("reading %d vectors back from %s (once)", len(live), path.name)
-            table = VectorTable(dim, len(live))
-            for start in range(0, len(live), _CHUNK):
-                chunk = live[start : start + _CHUNK]
-                table.upsert(chunk, np.asarray(graph.get_items(chunk), np.float32))
+        :func:`table_path`); ``deleted`` are its tombstoned labels. ``served``: the graph is
+        loaded by, and searched in, a helper process (see :mod:`.served`)."""
+        graph: hnswlib.Index | ServedGraph
+        if served:
+            graph = ServedGraph(path, dim)
+        else:
+            graph = hnswlib.Index(space="ip", dim=dim)
+            graph.load_index(str(path), allow_replace_deleted=True)  # capacity is in the file
+        try:
+            table = _table_of(graph, path, dim, deleted)
+        except BaseException:
+            if isinstance(graph, ServedGraph):
+                graph.close()
+            raise
         index = cls.__new__(cls)
         index._setup(model_id, graph, table, ef_search, ef_text, num_threads)
         return index
@@ -296,9 +302,26 @@ class HnswIndex:
         return len(self._table)
 
     @property
-    def graph(self) -> hnswlib.Index:
-        """The underlying hnswlib index, for benchmarks and diagnostics; do not modify it."""
+    def graph(self) -> hnswlib.Index | ServedGraph:
+        """The underlying hnswlib index (or its helper process's stand-in), for benchmarks and
+        diagnostics; do not modify it."""
         return self._graph
+
+    @property
+    def served(self) -> bool:
+        """Whether the graph lives in a helper process."""
+        return isinstance(self._graph, ServedGraph)
+
+    @property
+    def lost(self) -> bool:
+        """Whether the helper process holding the graph is gone: searches are then exact, and
+        changes cannot be applied (reload the index from its file and catch it up)."""
+        return isinstance(self._graph, ServedGraph) and not self._graph.alive
+
+    def close(self) -> None:
+        """Release the graph's helper process, if it has one; the index is unusable after."""
+        if isinstance(self._graph, ServedGraph):
+            self._graph.close()
 
     @property
     def ef_search(self) -> int:
@@ -395,6 +418,9 @@ class HnswIndex:
                         )
                     finally:
                         self._graph.set_ef(self._ef)
+        except GraphLost as exc:
+            log.warning("the %s search index is lost (%s); searching exactly", self.model_id, exc)
+            return []
         except RuntimeError:
             log.debug("graph search found fewer than %d hits; scoring exactly", k)
             return []
@@ -420,6 +446,24 @@ class HnswIndex:
     def vectors_for(self, ids: Sequence[int] | Ids) -> Vectors:
         """The table's vectors of these ids (float16 kept, float32 returned)."""
         return self._table.get(np.asarray(ids, np.int64).reshape(-1))
+
+
+def _table_of(
+    graph: hnswlib.Index | ServedGraph, path: Path, dim: int, deleted: Iterable[int]
+) -> VectorTable:
+    """The vector table saved beside the graph at ``path``; for a graph written before tables
+    existed, its vectors read back from the graph (once: the next save writes the table)."""
+    vectors = table_path(path)
+    if vectors.is_file():
+        return VectorTable.load(vectors, dim)
+    labels = np.asarray(graph.get_ids_list(), np.int64)
+    live = np.setdiff1d(labels, np.fromiter(deleted, np.int64))
+    log.info("reading %d vectors back from %s (once)", len(live), path.name)
+    table = VectorTable(dim, len(live))
+    for start in range(0, len(live), _CHUNK):
+        chunk = live[start : start + _CHUNK]
+        table.upsert(chunk, np.asarray(graph.get_items(chunk), np.float32))
+    return table
 
 
 def table_path(graph_path: Path) -> Path:

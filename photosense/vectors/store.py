@@ -134,8 +134,11 @@ def read_meta(index_dir: Path, model_id: str) -> IndexMeta | None:
         return None
 
 
-def load_index(index_dir: Path, model_id: str, dim: int, generation: int) -> VectorIndex | None:
-    """The saved index if it is intact and current for this model, else ``None`` (rebuild it)."""
+def load_index(
+    index_dir: Path, model_id: str, dim: int, generation: int, *, served: bool = False
+) -> VectorIndex | None:
+    """The saved index if it is intact and current for this model, else ``None`` (rebuild it).
+    ``served``: an HNSW graph is loaded into a helper process (:mod:`.served`)."""
     meta = read_meta(index_dir, model_id)
     if meta is None:
         return None
@@ -155,7 +158,7 @@ def load_index(index_dir: Path, model_id: str, dim: int, generation: int) -> Vec
         if meta.kind == "exact":
             index = ExactIndex.load(path, model_id, dim)
         elif meta.kind == "hnsw":
-            index = HnswIndex.load(path, model_id, dim, meta.deleted)
+            index = HnswIndex.load(path, model_id, dim, meta.deleted, served=served)
         else:
             raise ValueError(f"unknown index kind {meta.kind!r}")
     except Exception:
@@ -163,12 +166,14 @@ def load_index(index_dir: Path, model_id: str, dim: int, generation: int) -> Vec
         return None
     if len(index) != meta.count:
         log.warning("index file %s holds %d vectors, meta says %d", path, len(index), meta.count)
+        if isinstance(index, HnswIndex):
+            index.close()
         return None
     return index
 
 
 def load_stale(
-    index_dir: Path, model_id: str, dim: int, generation: int
+    index_dir: Path, model_id: str, dim: int, generation: int, *, served: bool = False
 ) -> tuple[VectorIndex, int] | None:
     """A saved index of this model at an older generation, intact, with that generation: the
     caller catches it up with the store's changes since then. ``None`` when there is none, or
@@ -177,7 +182,7 @@ def load_stale(
     meta = read_meta(index_dir, model_id)
     if meta is None or meta.format != FORMAT or not 0 <= meta.generation < generation:
         return None
-    index = load_index(index_dir, model_id, dim, meta.generation)
+    index = load_index(index_dir, model_id, dim, meta.generation, served=served)
     return None if index is None else (index, meta.generation)
 
 

@@ -1,0 +1,240 @@
+"""An hnswlib graph held by a helper process, so that loading it never stalls this one.
+
+hnswlib holds the GIL for the whole of ``load_index``: while a million photos' graph (2 GB)
+loads, no other thread of the process runs for seconds, and a window whose index loads on a
+worker thread freezes for as long (benchmarks/bench_scale.py, docs/scale.md). The app therefore
+loads graph files into a helper process of their own and sends it the graph's calls through a
+pipe; waiting on the pipe releases the GIL, so the window goes on while the graph loads. The
+vector table (numpy) stays in this process: ids, exact scoring of an allowed set and the exact
+fallback need no round trip, and a search still answers, exactly, if the helper dies.
+
+:class:`ServedGraph` answers the part of ``hnswlib.Index``'s interface that
+:class:`~photosense.vectors.index.HnswIndex` uses, so the index treats both alike. A filter is
+passed as a set's ``__contains__`` (as ``HnswIndex`` does) and travels as an array of ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import threading
+import weakref
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+import numpy.typing as npt
+
+from photosense.arrays import Ids, Vectors
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
+"""How long closing waits for the helper to finish before it is terminated."""
+
+_METHODS = frozenset(
+    {
+        "add_items",
+        "get_items",
+        "mark_deleted",
+        "resize_index",
+        "save_index",
+        "unmark_deleted",
+    }
+)
+_ATTRIBUTES = frozenset({"element_count", "max_elements"})
+
+
+class GraphLost(RuntimeError):
+    """The helper process holding a graph is gone (killed, out of memory, or closed)."""
+
+
+class ServedGraph:
+    """A graph file loaded by a helper process; its calls go through a pipe, one at a time.
+
+    Creating one starts the helper and waits (GIL released) until the graph is loaded; a file
+    hnswlib cannot read raises hnswlib's error here and leaves no helper behind.
+    """
+
+    def __init__(self, path: Path, dim: int) -> None:
+        context = multiprocessing.get_context(
+            "spawn"
+        )  # fork is unsafe with Qt's and torch's threads
+        mine, theirs = context.Pipe()
+        self.dim = dim
+        self._ef = 10  # hnswlib's default; the index sets its own
+        self._lock = threading.Lock()
+        self._conn = mine
+        self._process = context.Process(
+            target=_serve,
+            args=(theirs, str(path), dim),
+            name=f"photosense index {path.name}",
+            daemon=True,
+        )
+        self._process.start()
+        theirs.close()
+        self._finalizer = weakref.finalize(self, _stop, self._process, self._conn)
+        try:
+            self._receive()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        """The helper's process id."""
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._finalizer.alive and self._process.is_alive()
+
+    def close(self) -> None:
+        """Stop the helper (its graph is gone; unsaved changes with it)."""
+        self._finalizer()
+
+    # -- the hnswlib.Index interface HnswIndex uses ---------------------------------------
+
+    @property
+    def ef(self) -> int:
+        return self._ef
+
+    def set_ef(self, ef: int) -> None:
+        """Kept here and sent with each search (one round trip a search, not three)."""
+        self._ef = ef
+
+    @property
+    def element_count(self) -> int:
+        return int(self._call("element_count"))
+
+    @property
+    def max_elements(self) -> int:
+        return int(self._call("max_elements"))
+
+    def knn_query(
+        self,
+        data: Vectors,
+        k: int = 1,
+        num_threads: int = -1,
+        filter: Any = None,  # noqa: A002 - hnswlib's name
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
+        allowed = None
+        if filter is not None:
+            wanted = getattr(filter, "__self__", None)
+            if not isinstance(wanted, set | frozenset):
+                raise TypeError("a served graph filters by a set's __contains__")
+            allowed = np.fromiter(wanted, np.int64, count=len(wanted))
+        result: tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]] = self._call(
+            "knn_query", data, k=k, num_threads=num_threads, ef=self._ef, allowed=allowed
+        )
+        return result
+
+    def get_ids_list(self) -> Ids:
+        ids: Ids = self._call("get_ids_list")
+        return ids
+
+    def add_items(self, *args: Any, **kwargs: Any) -> None:
+        self._call("add_items", *args, **kwargs)
+
+    def get_items(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get_items", *args, **kwargs)
+
+    def mark_deleted(self, label: int) -> None:
+        self._call("mark_deleted", label)
+
+    def unmark_deleted(self, label: int) -> None:
+        self._call("unmark_deleted", label)
+
+    def resize_index(self, size: int) -> None:
+        self._call("resize_index", size)
+
+    def save_index(self, path: str) -> None:
+        self._call("save_index", path)
+
+    # -- the pipe -------------------------------------------------------------------------
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if not self._finalizer.alive:
+                raise GraphLost("the index's helper process was closed")
+            try:
+                self._conn.send((name, args, kwargs))
+            except (OSError, ValueError) as exc:
+                raise GraphLost(f"the index's helper process is gone ({exc})") from exc
+            return self._receive()
+
+    def _receive(self) -> Any:
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self._process.exitcode
+            raise GraphLost(f"the index's helper process is gone (exit code {code})") from exc
+        if status == "error":
+            raise value
+        return value
+
+
+def _stop(process: BaseProcess, conn: Connection) -> None:
+    """Ask the helper to exit, then make sure it has."""
+    with contextlib.suppress(OSError, ValueError):
+        conn.send(("close", (), {}))
+    process.join(STOP_TIMEOUT_S)
+    if process.is_alive():
+        log.warning("the index helper did not stop; terminating it")
+        process.terminate()
+        process.join(STOP_TIMEOUT_S)
+    conn.close()
+
+
+def _serve(conn: Connection, path: str, dim: int) -> None:
+    """The helper's loop: load the graph, then answer calls until told to close or orphaned."""
+    graph = hnswlib.Index(space="ip", dim=dim)
+    try:
+        graph.load_index(path, allow_replace_deleted=True)  # capacity is in the file
+    except Exception as exc:
+        conn.send(("error", _sendable(exc)))
+        return
+    conn.send(("ok", None))
+    while True:
+        try:
+            name, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return  # the app is gone
+        if name == "close":
+            return
+        try:
+            conn.send(("ok", _answer(graph, name, args, kwargs)))
+        except Exception as exc:
+            conn.send(("error", _sendable(exc)))
+
+
+def _answer(graph: hnswlib.Index, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if name == "knn_query":
+        ef, allowed = kwargs.pop("ef"), kwargs.pop("allowed")
+        if graph.ef != ef:
+            graph.set_ef(ef)
+        if allowed is not None:
+            kwargs["filter"] = set(allowed.tolist()).__contains__
+        return graph.knn_query(*args, **kwargs)
+    if name == "get_ids_list":
+        return np.asarray(graph.get_ids_list(), np.int64)
+    if name in _ATTRIBUTES:
+        return getattr(graph, name)
+    if name in _METHODS:
+        return getattr(graph, name)(*args, **kwargs)
+    raise AttributeError(f"a served graph has no call {name!r}")
+
+
+def _sendable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling, else a RuntimeError saying what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
