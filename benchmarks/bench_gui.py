@@ -2,6 +2,7 @@
 
     PYTHONPATH=. xvfb-run -a .venv/bin/python benchmarks/bench_gui.py [--photos 100000]
         [--thumbnail-files 3000] [--index-folder DIR] [--runs 3] [--window-only]
+        [--index-in-process]
 
 (``QT_QPA_PLATFORM=offscreen`` instead of ``xvfb-run`` works too.)
 
@@ -147,9 +148,16 @@ def cycling_fetcher(
     return fetch
 
 
+SERVED_INDEXES = True
+"""Open the library as the app does: search graphs load in a helper process
+(``--index-in-process`` loads them here instead, as the command line does)."""
+
+
 def open_library(directory: Path) -> Library:
     encoder = FakeEncoder()
-    return Library(Store.open(directory), directory, lambda _spec: encoder)
+    return Library(
+        Store.open(directory), directory, lambda _spec: encoder, served_indexes=SERVED_INDEXES
+    )
 
 
 def rss_mib() -> float:
@@ -618,6 +626,12 @@ def main() -> None:
         action="store_true",
         help="leave out the viewer and indexing (they do not depend on the library's size)",
     )
+    parser.add_argument(
+        "--index-in-process",
+        action="store_true",
+        help="load the search graph in the window's process (the command line's way), not in "
+        "a helper process as the app does",
+    )
     parser.add_argument("--first-window", nargs=2, type=Path, metavar=("LIBRARY", "FILES"))
     parser.add_argument(
         "--first-photos",
@@ -626,6 +640,8 @@ def main() -> None:
         help="only time adding a folder of N new photos to an empty library (real model)",
     )
     args = parser.parse_args()
+    global SERVED_INDEXES
+    SERVED_INDEXES = not args.index_in_process
     if args.first_window:
         first_window(args.first_window[0], args.first_window[1], args.photos)
         return
@@ -654,7 +670,8 @@ def main() -> None:
     screens = 2.0 * max(1.0, args.photos / 100_000)
     print(
         f"machine: {machine()}; Qt platform: {os.environ['QT_QPA_PLATFORM']}; "
-        f"load average at start: {os.getloadavg()[0]:.1f}"
+        f"load average at start: {os.getloadavg()[0]:.1f}; search graph loaded "
+        + ("in a helper process" if SERVED_INDEXES else "in the window's process")
     )
     build_library(directory, args.photos)
     files = make_image_files(files_dir, args.thumbnail_files)

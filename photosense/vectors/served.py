@@ -18,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
+import socket
+import subprocess
+import sys
 import threading
 import weakref
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import hnswlib
 import numpy as np
@@ -61,22 +64,10 @@ class ServedGraph:
     """
 
     def __init__(self, path: Path, dim: int) -> None:
-        context = multiprocessing.get_context(
-            "spawn"
-        )  # fork is unsafe with Qt's and torch's threads
-        mine, theirs = context.Pipe()
         self.dim = dim
         self._ef = 10  # hnswlib's default; the index sets its own
         self._lock = threading.Lock()
-        self._conn = mine
-        self._process = context.Process(
-            target=_serve,
-            args=(theirs, str(path), dim),
-            name=f"photosense index {path.name}",
-            daemon=True,
-        )
-        self._process.start()
-        theirs.close()
+        self._process, self._conn = _start(path, dim)
         self._finalizer = weakref.finalize(self, _stop, self._process, self._conn)
         try:
             self._receive()
@@ -178,7 +169,88 @@ class ServedGraph:
         return value
 
 
-def _stop(process: BaseProcess, conn: Connection) -> None:
+class _Helper(Protocol):
+    """What :class:`ServedGraph` needs of its helper process (``multiprocessing``'s API)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+class _Command:
+    """A helper started as ``python -m photosense.vectors.served``, seen as a _Helper."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
+    def terminate(self) -> None:
+        self._popen.terminate()
+
+
+def _start(path: Path, dim: int) -> tuple[_Helper, Connection]:
+    """Start a helper loading ``path``, and the pipe to it.
+
+    Where it can, the helper is this Python running :data:`HELPER_MODULE` over a socket pair:
+    it imports hnswlib and numpy only, and never the app's main module, which
+    ``multiprocessing``'s spawn would run again in it (seconds of imports for the app, and
+    a program without a ``__main__`` guard would start over). A frozen app (PyInstaller) and
+    Windows, which have no such command or cannot pass the socket, use spawn (the frozen
+    launcher calls ``freeze_support``). Never fork: Qt's and torch's threads do not survive it.
+    """
+    if getattr(sys, "frozen", False) or sys.platform == "win32" or not _COMMAND:
+        context = multiprocessing.get_context("spawn")
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve,
+            args=(theirs, str(path), dim),
+            name=f"photosense index {path.name}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        return process, mine
+    ours, helpers = socket.socketpair()
+    with ours, helpers:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", HELPER_MODULE, str(helpers.fileno()), str(path), str(dim)],
+            pass_fds=(helpers.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        return _Command(popen), Connection(ours.detach())
+
+
+HELPER_MODULE = "photosense.vectors.helper"
+_COMMAND = True
+"""Start helpers as a command where the platform allows (tests turn it off to try spawn)."""
+
+
+def _stop(process: _Helper, conn: Connection) -> None:
     """Ask the helper to exit, then make sure it has."""
     with contextlib.suppress(OSError, ValueError):
         conn.send(("close", (), {}))
@@ -227,6 +299,12 @@ def _answer(graph: hnswlib.Index, name: str, args: tuple[Any, ...], kwargs: dict
     if name in _METHODS:
         return getattr(graph, name)(*args, **kwargs)
     raise AttributeError(f"a served graph has no call {name!r}")
+
+
+def main(argv: list[str]) -> None:
+    """The helper started as a command: ``python -m photosense.vectors.helper FD PATH DIM``."""
+    fd, path, dim = argv
+    _serve(Connection(int(fd)), path, int(dim))
 
 
 def _sendable(exc: Exception) -> Exception:

@@ -134,14 +134,26 @@ def test_closing_the_indexes_ends_their_helpers(saved: tuple[FakeSource, Path]) 
         helper.get_ids_list()
 
 
-def test_a_graph_the_helper_cannot_read_raises_and_leaves_no_helper(tmp_path: Path) -> None:
+def test_a_graph_the_helper_cannot_read_raises_and_leaves_no_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import photosense.vectors.served as served_module
+
+    started: list[object] = []
+
+    def start(path: Path, dim: int) -> tuple[object, object]:
+        helper, conn = real_start(path, dim)
+        started.append(helper)
+        return helper, conn
+
+    real_start = served_module._start
+    monkeypatch.setattr(served_module, "_start", start)
     broken = tmp_path / "broken.index"
     broken.write_bytes(b"\x00" * 64)
-    before = {p.pid for p in multiprocessing.active_children()}
     with pytest.raises(RuntimeError) as caught:
         ServedGraph(broken, DIM)
     assert not isinstance(caught.value, GraphLost)  # hnswlib's own error, sent back
-    assert {p.pid for p in multiprocessing.active_children()} <= before
+    assert len(started) == 1 and not started[0].is_alive()  # type: ignore[attr-defined]
 
 
 def test_a_served_graph_filters_only_by_a_set(
@@ -175,12 +187,30 @@ def test_a_library_opened_for_the_window_searches_through_served_graphs(
 
     with opened(False) as library:
         run_to_end(library.folders.index([tmp_path / "photos"]))
-        index = library.runtime.indexes.get(library.runtime.answering_model_id)
-        assert isinstance(index, HnswIndex) and not index.served
+        here = library.runtime.indexes.get(library.runtime.answering_model_id)
+        assert isinstance(here, HnswIndex) and not here.served
         expected = [library.search.similar(p, limit=10).hits for p in photos[:5]]
     with opened(True) as library:
-        index = library.runtime.indexes.get(library.runtime.answering_model_id)
-        assert helper_of(served(index)).alive  # loaded from its file by a helper
+        index = served(library.runtime.indexes.get(library.runtime.answering_model_id))
+        assert helper_of(index).alive  # loaded from its file by a helper
         assert [library.search.similar(p, limit=10).hits for p in photos[:5]] == expected
         assert all(len(hits) == 10 for hits in expected)
     assert not helper_of(index).alive  # closing the library ends it
+
+
+def test_where_no_command_can_start_it_the_helper_is_spawned(
+    saved: tuple[FakeSource, Path], rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frozen apps and Windows start the helper through multiprocessing's spawn."""
+    import photosense.vectors.served as served_module
+
+    monkeypatch.setattr(served_module, "_COMMAND", False)
+    source, folder = saved
+    index = served(load_index(folder, "m", DIM, source.generation("m"), served=True))
+    try:
+        assert isinstance(helper_of(index)._process, multiprocessing.process.BaseProcess)
+        for query in unit_rows(rng, 3, DIM):
+            assert found(index, query) == truth(source, "m", query)
+    finally:
+        index.close()
+    assert not helper_of(index).alive
