@@ -129,8 +129,8 @@ class Library:
 
         ``served_indexes``: search graphs load into helper processes, so loading one never
         holds this process's GIL (the window asks for it; see :mod:`photosense.vectors.served`).
-        A program that opens a library this way must guard its main module
-        (``if __name__ == "__main__":``), as any program starting Python processes must.
+        On Windows and in a frozen app the helper is started by ``multiprocessing`` (spawn), so
+        a program opening a library this way there must guard its main module.
         """
         directory = choose_folder(library_dir)
         _refuse_photo_folder(directory)
