@@ -35,9 +35,22 @@ def saved(tmp_path: Path, rng: np.random.Generator) -> Iterator[tuple[FakeSource
         child.terminate()
 
 
+@pytest.fixture
+def served_m(saved: tuple[FakeSource, Path]) -> Iterator[HnswIndex]:
+    """The saved graph of ``saved``, loaded by a helper process (closed after the test)."""
+    index = load_served(*saved)
+    yield index
+    index.close()
+
+
 def served(index: object) -> HnswIndex:
     assert isinstance(index, HnswIndex) and index.served
     return index
+
+
+def load_served(source: FakeSource, folder: Path) -> HnswIndex:
+    """Model "m"'s saved graph, loaded by a helper process."""
+    return served(load_index(folder, "m", DIM, source.generation("m"), served=True))
 
 
 def helper_of(index: HnswIndex) -> ServedGraph:
@@ -70,24 +83,22 @@ def test_a_served_graph_answers_as_the_graph_loaded_here(
 
 
 def test_changes_through_a_served_graph_are_searched_saved_and_read_back(
-    saved: tuple[FakeSource, Path], rng: np.random.Generator
+    saved: tuple[FakeSource, Path], served_m: HnswIndex, rng: np.random.Generator
 ) -> None:
     source, folder = saved
-    index = served(load_index(folder, "m", DIM, source.generation("m"), served=True))
-    try:
-        source.delete([1, 2, 3])
-        index.remove([1, 2, 3])
-        fresh = unit_rows(rng, 6, DIM)
-        ids = np.array([10, 11, 12, 2, 500, 501])  # updated, revived and new ids
-        source.write("m", ids, fresh)
-        index.add(ids, fresh)
-        assert sorted(index.ids().tolist()) == sorted(source.ids("m").tolist())
-        queries = [*fresh, *unit_rows(rng, 5, DIM)]
-        for query in queries:
-            assert found(index, query) == truth(source, "m", query)
-        save_index(index, folder, source.generation("m"))  # written by the helper
-    finally:
-        index.close()
+    index = served_m
+    source.delete([1, 2, 3])
+    index.remove([1, 2, 3])
+    fresh = unit_rows(rng, 6, DIM)
+    ids = np.array([10, 11, 12, 2, 500, 501])  # updated, revived and new ids
+    source.write("m", ids, fresh)
+    index.add(ids, fresh)
+    assert sorted(index.ids().tolist()) == sorted(source.ids("m").tolist())
+    queries = [*fresh, *unit_rows(rng, 5, DIM)]
+    for query in queries:
+        assert found(index, query) == truth(source, "m", query)
+    save_index(index, folder, source.generation("m"))  # the graph written by the helper
+    index.close()
     again = load_index(folder, "m", DIM, source.generation("m"))
     assert isinstance(again, HnswIndex) and not again.served
     assert sorted(again.ids().tolist()) == sorted(source.ids("m").tolist())
@@ -157,15 +168,10 @@ def test_a_graph_the_helper_cannot_read_raises_and_leaves_no_helper(
 
 
 def test_a_served_graph_filters_only_by_a_set(
-    saved: tuple[FakeSource, Path], rng: np.random.Generator
+    served_m: HnswIndex, rng: np.random.Generator
 ) -> None:
-    source, folder = saved
-    index = served(load_index(folder, "m", DIM, source.generation("m"), served=True))
-    try:
-        with pytest.raises(TypeError, match="set"):
-            helper_of(index).knn_query(unit_rows(rng, 1, DIM), k=3, filter=lambda label: True)
-    finally:
-        index.close()
+    with pytest.raises(TypeError, match="set"):
+        helper_of(served_m).knn_query(unit_rows(rng, 1, DIM), k=3, filter=lambda label: True)
 
 
 def test_a_library_opened_for_the_window_searches_through_served_graphs(
@@ -206,7 +212,7 @@ def test_where_no_command_can_start_it_the_helper_is_spawned(
 
     monkeypatch.setattr(served_module, "_COMMAND", False)
     source, folder = saved
-    index = served(load_index(folder, "m", DIM, source.generation("m"), served=True))
+    index = load_served(source, folder)
     try:
         assert isinstance(helper_of(index)._process, multiprocessing.process.BaseProcess)
         for query in unit_rows(rng, 3, DIM):
