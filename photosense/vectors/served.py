@@ -155,18 +155,23 @@ class ServedGraph:
             try:
                 self._conn.send((name, args, kwargs))
             except (OSError, ValueError) as exc:
-                raise GraphLost(f"the index's helper process is gone ({exc})") from exc
+                raise self._lost(str(exc)) from exc
             return self._receive()
 
     def _receive(self) -> Any:
         try:
             status, value = self._conn.recv()
         except (EOFError, OSError) as exc:
-            code = self._process.exitcode
-            raise GraphLost(f"the index's helper process is gone (exit code {code})") from exc
+            raise self._lost(type(exc).__name__) from exc
         if status == "error":
             raise value
         return value
+
+    def _lost(self, why: str) -> GraphLost:
+        """The helper is gone: reap it (so :attr:`alive` says so at once) and say why."""
+        self._finalizer()
+        code = self._process.exitcode
+        return GraphLost(f"the index's helper process is gone ({why}, exit code {code})")
 
 
 class _Helper(Protocol):
