@@ -19,6 +19,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -268,14 +269,18 @@ def _stop(process: _Helper, conn: Connection) -> None:
 
 
 def _serve(conn: Connection, path: str, dim: int) -> None:
-    """The helper's loop: load the graph, then answer calls until told to close or orphaned."""
+    """The helper's loop: load the graph, then answer calls until told to close or orphaned.
+
+    Ctrl-C in the app's terminal reaches the helper too: it leaves stopping to the app."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     graph = hnswlib.Index(space="ip", dim=dim)
     try:
         graph.load_index(path, allow_replace_deleted=True)  # capacity is in the file
     except Exception as exc:
-        conn.send(("error", _sendable(exc)))
+        _send(conn, ("error", _sendable(exc)))
         return
-    conn.send(("ok", None))
+    if not _send(conn, ("ok", None)):
+        return
     while True:
         try:
             name, args, kwargs = conn.recv()
@@ -284,9 +289,20 @@ def _serve(conn: Connection, path: str, dim: int) -> None:
         if name == "close":
             return
         try:
-            conn.send(("ok", _answer(graph, name, args, kwargs)))
+            reply = ("ok", _answer(graph, name, args, kwargs))
         except Exception as exc:
-            conn.send(("error", _sendable(exc)))
+            reply = ("error", _sendable(exc))
+        if not _send(conn, reply):
+            return
+
+
+def _send(conn: Connection, reply: tuple[str, Any]) -> bool:
+    """Send a reply; False when the app is gone."""
+    try:
+        conn.send(reply)
+    except OSError:
+        return False
+    return True
 
 
 def _answer(graph: hnswlib.Index, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,3 +221,15 @@ def test_where_no_command_can_start_it_the_helper_is_spawned(
     finally:
         index.close()
     assert not helper_of(index).alive
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_helper_to_the_app(
+    saved: tuple[FakeSource, Path], served_m: HnswIndex, rng: np.random.Generator
+) -> None:
+    """SIGINT reaches the whole foreground process group; the app decides when its helper
+    stops (closing the window), so the helper ignores it."""
+    source, _ = saved
+    os.kill(helper_of(served_m).pid or 0, signal.SIGINT)
+    query = unit_rows(rng, 1, DIM)[0]
+    assert found(served_m, query) == truth(source, "m", query)
+    assert not served_m.lost
