@@ -11,11 +11,13 @@ fallback need no round trip, and a search still answers, exactly, if the helper 
 :class:`ServedGraph` answers the part of ``hnswlib.Index``'s interface that
 :class:`~photosense.vectors.index.HnswIndex` uses, so the index treats both alike. A filter is
 passed as a set's ``__contains__`` (as ``HnswIndex`` does) and travels as an array of ids.
+The pipe carries JSON frames and raw numeric arrays, never pickles.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -154,18 +156,18 @@ class ServedGraph:
             if not self._finalizer.alive:
                 raise GraphLost("the index's helper process was closed")
             try:
-                self._conn.send((name, args, kwargs))
+                _put(self._conn, [name, list(args), kwargs])
             except (OSError, ValueError) as exc:
                 raise self._lost(str(exc)) from exc
             return self._receive()
 
     def _receive(self) -> Any:
         try:
-            status, value = self._conn.recv()
+            status, value = _take(self._conn)
         except (EOFError, OSError) as exc:
             raise self._lost(type(exc).__name__) from exc
         if status == "error":
-            raise value
+            raise _error(value)
         return value
 
     def _lost(self, why: str) -> GraphLost:
@@ -259,7 +261,7 @@ _COMMAND = True
 def _stop(process: _Helper, conn: Connection) -> None:
     """Ask the helper to exit, then make sure it has."""
     with contextlib.suppress(OSError, ValueError):
-        conn.send(("close", (), {}))
+        _put(conn, ["close", [], {}])
     process.join(STOP_TIMEOUT_S)
     if process.is_alive():
         log.warning("the index helper did not stop; terminating it")
@@ -277,13 +279,13 @@ def _serve(conn: Connection, path: str, dim: int) -> None:
     try:
         graph.load_index(path, allow_replace_deleted=True)  # capacity is in the file
     except Exception as exc:
-        _send(conn, ("error", _sendable(exc)))
+        _send(conn, ("error", _described(exc)))
         return
     if not _send(conn, ("ok", None)):
         return
     while True:
         try:
-            name, args, kwargs = conn.recv()
+            name, args, kwargs = _take(conn)
         except (EOFError, OSError):
             return  # the app is gone
         if name == "close":
@@ -291,7 +293,7 @@ def _serve(conn: Connection, path: str, dim: int) -> None:
         try:
             reply = ("ok", _answer(graph, name, args, kwargs))
         except Exception as exc:
-            reply = ("error", _sendable(exc))
+            reply = ("error", _described(exc))
         if not _send(conn, reply):
             return
 
@@ -299,7 +301,7 @@ def _serve(conn: Connection, path: str, dim: int) -> None:
 def _send(conn: Connection, reply: tuple[str, Any]) -> bool:
     """Send a reply; False when the app is gone."""
     try:
-        conn.send(reply)
+        _put(conn, list(reply))
     except OSError:
         return False
     return True
@@ -328,12 +330,64 @@ def main(argv: list[str]) -> None:
     _serve(Connection(int(fd)), path, int(dim))
 
 
-def _sendable(exc: Exception) -> Exception:
-    """``exc`` if it survives pickling, else a RuntimeError saying what it was."""
-    import pickle
+# -- the wire: JSON and raw arrays, no pickles ---------------------------------------------
 
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
+
+def _put(conn: Connection, message: Any) -> None:
+    """Send ``message`` (lists, dicts, str, numbers, None and numeric arrays) as one JSON
+    frame followed by one raw frame per array."""
+    arrays: list[npt.NDArray[Any]] = []
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            arrays.append(np.ascontiguousarray(value))
+            return {"array": len(arrays) - 1, "dtype": value.dtype.str, "shape": value.shape}
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, list | tuple):
+            return [encode(v) for v in value]
+        if isinstance(value, dict):
+            return {"dict": {k: encode(v) for k, v in value.items()}}
+        return value
+
+    conn.send_bytes(json.dumps(encode(message)).encode())
+    for array in arrays:
+        conn.send_bytes(array.data.cast("B"))  # no copy
+
+
+def _take(conn: Connection) -> Any:
+    """Receive what :func:`_put` sent; arrays must be of a plain numeric dtype."""
+    header = json.loads(conn.recv_bytes())
+
+    def decode(value: Any) -> Any:
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        if isinstance(value, dict) and "dict" in value:
+            return {k: decode(v) for k, v in value["dict"].items()}
+        if isinstance(value, dict):
+            dtype = np.dtype(value["dtype"])
+            if dtype.kind not in "biuf":
+                raise ValueError(f"unexpected array type {dtype} on the graph's pipe")
+            data = bytearray(conn.recv_bytes())  # writable, as hnswlib's callers expect
+            return np.frombuffer(data, dtype).reshape(value["shape"])
+        return value
+
+    return decode(header)
+
+
+_ERRORS: dict[str, type[Exception]] = {
+    e.__name__: e for e in (RuntimeError, ValueError, TypeError, IndexError, KeyError, MemoryError)
+}
+
+
+def _described(exc: Exception) -> dict[str, str]:
+    return {"type": type(exc).__name__, "message": str(exc)}
+
+
+def _error(described: dict[str, str]) -> Exception:
+    """The helper's exception, as the same built-in type where it is one (hnswlib raises
+    RuntimeError), else a RuntimeError naming it."""
+    kind = _ERRORS.get(described["type"])
+    if kind is None:
+        return RuntimeError(f"{described['type']}: {described['message']}")
+    return kind(described["message"])
