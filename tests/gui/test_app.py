@@ -96,11 +96,15 @@ def test_the_app_runs_models_on_the_saved_device(
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue(DEVICE_SETTING, "cpu")
     opened: list[str] = []
+    served: list[bool] = []
     libraries: list[Library] = []
     windows: list[MainWindow] = []
 
-    def fake_open(directory: Path | None, *, model: str, device: str) -> Library:
+    def fake_open(
+        directory: Path | None, *, model: str, device: str, served_indexes: bool = False
+    ) -> Library:
         opened.append(device)
+        served.append(served_indexes)
         library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", lambda _: FakeEncoder())
         libraries.append(library)
         return library
@@ -119,6 +123,7 @@ def test_the_app_runs_models_on_the_saved_device(
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert gui_app.run_app(tmp_path, "auto", "auto") == 0
     assert opened == ["cpu"]
+    assert served == [True]  # the window's search graphs load in a helper process
     assert [w.dialogs.device for w in windows] == ["cpu"]
     assert frozen == [True]  # the start-up heap is spared from garbage collection
     # A device given on the command line wins over the saved one.
@@ -167,9 +172,9 @@ def test_the_model_and_index_load_in_the_background_once_the_window_is_up(
         loads.append(spec)
         return FakeEncoder()
 
-    def counted_load_index(*args: Any) -> Any:
+    def counted_load_index(*args: Any, **kwargs: Any) -> Any:
         index_loads.append(args[1])
-        return load_index(*args)
+        return load_index(*args, **kwargs)
 
     monkeypatch.setattr(vector_cache, "load_index", counted_load_index)
     library = Library(Store.open(tmp_path / "lib"), tmp_path / "lib", factory)
