@@ -233,3 +233,19 @@ def test_ctrl_c_in_the_terminal_leaves_the_helper_to_the_app(
     query = unit_rows(rng, 1, DIM)[0]
     assert found(served_m, query) == truth(source, "m", query)
     assert not served_m.lost
+
+
+def test_near_duplicates_are_found_through_a_served_graph_as_through_one_loaded_here(
+    saved: tuple[FakeSource, Path], served_m: HnswIndex
+) -> None:
+    """Finding duplicates asks the graph for every photo's neighbours in batches."""
+    from photosense.progress import run_to_end
+    from photosense.vectors.duplicates import near_pairs
+
+    source, folder = saved
+    here = load_index(folder, "m", DIM, source.generation("m"))
+    assert here is not None
+    expected = run_to_end(near_pairs(here, 0.5))
+    assert expected  # random 16-d vectors: some pairs are that close
+    assert run_to_end(near_pairs(served_m, 0.5)) == expected
+    assert not served_m.lost  # answered by the helper's graph, not the exact fallback
