@@ -53,10 +53,9 @@ def graph_top(graph: hnswlib.Index, queries: np.ndarray, k: int, ef: int) -> np.
     return labels.astype(np.int64)
 
 
-def query_links(top: np.ndarray) -> list[Counter[int]]:
-    """Per photo, how often the training queries link it to each other photo: each query's
-    nearest photo to its other top photos, and back."""
-    n = int(top.max()) + 1
+def query_links(top: np.ndarray, n: int) -> list[Counter[int]]:
+    """Per photo of ``n``, how often the training queries link it to each other photo: each
+    query's nearest photo to its other top photos, and back."""
     links: list[Counter[int]] = [Counter() for _ in range(n)]
     for row in top.tolist():
         first = row[0]
@@ -158,8 +157,7 @@ def main() -> None:
     else:
         top = graph_top(index.graph, train, args.k, args.neighbours_ef)
     print(f"  training queries answered in {time.perf_counter() - started:.0f} s")
-    links = query_links(top)
-    links.extend(Counter() for _ in range(len(data) - len(links)))
+    links = query_links(top, len(data))
     graph = rewired(index.graph, links, args.keep)
     print(f"  query links from {args.train:,} queries in {time.perf_counter() - started:.0f} s")
     graphs = {"plain": index.graph, "query links": graph}

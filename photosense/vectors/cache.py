@@ -91,16 +91,22 @@ class _Rebuild:
 _BUILD_CHUNK = 20_000
 
 
-def _lost(index: VectorIndex) -> bool:
-    """Whether ``index`` (or the index an overlay serves on) lost its graph's helper."""
+def _graph_of(index: VectorIndex) -> HnswIndex | None:
+    """The HNSW index behind ``index`` (itself, or the one an overlay serves on), if any."""
     base = index.base if isinstance(index, Overlaid) else index
-    return isinstance(base, HnswIndex) and base.lost
+    return base if isinstance(base, HnswIndex) else None
+
+
+def _lost(index: VectorIndex) -> bool:
+    """Whether ``index`` lost its graph's helper process."""
+    graph = _graph_of(index)
+    return graph is not None and graph.lost
 
 
 def _close(index: VectorIndex) -> None:
-    base = index.base if isinstance(index, Overlaid) else index
-    if isinstance(base, HnswIndex):
-        base.close()
+    """Release the graph helper process behind ``index``, if it has one."""
+    if (graph := _graph_of(index)) is not None:
+        graph.close()
 
 
 class SearchIndexes:

@@ -93,10 +93,6 @@ class ServedGraph:
 
     # -- the hnswlib.Index interface HnswIndex uses ---------------------------------------
 
-    @property
-    def ef(self) -> int:
-        return self._ef
-
     def set_ef(self, ef: int) -> None:
         """Kept here and sent with each search (one round trip a search, not three)."""
         self._ef = ef
@@ -122,10 +118,10 @@ class ServedGraph:
             if not isinstance(wanted, set | frozenset):
                 raise TypeError("a served graph filters by a set's __contains__")
             allowed = np.fromiter(wanted, np.int64, count=len(wanted))
-        result: tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]] = self._call(
+        labels, distances = self._call(
             "knn_query", data, k=k, num_threads=num_threads, ef=self._ef, allowed=allowed
         )
-        return result
+        return labels, distances
 
     def get_ids_list(self) -> Ids:
         ids: Ids = self._call("get_ids_list")
