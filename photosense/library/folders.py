@@ -138,6 +138,9 @@ class Folders:
             # grew; this settles every photo on the final one (a no-op when nothing moved).
             yield from runtime.stepwise(runtime.tagger.tag(cancel=cancel))
         if not report.cancelled:
+            # The graph grew batch by batch; its text-query links come now, from the tag
+            # vocabulary the run embedded (a chunk of training queries a step: searches go on).
+            yield from runtime.stepwise(runtime.link_queries(cancel))
             yield from self._captions.read_files(cancel)
             try:
                 yield from self._places.locate(cancel)

@@ -27,7 +27,7 @@ from photosense.models.encoder import Encoder, Preparable, TextEncoder
 from photosense.models.local import is_adapted_id
 from photosense.models.registry import STARTER_ID
 from photosense.paths import INDEX_DIR_NAME
-from photosense.progress import Progress, locked_steps
+from photosense.progress import CancelToken, Progress, locked_steps
 from photosense.store.repository import Store
 from photosense.tagging.service import Tagger
 from photosense.tagging.vectors import CACHE_DIR_NAME, TagVectorCache
@@ -42,6 +42,9 @@ PENDING_MODEL_KEY = "pending_model"
 """Setting: the model being switched to; it becomes active once it has embedded the library."""
 AUTO_TAG_KEY = "tagging.auto"
 """Setting: tag new photos as they are indexed (default true)."""
+
+LINKING = "linking photos for text search"
+"""The progress message while query links are placed in a big library's search graph."""
 
 EncoderFactory = Callable[[str], Encoder]
 QueryEncoderFactory = Callable[[str], TextEncoder | None]
@@ -85,7 +88,10 @@ class ModelRuntime:
         self.store = store
         self.path = library_dir
         self.indexes = SearchIndexes(
-            store.vectors, library_dir / INDEX_DIR_NAME, served=served_indexes
+            store.vectors,
+            library_dir / INDEX_DIR_NAME,
+            served=served_indexes,
+            words=self.text_vectors().stored,  # the tag vocabulary's vectors: query links
         )
         self._encoder_factory = _with_fine_tuned(encoder_factory)
         self._factory_for_device = factory_for_device
@@ -227,6 +233,16 @@ class ModelRuntime:
                 query.prepare(lambda: self.encoder)
             except Exception as exc:  # the first query tries again, or the full model answers
                 log.warning("could not prepare the query encoder: %s", exc)
+
+    def link_queries(self, cancel: CancelToken | None = None) -> Generator[Progress, None, None]:
+        """Place query links in the answering model's search graph when they are due (see
+        ``SearchIndexes.link_steps``): after an indexing run, whose graph grew photo by photo.
+        Nothing when the graph is not loaded or the model has no tag vectors yet."""
+        with self.lock:
+            model_id = self.answering_model_id
+        steps = self.indexes.link_steps(model_id, lambda: cancel is not None and cancel.cancelled)
+        for done, total in steps:
+            yield Progress(done, total, LINKING)
 
     def indexed_model(self) -> str:
         """The answering model's id, known without loading it where the light query encoder

@@ -121,6 +121,19 @@ class TagVectorCache:
                 first += len(own)
             yield out
 
+    def stored(self, model_id: str) -> Vectors | None:
+        """Every vector the file of ``model_id`` holds (its tags and caption prompts), read
+        without the model; None when there is no readable file."""
+        try:
+            with np.load(self.path(model_id), allow_pickle=False) as stored:
+                vectors = stored["vectors"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            log.warning("ignoring unreadable tag vector cache for %s: %s", model_id, exc)
+            return None
+        return np.ascontiguousarray(vectors, np.float32) if vectors.ndim == 2 else None
+
     def _load(self, model_id: str, dim: int) -> dict[str, Vectors]:
         cached = self._rows.get(model_id)
         if cached is not None:

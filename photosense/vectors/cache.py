@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +19,13 @@ import numpy.typing as npt
 from photosense.arrays import Ids, Vectors
 from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
 from photosense.vectors.overlay import Overlaid
+from photosense.vectors.querylinks import (
+    ANSWER_EF,
+    MIN_WORDS,
+    TOP,
+    queries_for,
+    training_queries,
+)
 from photosense.vectors.served import GraphLost
 from photosense.vectors.store import (
     EXACT_THRESHOLD,
@@ -79,9 +86,15 @@ class _Rebuild:
                 if self.cancel.is_set():
                     return
                 index.add(ids[start : start + _BUILD_CHUNK], vectors[start : start + _BUILD_CHUNK])
-            self._indexes._save(index, self.generation)  # its own copy: nobody searches it yet
-            self.result = index
-            log.info("rebuilt the %s index (%d vectors) in the background", self.model_id, len(ids))
+            count = len(ids)
+            del ids, vectors
+            # its own copy: nobody searches it yet
+            result = self._indexes._finish(index, self.generation, self.cancel)
+            if self.cancel.is_set():
+                _close(result)
+                return
+            self.result = result
+            log.info("rebuilt the %s index (%d vectors) in the background", self.model_id, count)
         except Exception:
             log.exception("rebuilding the %s index failed; searches stay exact", self.model_id)
         finally:
@@ -89,6 +102,10 @@ class _Rebuild:
 
 
 _BUILD_CHUNK = 20_000
+
+LINK_CHUNK = 5_000
+"""Training queries answered between two of :meth:`SearchIndexes.link_steps`' yields: about
+seven seconds of one core at a million photos."""
 
 
 def _graph_of(index: VectorIndex) -> HnswIndex | None:
@@ -119,6 +136,8 @@ class SearchIndexes:
     changed vectors, so no search waits for a rebuild. Callers serialise the calls (the
     library's model lock); :meth:`close` stops a rebuild in flight.
 
+    ``words``: see :attr:`words`.
+
     ``served``: graph files load into helper processes (:mod:`.served`), so loading one never
     holds this process's GIL (a window stays responsive). A helper that dies is noticed on the
     next call: its index is dropped and loaded again from its file, caught up with the store.
@@ -131,11 +150,15 @@ class SearchIndexes:
         *,
         background: bool = True,
         served: bool = False,
+        words: Callable[[str], Vectors | None] | None = None,
     ) -> None:
         self.source = source
         self.index_dir = index_dir
         self.background = background
         self.served = served
+        self.words = words
+        """A model's own text vectors (its tag vocabulary), to place query links from when a
+        graph is built; None or too few: plain graphs."""
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
         self._rebuilds: dict[str, _Rebuild] = {}
         # What each index file holds, where known (loaded from it, or written to it): an index
@@ -216,8 +239,7 @@ class SearchIndexes:
         if previous is None:
             ids, vectors = self.source.load(model_id)
             if len(ids) < EXACT_THRESHOLD or not self.background:  # built in a moment
-                index = build_index(model_id, dim, ids, vectors)
-                self._save(index, generation)
+                index = self._finish(build_index(model_id, dim, ids, vectors), generation)
                 self._indexes[model_id] = (index, generation)
                 return index
             serving = Overlaid(ExactIndex(model_id, dim), ExactIndex(model_id, dim, ids, vectors))
@@ -347,11 +369,98 @@ class SearchIndexes:
             return  # the file holds it already
         self._save(*cached)
 
-    def _save(self, index: VectorIndex, generation: int) -> None:
+    def _finish(
+        self, index: VectorIndex, generation: int, cancel: threading.Event | None = None
+    ) -> VectorIndex:
+        """Save a freshly built index. A graph gets query links in its file first (when the
+        model has text vectors of its own to make training queries from, see
+        :mod:`.querylinks`) and is loaded back from it, served as this cache serves graphs."""
+        queries = self._training_queries(index) if isinstance(index, HnswIndex) else None
+        if queries is None or not isinstance(index, HnswIndex):
+            self._save(index, generation)
+            return index
+        top = index.nearest_labels(queries, TOP, ANSWER_EF, cancel)
+        if cancel is not None and cancel.is_set():
+            self._save(index, generation)
+            return index
+        return self._linked(index, generation, top)
+
+    def link_steps(
+        self, model_id: str, cancelled: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """Place query links in the loaded graph of ``model_id`` when they are due: it has none,
+        or has grown past :data:`.index.LINKS_OUTGROWN` since (a graph that grew photo by photo
+        from the exact index never had any). Answers the training queries a chunk at a time,
+        yielding (answered, total) between chunks, where a caller may let searches in; then
+        saves the graph with its links and loads it back. Nothing when the graph is not
+        loaded, not due, or the model has too few text vectors of its own."""
+        cached = self._indexes.get(model_id)
+        if cached is None:
+            return
+        index, generation = cached
+        if not isinstance(index, HnswIndex) or index.linked or index.lost:
+            return
+        queries = self._training_queries(index)
+        if queries is None:
+            return
+        tops = []
+        for start in range(0, len(queries), LINK_CHUNK):
+            if cancelled is not None and cancelled():
+                return
+            chunk = queries[start : start + LINK_CHUNK]
+            tops.append(index.nearest_labels(chunk, TOP, ANSWER_EF))
+            yield start + len(chunk), len(queries)
+        now = self._indexes.get(model_id)
+        if now is None or now[0] is not index or now[1] != generation or index.lost:
+            return  # changed meanwhile: the next run links it
+        linked = self._linked(index, generation, np.vstack(tops))
+        if linked is not index:
+            self._indexes[model_id] = (linked, generation)
+            _close(index)
+
+    def _training_queries(self, index: VectorIndex) -> Vectors | None:
+        """Training queries for ``index`` made from its model's own text vectors, or None when
+        it is too small for a graph or the model has too few (or they cannot be read)."""
+        if self.words is None or len(index) < EXACT_THRESHOLD:
+            return None
+        try:
+            words = self.words(index.model_id)
+        except Exception:
+            log.exception("no query links for the %s index", index.model_id)
+            return None
+        if words is None or len(words) < MIN_WORDS or words.shape[1] != index.dim:
+            return None
+        queries = training_queries(words, queries_for(len(index)))
+        log.info(
+            "placing query links in the %s index: %d training queries from %d text vectors",
+            index.model_id,
+            len(queries),
+            len(words),
+        )
+        return queries
+
+    def _linked(self, index: HnswIndex, generation: int, top: npt.NDArray[np.int64]) -> VectorIndex:
+        """``index`` saved with query links placed from ``top`` and loaded back from its file,
+        served as this cache serves graphs; ``index`` itself when that fails."""
+        if not self._save(index, generation, query_top=top):
+            return index
+        model_id, dim = index.model_id, index.dim
+        linked = load_index(self.index_dir, model_id, dim, generation, served=self.served)
+        if linked is None:
+            return index  # the file was written but cannot be read back: keep the one built
+        self._on_disk[model_id] = (linked, generation)
+        return linked
+
+    def _save(
+        self,
+        index: VectorIndex,
+        generation: int,
+        query_top: npt.NDArray[np.int64] | None = None,
+    ) -> bool:
         """Write an index file; a full or failing disk is logged, not raised: the file is a
         cache, and a missing or stale one is rebuilt from the store next time."""
         try:
-            save_index(index, self.index_dir, generation)
+            save_index(index, self.index_dir, generation, query_top=query_top)
             self._on_disk[index.model_id] = (index, generation)
         except OSError as exc:
             log.warning(
@@ -359,6 +468,8 @@ class SearchIndexes:
                 index.model_id,
                 exc,
             )
+            return False
+        return True
 
     def save_all(self) -> None:
         for model_id in list(self._indexes):

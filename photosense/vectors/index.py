@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import hnswlib
 import numpy as np
+import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
 from photosense.vectors.served import GraphLost, ServedGraph
@@ -28,26 +29,45 @@ log = logging.getLogger(__name__)
 Neighbour = tuple[int, float]
 """A search result: (photo id, cosine similarity)."""
 
-# Chosen with benchmarks/bench_search.py (512-d embedding-like vectors, 2 cores). At 100k,
-# ef_construction 200 instead of 100 doubles the build (36 s -> 73 s; 1M takes ~11 min at 100)
-# for the same recall once ef_search >= 40, and M=24 gains ~0.02 recall on text-like queries for
-# +40% build. Recall is cheaper bought at search time: ef_search=256 gives recall@10 0.998 on
-# image queries at 1M and >= 0.98 on the harder text-like queries up to 100k, at ~0.5-1 ms.
-DEFAULT_M = 16
+# Chosen with benchmarks/bench_search.py and bench_querygraph.py (512-d embedding-like vectors,
+# 2 cores). ef_construction 200 instead of 100 doubles the build for the same recall once
+# ef_search >= 40. M 32 instead of 16 costs ~30% more build (1M: 248 s against 190 s on a Xeon)
+# and 6% more file, and leaves room for query links (.querylinks): with them, text-like queries
+# reach recall@10 0.983 at 1M with ef 384 (1.4 ms), where an M 16 graph needs ef 1,619 (3.6 ms)
+# for 0.977. ef_search=256 gives recall@10 0.998+ on image queries at 1M, at ~0.6-1 ms.
+DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 100
 DEFAULT_EF_SEARCH = 256
 
 
-def text_ef(n: int) -> int:
+def text_ef(n: int, linked: bool = False) -> int:
     """ef of a text query over ``n`` vectors: 512 at 100k, growing with the square root of n.
 
     Text queries lie across the modality gap from every photo (best cosine ~0.3), where a graph
     built from photos routes worse, and their true neighbours spread over more of it as the
     library grows. Measured with benchmarks/bench_scale.py (synthetic CLIP-like 512-d vectors,
     M=16, ef_construction=100): recall@10 of text-like queries 0.997 at 100k with ef 512, and
-    0.980 / 0.992 at 1M with ef 1536 / 2048, where ef 256 (enough for photo queries) gives 0.80.
+    0.980 / 0.992 at 1M with ef 1536 / 2048, where ef 256 (enough for photo queries) gives 0.80
+    (an M 32 graph: 0.990 at ef 1,619). ``linked``: the graph has query links, which need a
+    much narrower walk (:data:`LINKED_TEXT_EF`).
     """
-    return int(min(4096, max(DEFAULT_EF_SEARCH, round(512 * math.sqrt(n / 100_000)))))
+    wide = 512 * math.sqrt(n / 100_000)
+    if linked:
+        return int(min(4096, max(LINKED_MIN_EF, round(LINKED_TEXT_EF * wide))))
+    return int(min(4096, max(DEFAULT_EF_SEARCH, round(wide))))
+
+
+LINKED_TEXT_EF = 0.3
+LINKED_MIN_EF = 128
+"""A graph with query links (:mod:`.querylinks`) reaches the same text recall with under a third
+of the candidate list. Measured with benchmarks/bench_querygraph.py (synthetic CLIP-like 512-d
+vectors, M 32, training queries made from 2,400 text vectors and their pairs, answered by the
+graph): recall@10 0.988 at ef 128 at 100k, 0.983 / 0.987 at ef 384 / 512 at 1M."""
+
+LINKS_OUTGROWN = 1.1
+"""Photos added after the query links were placed get hnswlib's links only; once a graph holds
+more than this many times the photos it was linked with, text queries search it as a plain
+graph again (until the next rebuild links it anew)."""
 
 
 EXACT_FILTER_FACTOR = 1.0
@@ -256,6 +276,8 @@ class HnswIndex:
         self._table = table
         self.ef_search = ef_search
         self.ef_text = ef_text
+        self.linked_size = 0
+        """Photos in the graph when its query links were placed (0: it has none)."""
         # hnswlib's ef belongs to the graph, not to a query: a search that needs another ef
         # sets it and searches under this lock, so concurrent searches never see each other's.
         self._ef_lock = threading.Lock()
@@ -272,10 +294,12 @@ class HnswIndex:
         ef_text: int | None = None,
         num_threads: int = -1,
         served: bool = False,
+        linked_size: int = 0,
     ) -> HnswIndex:
         """Read a graph written by :meth:`save` (and its vector table beside it, see
         :func:`table_path`); ``deleted`` are its tombstoned labels. ``served``: the graph is
-        loaded by, and searched in, a helper process (see :mod:`.served`)."""
+        loaded by, and searched in, a helper process (see :mod:`.served`). ``linked_size``:
+        the file has query links, placed when it held that many photos."""
         graph: hnswlib.Index | ServedGraph
         if served:
             graph = ServedGraph(path, dim)
@@ -290,6 +314,7 @@ class HnswIndex:
             raise
         index = cls.__new__(cls)
         index._setup(model_id, graph, table, ef_search, ef_text, num_threads)
+        index.linked_size = linked_size
         return index
 
     def save(self, path: Path) -> None:
@@ -337,6 +362,36 @@ class HnswIndex:
     def capacity(self) -> int:
         """Slots allocated in the graph; grows by doubling."""
         return int(self._graph.max_elements)
+
+    @property
+    def linked(self) -> bool:
+        """Whether text queries can count on query links (see :data:`LINKS_OUTGROWN`)."""
+        return 0 < len(self._table) <= LINKS_OUTGROWN * self.linked_size
+
+    def nearest_labels(
+        self, queries: Vectors, k: int, ef: int, cancel: threading.Event | None = None
+    ) -> npt.NDArray[np.int64]:
+        """Each query's ``k`` nearest ids by a walk with candidate list ``ef`` (nearest first),
+        for placing query links; a set ``cancel`` stops between chunks and returns what was
+        answered so far."""
+        queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dim)
+        k = min(k, len(self._table))
+        out = np.full((len(queries), max(k, 0)), -1, np.int64)
+        if k <= 0:
+            return out
+        with self._ef_lock:
+            self._graph.set_ef(max(k, ef))
+            try:
+                for start in range(0, len(queries), 5_000):
+                    if cancel is not None and cancel.is_set():
+                        return out[:start]
+                    labels, _ = self._graph.knn_query(
+                        queries[start : start + 5_000], k=k, num_threads=self.num_threads
+                    )
+                    out[start : start + len(labels)] = labels
+            finally:
+                self._graph.set_ef(self._ef)
+        return out
 
     def deleted_ids(self) -> Ids:
         """Tombstoned labels still in the graph (they must be saved beside it)."""
@@ -394,7 +449,7 @@ class HnswIndex:
         k = min(k, len(self._table))
         if k <= 0:
             return []
-        ef = (self.ef_text or text_ef(len(self._table))) if text else self._ef
+        ef = (self.ef_text or text_ef(len(self._table), self.linked)) if text else self._ef
         if allowed is None:
             return self._knn(query, k, None, ef) or self._exact(self._table.ids(), query, k)
         if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(ef * len(self._table)):

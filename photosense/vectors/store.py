@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
 from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
+from photosense.vectors.querylinks import link_file
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class IndexMeta:
     format: int = FORMAT
     table_bytes: int = 0  # an HNSW graph's vector table file (0: none, written before tables)
     table_crc32: int = 0
+    linked_size: int = 0  # an HNSW graph with query links: the photos it held when they were placed
 
 
 def index_path(index_dir: Path, model_id: str) -> Path:
@@ -72,8 +75,18 @@ def meta_path(index_dir: Path, model_id: str) -> Path:
     return data.with_name(data.name + ".json")
 
 
-def save_index(index: VectorIndex, index_dir: Path, generation: int) -> None:
+def save_index(
+    index: VectorIndex,
+    index_dir: Path,
+    generation: int,
+    *,
+    query_top: npt.NDArray[np.int64] | None = None,
+) -> None:
     """Write the index and its meta atomically; the previous files stay valid until the renames.
+
+    ``query_top`` (an HNSW graph only): training queries' nearest ids, nearest first; the file
+    is written with query links placed from them (:func:`.querylinks.link_file`), which the
+    index in memory does not have: load the file to search with them.
 
     The data files (an HNSW graph's vector table, then the graph) are renamed first: a crash
     between the renames leaves a meta whose CRC no longer matches, which loads as ``None``
@@ -88,6 +101,14 @@ def save_index(index: VectorIndex, index_dir: Path, generation: int) -> None:
         table_tmp = table_path(data_tmp)
         try:
             index.save(data_tmp)
+            linked_size = index.linked_size if isinstance(index, HnswIndex) else 0
+            if query_top is not None and isinstance(index, HnswIndex):
+                try:
+                    linked_size = len(index) if link_file(data_tmp, query_top) else 0
+                except Exception:  # the links are a speed-up: never lose the graph for them
+                    log.warning("no query links: the graph is saved plain", exc_info=True)
+                    index.save(data_tmp)
+                    linked_size = 0
             size, crc = _fingerprint(data_tmp, sync=True)
             table_size, table_crc = 0, 0
             if isinstance(index, HnswIndex):
@@ -104,6 +125,7 @@ def save_index(index: VectorIndex, index_dir: Path, generation: int) -> None:
                 deleted=tuple(deleted.tolist()),
                 table_bytes=table_size,
                 table_crc32=table_crc,
+                linked_size=linked_size,
             )
             with meta_tmp.open("w", encoding="utf-8") as file:
                 json.dump(asdict(meta), file)
@@ -158,7 +180,9 @@ def load_index(
         if meta.kind == "exact":
             index = ExactIndex.load(path, model_id, dim)
         elif meta.kind == "hnsw":
-            index = HnswIndex.load(path, model_id, dim, meta.deleted, served=served)
+            index = HnswIndex.load(
+                path, model_id, dim, meta.deleted, served=served, linked_size=meta.linked_size
+            )
         else:
             raise ValueError(f"unknown index kind {meta.kind!r}")
     except Exception:

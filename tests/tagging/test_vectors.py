@@ -177,3 +177,16 @@ def test_indexing_cancelled_while_tags_are_prepared_ends_as_a_cancelled_run(
     assert report is not None and report.cancelled
     assert encoder.images_encoded == 0  # no photo was embedded after the cancel
     library.close()
+
+
+def test_stored_reads_every_vector_of_a_model_without_the_model(tmp_path: Path) -> None:
+    cache = TagVectorCache(tmp_path, class_text_vectors)
+    encoder = FakeEncoder()
+    assert cache.stored(encoder.model_id) is None  # nothing embedded yet
+    vectors = cache.vectors(encoder, ENTRIES)
+    stored = TagVectorCache(tmp_path, class_text_vectors).stored(encoder.model_id)
+    assert stored is not None and stored.dtype == np.float32
+    np.testing.assert_array_equal(np.sort(stored, axis=0), np.sort(vectors, axis=0))
+    assert cache.stored("fake/other") is None
+    cache.path(encoder.model_id).write_bytes(b"not an npz file")
+    assert TagVectorCache(tmp_path, class_text_vectors).stored(encoder.model_id) is None

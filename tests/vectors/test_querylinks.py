@@ -1,0 +1,269 @@
+"""Query links: photos near the same training text query are linked in the graph's level 0."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import pytest
+
+import photosense.vectors.cache as cache_module
+import photosense.vectors.store as store_module
+from photosense.vectors import HnswIndex, text_ef
+from photosense.vectors.cache import SearchIndexes
+from photosense.vectors.querylinks import link_file, relink, training_queries
+from photosense.vectors.store import load_index, meta_path
+from tests.vectors.test_catch_up import (  # noqa: F401 - the fixture is used by name
+    DIM,
+    FakeSource,
+    small_graphs,
+)
+from tests.vectors.vecdata import clustered, unit_rows
+
+
+@pytest.fixture(autouse=True)
+def small_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Query links from 10 text vectors on, so that these tests make a few."""
+    monkeypatch.setattr(cache_module, "MIN_WORDS", 10)
+
+
+def written(rng: np.random.Generator, n: int, clusters: int) -> tuple[FakeSource, np.ndarray]:
+    """A store holding ``n`` clustered photo vectors of model "m", ids from 1."""
+    source = FakeSource()
+    photos = clustered(rng, n, DIM, clusters=clusters)
+    source.write("m", np.arange(1, n + 1), photos)
+    return source, photos
+
+
+def lists_of(rows: list[list[int]], width: int, flags: int = 0) -> np.ndarray:
+    """hnswlib's level-0 link lists: a header (length, flags above bit 16), then the links."""
+    out = np.zeros((len(rows), width + 1), np.uint32)
+    for i, row in enumerate(rows):
+        out[i, 0] = len(row) | flags
+        out[i, 1 : 1 + len(row)] = row
+    return out
+
+
+def links(lists: np.ndarray, node: int) -> list[int]:
+    return lists[node, 1 : 1 + (lists[node, 0] & 0xFFFF)].tolist()
+
+
+def test_relink_keeps_the_first_links_and_fills_the_rest_with_the_most_frequent_query_links() -> (
+    None
+):
+    lists = lists_of([[1, 2, 3, 4], [0, 2], [0], [0], [0], [0]], width=4, flags=1 << 16)
+    top = np.array(
+        [
+            [0, 5, 1],  # 0 -> 5, 1; 5 and 1 -> 0
+            [0, 5, 4],  # 0 -> 5 again, 4
+            [2, 3, 0],  # 2 -> 3, 0; 3 and 0 -> 2
+            [1, 1, -1],  # a repeated or missing photo links nothing
+        ]
+    )
+    placed = relink(lists, top, keep=2)
+    # 0 keeps 1, 2; its query links by count: 5 (twice), then 1, 2 (its own already), 4.
+    assert links(lists, 0) == [1, 2, 5, 4]
+    assert links(lists, 2) == [0, 3]  # room for query links; 0 was its own link already
+    assert links(lists, 5) == [0]  # its query link to 0 was its own already
+    assert links(lists, 3) == [0, 2]
+    assert links(lists, 1) == [0, 2]  # its query link to 0 was its own already
+    assert all(len(set(links(lists, n))) == len(links(lists, n)) for n in range(6))
+    assert all(lists[:, 0] >> 16 == 1)  # hnswlib's flags (a deletion mark) are kept
+    assert placed == 2 + 1 + 1  # 0: 5, 4; 2: 3; 3: 2
+
+
+def test_training_queries_are_the_words_then_unit_sums_of_pairs(rng: np.random.Generator) -> None:
+    words = unit_rows(rng, 50, DIM)
+    queries = training_queries(words, 400, seed=3)
+    assert queries.shape == (400, DIM)
+    np.testing.assert_array_equal(queries[:50], words)
+    np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, rtol=1e-5)
+    # each made query is the normalised sum of two of the words
+    sums = words[:, None, :] + words[None, :, :]
+    sums /= np.linalg.norm(sums, axis=2, keepdims=True) + 1e-12
+    nearest = np.max(np.einsum("qd,abd->qab", queries[50:60], sums).reshape(10, -1), axis=1)
+    np.testing.assert_allclose(nearest, 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(training_queries(words, 20), words[:20])
+
+
+def text_like(rng: np.random.Generator, photos: np.ndarray, n: int) -> np.ndarray:
+    """Queries across a modality gap from the photos: a third of a photo's direction, a fixed
+    offset and noise (as benchmarks/bench_search.py makes its text-like queries)."""
+    gap = unit_rows(np.random.default_rng(99), 1, photos.shape[1])[0]
+    near = photos[rng.integers(0, len(photos), n)]
+    x = 0.37 * near + 0.75 * gap + 0.55 * unit_rows(rng, n, photos.shape[1])
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def recall(graph: hnswlib.Index, photos: np.ndarray, queries: np.ndarray, ef: int) -> float:
+    graph.set_ef(ef)
+    found, _ = graph.knn_query(queries, k=10, num_threads=1)
+    truth = np.argsort(-(queries @ photos.T), axis=1)[:, :10]
+    return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+
+
+def test_query_links_find_more_of_a_text_querys_neighbours_at_the_same_ef(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    photos = clustered(rng, 6_000, 48, clusters=60)
+    index = HnswIndex("m", 48, capacity=len(photos), num_threads=1)
+    index.add(np.arange(len(photos)), photos)
+    path = tmp_path / "graph.bin"
+    index.save(path)
+    words = text_like(rng, photos, 300)
+    top = index.nearest_labels(training_queries(words, 3_000, seed=1), 16, ef=64)
+    assert link_file(path, top) > 1_000
+    linked = hnswlib.Index(space="ip", dim=48)
+    linked.load_index(str(path))
+    plain = index.graph
+    assert isinstance(plain, hnswlib.Index)
+
+    tests = text_like(np.random.default_rng(7), photos, 300)  # unseen queries
+    before, after = recall(plain, photos, tests, 12), recall(linked, photos, tests, 12)
+    assert after > before + 0.03, (before, after)
+    # photo queries and every photo's vector and label are as they were
+    assert sorted(linked.get_ids_list()) == list(range(len(photos)))
+    np.testing.assert_allclose(linked.get_items([5, 4_000]), photos[[5, 4_000]], rtol=1e-6)
+    photo_queries = photos[:200]
+    assert (
+        recall(linked, photos, photo_queries, 64) >= recall(plain, photos, photo_queries, 64) - 0.01
+    )
+
+
+def test_a_graph_built_with_the_models_words_is_saved_and_loaded_with_query_links(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    source, photos = written(rng, 400, clusters=8)
+    words = {"m": text_like(rng, photos, 40)}
+    folder = tmp_path / "index"
+    indexes = SearchIndexes(source, folder, background=False, words=words.get)
+    index = indexes.get("m")
+    assert isinstance(index, HnswIndex) and index.linked_size == 400 and index.linked
+    assert json.loads(meta_path(folder, "m").read_text())["linked_size"] == 400
+    query = words["m"][0]
+    truth = np.argsort(-(photos @ query))[:5] + 1
+    assert [i for i, _ in index.search(query, 5, text=True)] == truth.tolist()
+    indexes.close()
+
+    again = load_index(folder, "m", DIM, source.generation("m"))
+    assert isinstance(again, HnswIndex) and again.linked
+    again.add(np.arange(1_000, 1_100), unit_rows(rng, 100, DIM))  # grown past the links
+    assert not again.linked
+    assert text_ef(10**6, linked=True) < text_ef(10**6)
+
+
+@pytest.mark.parametrize(
+    "words", [None, "few", "other dimension"], ids=["no words", "too few", "another model's"]
+)
+def test_without_usable_words_the_graph_is_plain(
+    tmp_path: Path, rng: np.random.Generator, words: str | None
+) -> None:
+    source, _ = written(rng, 200, clusters=200)
+    made = {
+        None: None,
+        "few": unit_rows(rng, 5, DIM),
+        "other dimension": unit_rows(rng, 50, DIM + 1),
+    }[words]
+    indexes = SearchIndexes(source, tmp_path / "index", background=False, words=lambda _: made)
+    index = indexes.get("m")
+    assert isinstance(index, HnswIndex) and index.linked_size == 0 and not index.linked
+    indexes.close()
+
+
+def test_a_background_rebuild_places_query_links_and_serves_the_linked_graph(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    source, photos = written(rng, 300, clusters=6)
+    words = text_like(rng, photos, 30)
+    indexes = SearchIndexes(source, tmp_path / "index", served=True, words=lambda _: words)
+    try:
+        indexes.get("m")  # exact meanwhile
+        assert indexes.wait("m", timeout=60)
+        index = indexes.get("m")
+        assert isinstance(index, HnswIndex) and index.linked and index.served
+        query = words[3]
+        truth = (np.argsort(-(photos @ query))[:10] + 1).tolist()
+        assert [i for i, _ in index.search(query, 10, text=True)] == truth
+    finally:
+        indexes.close()
+
+
+def test_links_that_cannot_be_placed_leave_the_graph_saved_plain(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise ValueError("an hnswlib file of another layout")
+
+    monkeypatch.setattr(store_module, "link_file", broken)
+    source, photos = written(rng, 200, clusters=200)
+    folder = tmp_path / "index"
+    indexes = SearchIndexes(source, folder, background=False, words=lambda _: photos[:20])
+    index = indexes.get("m")
+    assert isinstance(index, HnswIndex) and not index.linked
+    indexes.close()
+    again = load_index(folder, "m", DIM, source.generation("m"))
+    assert isinstance(again, HnswIndex) and not again.linked and len(again) == 200
+    assert [i for i, _ in again.search(photos[7], 1)] == [8]
+
+
+def test_link_steps_link_a_graph_that_grew_photo_by_photo(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "LINK_CHUNK", 25)
+    source = FakeSource()
+    photos = clustered(rng, 300, DIM, clusters=6)
+    words = text_like(rng, photos, 30)
+    indexes = SearchIndexes(source, tmp_path / "index", words=lambda _: words)
+    assert list(indexes.link_steps("m")) == []  # nothing loaded
+    source.write("m", np.arange(1, 31), photos[:30])
+    indexes.get("m")  # exact
+    for start in range(30, 300, 30):  # as an indexing run mirrors its batches
+        ids = np.arange(start + 1, start + 31)
+        source.write("m", ids, photos[start : start + 30])
+        indexes.apply(
+            "m",
+            list(zip(ids.tolist(), photos[start : start + 30], strict=True)),
+            [],
+            source.generation("m"),
+        )
+    grown = indexes.get("m")
+    assert isinstance(grown, HnswIndex) and not grown.linked  # upgraded from exact, no links
+
+    cancelled = list(indexes.link_steps("m", cancelled=lambda: True))
+    assert cancelled == [] and indexes.get("m") is grown
+    steps = list(indexes.link_steps("m"))
+    total = cache_module.queries_for(300)
+    assert steps[-1] == (total, total) and len(steps) == -(-total // 25)
+    assert [done for done, _ in steps] == sorted(done for done, _ in steps)
+    linked = indexes.get("m")
+    assert isinstance(linked, HnswIndex) and linked is not grown and linked.linked
+    assert indexes.state("m") == "current"
+    assert list(indexes.link_steps("m")) == []  # linked already: not due
+    query = words[0]
+    truth = (np.argsort(-(photos @ query))[:10] + 1).tolist()
+    assert [i for i, _ in linked.search(query, 10, text=True)] == truth
+    indexes.close()
+
+
+def test_an_indexing_run_links_the_graph_from_the_tag_vocabulary(tmp_path: Path) -> None:
+    from photosense.library import Library
+    from photosense.models.fake import FakeEncoder
+    from photosense.progress import run_to_end
+    from photosense.store.repository import Store
+    from tests.faults.harness import make_photos
+
+    make_photos(tmp_path / "photos", 60, seed=5)
+    directory = tmp_path / "library"
+    with Library(Store.open(directory), directory, lambda _spec: FakeEncoder()) as library:
+        messages = [p.message for p in library.folders.index([tmp_path / "photos"])]
+        model = library.runtime.answering_model_id
+        index = library.runtime.indexes.get(model)
+        assert isinstance(index, HnswIndex) and index.linked_size == 60
+        assert "linking photos for text search" in messages
+        meta = meta_path(directory / "index", model)
+        written = meta.stat().st_mtime_ns
+        run_to_end(library.folders.index([tmp_path / "photos"]))  # nothing new: not again
+        assert meta.stat().st_mtime_ns == written
+        assert json.loads(meta.read_text())["linked_size"] == 60
