@@ -1,6 +1,7 @@
 """A graph whose links follow text queries (RoarGraph-style projection) against the plain graph.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py [--n 100000] [--train 20000]
+        [--m 16] [--also-m 32] [--vocabulary 2400]
 
 Text queries lie across the modality gap: their true neighbours are spread over photos that a
 graph built from photo-to-photo distances does not link, so a walk needs a wide candidate list
@@ -9,30 +10,90 @@ real queries instead: the photos that are near the same query are linked to each
 plain hnswlib graph of bench_search.py is kept for its upper layers and its photo-to-photo links,
 and part of each photo's level-0 links is given to such query links:
 
-1. ``--train`` text-like queries (a seed of their own) are answered exactly (their top ``--k``);
+1. ``--train`` text-like queries (a seed of their own; default: as many as the app makes for
+   ``--n`` photos) are answered exactly or, as the app does, through the plain graph;
 2. each query's nearest photo gets links to its other top photos, and each of those a link back
    to the nearest (RoarGraph's projection of the query-photo bipartite graph);
 3. a photo keeps its first ``--keep`` hnswlib links (the ones its heuristic chose first) and
    fills the free level-0 slots with its most frequent query links.
 
-The graph is written back through hnswlib's own state (``__getstate__``/``__setstate__``), so the
-same hnswlib search runs over both. Both graphs are then asked the same photo and text queries
-(seeds unseen in training) at several ``ef``: recall@10 against brute force and p50 ms, timed in
-turns on every query. Data: bench_search.py's synthetic CLIP-like 512-d distribution.
+Steps 2 and 3 are the app's own (``photosense.vectors.querylinks.link_file``, which rewrites the
+level-0 block of the graph's file), so the same hnswlib search runs over both graphs. Both (and,
+with ``--also-m``, a plain graph of another degree) are then asked the same photo and text
+queries (seeds unseen in training) at several ``ef``: recall@10 against brute force and p50 ms,
+timed in turns on every query. Data: bench_search.py's synthetic CLIP-like 512-d distribution;
+plain graphs are hnswlib's, built with ``--m`` and ``--ef-construction`` and cached as hnswlib
+files.
+
+Training queries come from the test queries' generator (another seed), or, with
+``--vocabulary V``, only from V such text vectors and their pairs (the unit sum of two: a
+library's own text vectors are its tag vocabulary, and a phrase naming two things lies near the
+sum of their vectors), as a library could make them without knowing its users' queries.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import hnswlib
 import numpy as np
-from _common import machine
-from bench_search import EmbeddingSpace, K, cached_index, exact_top, recall, timed_together
+from _common import CACHE, machine
+from bench_search import (
+    EmbeddingSpace,
+    K,
+    brute_force,
+    exact_top,
+    recall,
+    timed,
+    timed_together,
+)
+
+from photosense.vectors import DEFAULT_M, HnswIndex, text_ef
+from photosense.vectors.cache import SearchIndexes
+from photosense.vectors.querylinks import (
+    ANSWER_EF,
+    KEEP,
+    link_file,
+    queries_for,
+    training_queries,
+)
+
+
+def plain_graph(data: np.ndarray, m: int, ef_construction: int) -> hnswlib.Index:
+    """hnswlib's graph over ``data`` (labels are row numbers), from the cache or built now."""
+    path = CACHE / f"querygraph-n{len(data)}-M{m}-efc{ef_construction}.bin"
+    graph = hnswlib.Index(space="ip", dim=data.shape[1])
+    if path.is_file():
+        graph.load_index(str(path))
+        return graph
+    started = time.perf_counter()
+    graph.init_index(max_elements=len(data), M=m, ef_construction=ef_construction)
+    graph.add_items(data, np.arange(len(data)), num_threads=-1)
+    print(f"  M {m} graph built in {time.perf_counter() - started:.0f} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    graph.save_index(str(path))
+    return graph
+
+
+def linked_graph(
+    data: np.ndarray, m: int, ef_construction: int, top: np.ndarray, keep: int
+) -> hnswlib.Index:
+    """The plain graph's file with query links placed by the app's own code, loaded."""
+    source = CACHE / f"querygraph-n{len(data)}-M{m}-efc{ef_construction}.bin"
+    target = CACHE / "querygraph-linked.bin"
+    shutil.copyfile(source, target)
+    started = time.perf_counter()
+    placed = link_file(target, top, keep)
+    took = time.perf_counter() - started
+    print(f"  {placed:,} query links placed ({placed / len(data):.1f} a photo) in {took:.1f} s")
+    graph = hnswlib.Index(space="ip", dim=data.shape[1])
+    graph.load_index(str(target))
+    target.unlink()
+    return graph
 
 
 def ordered_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -51,60 +112,6 @@ def graph_top(graph: hnswlib.Index, queries: np.ndarray, k: int, ef: int) -> np.
     graph.set_ef(ef)
     labels, _ = graph.knn_query(queries, k=k, num_threads=-1)
     return labels.astype(np.int64)
-
-
-def query_links(top: np.ndarray, n: int) -> list[Counter[int]]:
-    """Per photo of ``n``, how often the training queries link it to each other photo: each
-    query's nearest photo to its other top photos, and back."""
-    links: list[Counter[int]] = [Counter() for _ in range(n)]
-    for row in top.tolist():
-        first = row[0]
-        for other in row[1:]:
-            links[first][other] += 1
-            links[other][first] += 1
-    return links
-
-
-def rewired(graph: hnswlib.Index, links: list[Counter[int]], keep: int) -> hnswlib.Index:
-    """``graph`` with each photo's level-0 links after the first ``keep`` given to query links.
-
-    Labels are the row numbers of the data here (bench_search's cached graph), so a label's
-    internal id is read from hnswlib's label lookup."""
-    (state,) = graph.__getstate__()
-    stride = state["size_data_per_element"]
-    max_m0 = state["max_M0"]
-    level0 = state["data_level0"].view(np.uint8).reshape(-1, stride)
-    count = state["cur_element_count"]
-    lists = level0[:count, : 4 * (max_m0 + 1)].copy().view(np.uint32)  # [size, links...]
-    internal = np.empty(count, np.int64)
-    internal[state["label_lookup_external"].astype(np.int64)] = state["label_lookup_internal"]
-    added = 0
-    for label in range(count):
-        node = internal[label]
-        size = int(lists[node, 0] & 0xFFFF)
-        kept = lists[node, 1 : 1 + min(size, keep)].tolist()
-        have = set(kept)
-        for other, _ in links[label].most_common():
-            if len(kept) >= max_m0:
-                break
-            target = int(internal[other])
-            if target not in have and target != node:
-                kept.append(target)
-                have.add(target)
-                added += 1
-        for target in lists[node, 1 + min(size, keep) : 1 + size].tolist():
-            if len(kept) >= max_m0:
-                break
-            if target not in have:
-                kept.append(target)
-                have.add(target)
-        lists[node, 0] = (lists[node, 0] & 0xFFFF0000) | len(kept)  # keep hnswlib's flags
-        lists[node, 1 : 1 + len(kept)] = kept
-    level0[:count, : 4 * (max_m0 + 1)] = lists.view(np.uint8).reshape(count, -1)
-    print(f"  {added:,} query links placed ({added / count:.1f} a photo)")
-    out = hnswlib.Index.__new__(hnswlib.Index)  # pybind11 restores into a bare instance
-    out.__setstate__((state,))
-    return out
 
 
 def compare(
@@ -129,14 +136,78 @@ def compare(
     return rows
 
 
+class Memory:
+    """The store's side of :class:`SearchIndexes` over the benchmark's vectors: one model, one
+    generation, ids from 1."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data, self.labels = data, np.arange(1, len(data) + 1, dtype=np.int64)
+
+    def dim(self, model_id: str) -> int | None:
+        return int(self.data.shape[1])
+
+    def generation(self, model_id: str) -> int:
+        return 1
+
+    def load(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.labels, self.data
+
+    def changes(self, model_id: str, since: int | None) -> tuple[np.ndarray, np.ndarray]:
+        if since is None or since < 1:
+            return self.load(model_id)
+        return np.empty(0, np.int64), np.empty((0, self.data.shape[1]), np.float32)
+
+    def ids(self, model_id: str) -> np.ndarray:
+        return self.labels
+
+
+def as_app(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: int) -> None:
+    """The index the app builds (graph, training queries from the words, query links, saved and
+    loaded back) and its own text and photo searches, against brute force in the same run."""
+    folder = CACHE / f"querygraph-app-n{len(data)}"
+    shutil.rmtree(folder, ignore_errors=True)
+    words = space.texts(vocabulary, seed=1_000)
+    indexes = SearchIndexes(Memory(data), folder, background=False, words=lambda _: words)
+    started = time.perf_counter()
+    index = indexes.get("m")
+    built = time.perf_counter() - started
+    assert isinstance(index, HnswIndex)
+    ef = text_ef(len(data), index.linked)
+    print(
+        f"\nmachine: {machine()}; n = {len(data):,}; {vocabulary:,} words; built, linked, saved "
+        f"and loaded in {built:.0f} s; linked: {index.linked}; text ef {ef}, photo ef "
+        f"{index.ef_search}; M {DEFAULT_M}"
+    )
+    print("\n| query | recall@10 | p50 / p95 ms | brute force p50 ms | speed-up |")
+    print("|---|---|---|---|---|")
+    for kind, asked in (
+        ("text", space.texts(queries, seed=2_000)),
+        ("photo", space.images(queries, seed=2_001)),
+    ):
+        truth = exact_top(data, asked)
+        text = kind == "text"
+        found, ms = timed(lambda q, t=text: [i - 1 for i, _ in index.search(q, K, text=t)], asked)
+        _, brute = timed(brute_force(data), asked[:20])
+        print(
+            f"| {kind} | {recall(found, truth):.3f} | {ms['p50']:.2f} / {ms['p95']:.2f} | "
+            f"{brute['p50']:.0f} | {brute['p50'] / ms['p50']:.0f}x |"
+        )
+    indexes.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"\nload average {load}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--train", type=int, default=20_000)
+    parser.add_argument(
+        "--train", type=int, default=0, help="training queries (default: as many as the app uses)"
+    )
     parser.add_argument("--k", type=int, default=16, help="top photos of a training query")
-    parser.add_argument("--keep", type=int, default=16, help="hnswlib links kept per photo")
+    parser.add_argument("--keep", type=int, default=KEEP, help="hnswlib links kept per photo")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument(
         "--neighbours",
@@ -144,38 +215,64 @@ def main() -> None:
         default="exact",
         help="answer the training queries exactly or through the plain graph",
     )
-    parser.add_argument("--neighbours-ef", type=int, default=512)
+    parser.add_argument("--neighbours-ef", type=int, default=ANSWER_EF)
     parser.add_argument("--efs", default="64,128,256,512")
+    parser.add_argument("--m", type=int, default=DEFAULT_M, help="hnswlib's M of the graphs")
+    parser.add_argument("--ef-construction", type=int, default=100)
+    parser.add_argument(
+        "--also-m", type=int, default=0, help="also compare a plain graph of this M"
+    )
+    parser.add_argument(
+        "--vocabulary",
+        type=int,
+        default=0,
+        help="make the training queries from this many text vectors and their pairs",
+    )
+    parser.add_argument(
+        "--as-app",
+        action="store_true",
+        help="build the index as the app does (SearchIndexes, words from --vocabulary or 2,400) "
+        "and time its own searches against brute force",
+    )
     args = parser.parse_args()
+    args.train = args.train or queries_for(args.n)
     space = EmbeddingSpace(512)
     data = space.images(args.n, seed=1)
-    index, _, _ = cached_index(f"clustered-n{args.n}-d512", data, 2)
+    if args.as_app:
+        as_app(space, data, args.vocabulary or 2_400, args.queries)
+        return
+    plain = plain_graph(data, args.m, args.ef_construction)
     started = time.perf_counter()
-    train = space.texts(args.train, seed=1_000)
+    if args.vocabulary:
+        train = training_queries(space.texts(args.vocabulary, seed=1_000), args.train)
+    else:
+        train = space.texts(args.train, seed=1_000)
     if args.neighbours == "exact":
         top = ordered_top(data, train, args.k)
     else:
-        top = graph_top(index.graph, train, args.k, args.neighbours_ef)
+        top = graph_top(plain, train, args.k, args.neighbours_ef)
     print(f"  training queries answered in {time.perf_counter() - started:.0f} s")
-    links = query_links(top, len(data))
-    graph = rewired(index.graph, links, args.keep)
+    graph = linked_graph(data, args.m, args.ef_construction, top, args.keep)
     print(f"  query links from {args.train:,} queries in {time.perf_counter() - started:.0f} s")
-    graphs = {"plain": index.graph, "query links": graph}
+    graphs = {f"plain M {args.m}": plain, f"query links M {args.m}": graph}
+    if args.also_m:
+        graphs[f"plain M {args.also_m}"] = plain_graph(data, args.also_m, args.ef_construction)
     efs = [int(e) for e in args.efs.split(",")]
+    source = f"from {args.vocabulary:,} text vectors and pairs" if args.vocabulary else ""
     print(
-        f"\nmachine: {machine()}; n = {args.n:,}; train {args.train:,} answered "
+        f"\nmachine: {machine()}; n = {args.n:,}; train {args.train:,} {source} answered "
         f"{'exactly' if args.neighbours == 'exact' else 'by the graph'}, "
-        f"k {args.k}, keep {args.keep}"
+        f"k {args.k}, keep {args.keep}; ef_construction {args.ef_construction}"
     )
     for kind, queries in (
         ("text", space.texts(args.queries, seed=2_000)),
         ("photo", space.images(args.queries, seed=2_001)),
     ):
-        print(f"\n| {kind} ef | plain recall@10 | plain ms p50 | query links recall@10 | ms p50 |")
-        print("|---|---|---|---|---|")
+        print(f"\n| {kind} ef | " + " | ".join(f"{g} recall@10 | ms p50" for g in graphs) + " |")
+        print("|---" * (1 + 2 * len(graphs)) + "|")
         for row in compare(graphs, data, queries, efs):
-            (r1, t1), (r2, t2) = row["plain"], row["query links"]
-            print(f"| {row['ef']} | {r1:.3f} | {t1:.2f} | {r2:.3f} | {t2:.2f} |")
+            cells = " | ".join(f"{row[g][0]:.3f} | {row[g][1]:.2f}" for g in graphs)
+            print(f"| {row['ef']} | {cells} |")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\nload average {load}")
 
