@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
-from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
+from photosense.vectors.index import DEFAULT_M, ExactIndex, HnswIndex, VectorIndex, table_path
 from photosense.vectors.overlay import Overlaid
 from photosense.vectors.querylinks import (
     ANSWER_EF,
@@ -422,6 +422,10 @@ class SearchIndexes:
         """Training queries for ``index`` made from its model's own text vectors, or None when
         it is too small for a graph or the model has too few (or they cannot be read)."""
         if self.words is None or len(index) < EXACT_THRESHOLD:
+            return None
+        if isinstance(index, HnswIndex) and index.degree < DEFAULT_M:
+            # text_ef(linked=True) was measured on M 32 graphs: an older M 16 one (0.955 at
+            # 1M with links at ef 512) stays plain, with the wide list, until it is rebuilt
             return None
         try:
             words = self.words(index.model_id)

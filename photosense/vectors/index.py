@@ -364,6 +364,11 @@ class HnswIndex:
         return int(self._graph.max_elements)
 
     @property
+    def degree(self) -> int:
+        """hnswlib's M of the graph (a graph saved before M was 32 keeps its 16)."""
+        return int(self._graph.M)
+
+    @property
     def linked(self) -> bool:
         """Whether text queries can count on query links (see :data:`LINKS_OUTGROWN`)."""
         return 0 < len(self._table) <= LINKS_OUTGROWN * self.linked_size

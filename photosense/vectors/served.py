@@ -52,7 +52,7 @@ _METHODS = frozenset(
         "unmark_deleted",
     }
 )
-_ATTRIBUTES = frozenset({"element_count", "max_elements"})
+_ATTRIBUTES = frozenset({"element_count", "max_elements", "M"})
 
 
 class GraphLost(RuntimeError):
@@ -104,6 +104,10 @@ class ServedGraph:
     @property
     def max_elements(self) -> int:
         return int(self._call("max_elements"))
+
+    @property
+    def M(self) -> int:  # noqa: N802 - hnswlib's name
+        return int(self._call("M"))
 
     def knn_query(
         self,

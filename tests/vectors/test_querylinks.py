@@ -14,7 +14,7 @@ import photosense.vectors.store as store_module
 from photosense.vectors import HnswIndex, text_ef
 from photosense.vectors.cache import SearchIndexes
 from photosense.vectors.querylinks import link_file, relink, training_queries
-from photosense.vectors.store import load_index, meta_path
+from photosense.vectors.store import load_index, meta_path, save_index
 from tests.vectors.test_catch_up import (  # noqa: F401 - the fixture is used by name
     DIM,
     FakeSource,
@@ -267,3 +267,24 @@ def test_an_indexing_run_links_the_graph_from_the_tag_vocabulary(tmp_path: Path)
         run_to_end(library.folders.index([tmp_path / "photos"]))  # nothing new: not again
         assert meta.stat().st_mtime_ns == written
         assert json.loads(meta.read_text())["linked_size"] == 60
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["here", "served"])
+def test_a_graph_saved_with_the_older_degree_is_not_linked(
+    tmp_path: Path, rng: np.random.Generator, served: bool
+) -> None:
+    """Linked text queries walk a narrower list, measured on M 32 graphs: an M 16 graph keeps
+    the wide one until a rebuild makes it M 32."""
+    source, photos = written(rng, 200, clusters=5)
+    old = HnswIndex("m", DIM, M=16, capacity=200, num_threads=1)
+    old.add(np.arange(1, 201), photos)
+    folder = tmp_path / "index"
+    save_index(old, folder, source.generation("m"))
+    words = text_like(rng, photos, 30)
+    indexes = SearchIndexes(source, folder, served=served, words=lambda _: words)
+    try:
+        index = indexes.get("m")
+        assert isinstance(index, HnswIndex) and index.degree == 16 and index.served == served
+        assert list(indexes.link_steps("m")) == [] and not index.linked
+    finally:
+        indexes.close()
