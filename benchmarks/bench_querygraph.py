@@ -2,6 +2,8 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py [--n 100000] [--train 20000]
         [--m 16] [--also-m 32] [--vocabulary 2400]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py --n 1000000 --as-app
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py --real --efs 16,32,64,128,256
 
 Text queries lie across the modality gap: their true neighbours are spread over photos that a
 graph built from photo-to-photo distances does not link, so a walk needs a wide candidate list
@@ -29,6 +31,12 @@ Training queries come from the test queries' generator (another seed), or, with
 ``--vocabulary V``, only from V such text vectors and their pairs (the unit sum of two: a
 library's own text vectors are its tag vocabulary, and a phrase naming two things lies near the
 sum of their vectors), as a library could make them without knowing its users' queries.
+
+``--as-app`` builds the index through ``SearchIndexes`` as the app does (graph, training queries,
+links, saved and loaded back) and times its own text and photo searches against brute force.
+``--real`` uses the starter's real vectors of the evaluation sets instead (shared/datasets/fetch;
+encoded as bench_tagging.py does, and cached with it), training queries from its tag vocabulary,
+and the tuxpaint stamps' human captions as text queries.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from typing import Any
 
 import hnswlib
 import numpy as np
-from _common import CACHE, machine
+from _common import CACHE, dataset, machine
 from bench_search import (
     EmbeddingSpace,
     K,
@@ -198,6 +206,63 @@ def as_app(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: in
     print(f"\nload average {load}")
 
 
+def real_sets(ef_list: list[int], train: int) -> None:
+    """The starter's real vectors: photos of the evaluation sets (Fashion-MNIST, tuxpaint-stamps,
+    foolbox-imagenet, encoded as bench_tagging.py does and cached with it), training queries
+    from its tag vocabulary (and pairs), test queries the stamps' human captions."""
+    import csv
+
+    from bench_tagging import encoded_set
+
+    from photosense.learn.metrics import class_text_vectors
+    from photosense.models.registry import load_encoder
+    from photosense.tagging.vectors import TagVectorCache
+    from photosense.tagging.vocabulary import default_vocabulary, tag_templates
+
+    encoder = load_encoder("starter")
+    sets = (("fashion-mnist", "all"), ("tuxpaint-stamps", "all"), ("foolbox-imagenet", "all"))
+    data = np.unique(np.vstack([encoded_set(encoder, n, part).vectors for n, part in sets]), axis=0)
+    data = data.astype(np.float32)
+    cache = TagVectorCache(CACHE / "tagging-text", class_text_vectors)
+    words = cache.vectors(
+        encoder, [(e.name, tag_templates(e.prompts)) for e in default_vocabulary()]
+    )
+    with (dataset("tuxpaint-stamps") / "captions.csv").open(encoding="utf-8") as handle:
+        captions = sorted({row["caption"] for row in csv.DictReader(handle)})
+    tests = encoder.encode_texts(captions).astype(np.float32)
+    graph = hnswlib.Index(space="ip", dim=data.shape[1])
+    graph.init_index(max_elements=len(data), M=DEFAULT_M, ef_construction=100)
+    graph.add_items(data, np.arange(len(data)), num_threads=-1)
+    path = CACHE / "querygraph-real.bin"
+    graph.save_index(str(path))
+    sizes = sorted({queries_for(len(data)), train})
+    graphs = {"plain": graph}
+    for size in sizes:
+        queries = training_queries(words, size)
+        top = graph_top(graph, queries, 16, ANSWER_EF)
+        target = CACHE / f"querygraph-real-{size}.bin"
+        shutil.copyfile(path, target)
+        placed = link_file(target, top)
+        linked = hnswlib.Index(space="ip", dim=data.shape[1])
+        linked.load_index(str(target))
+        target.unlink()
+        graphs[f"links from {size:,}"] = linked
+        print(f"  {size:,} training queries from {len(words):,} tag vectors: {placed:,} links")
+    path.unlink()
+    best = float(np.mean(np.max(tests @ data.T, axis=1)))
+    print(
+        f"\nmachine: {machine()}; {len(data):,} distinct real photo vectors (starter, "
+        f"{data.shape[1]}-d); {len(tests)} stamp captions as text queries (mean best cosine "
+        f"{best:.2f}); M {DEFAULT_M}"
+    )
+    for kind, queries in (("text", tests), ("photo", data[:: max(1, len(data) // 500)][:500])):
+        print(f"\n| {kind} ef | " + " | ".join(f"{g} recall@10 | ms p50" for g in graphs) + " |")
+        print("|---" * (1 + 2 * len(graphs)) + "|")
+        for row in compare(graphs, data, queries, ef_list):
+            cells = " | ".join(f"{row[g][0]:.3f} | {row[g][1]:.2f}" for g in graphs)
+            print(f"| {row['ef']} | {cells} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -234,7 +299,15 @@ def main() -> None:
         help="build the index as the app does (SearchIndexes, words from --vocabulary or 2,400) "
         "and time its own searches against brute force",
     )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="the starter's real vectors of the evaluation sets instead (shared/datasets/fetch)",
+    )
     args = parser.parse_args()
+    if args.real:
+        real_sets([int(e) for e in args.efs.split(",")], args.train or 20_000)
+        return
     args.train = args.train or queries_for(args.n)
     space = EmbeddingSpace(512)
     data = space.images(args.n, seed=1)
