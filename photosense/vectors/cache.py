@@ -393,7 +393,8 @@ class SearchIndexes:
         from the exact index never had any). Answers the training queries a chunk at a time,
         yielding (answered, total) between chunks, where a caller may let searches in; then
         saves the graph with its links and loads it back. Nothing when the graph is not
-        loaded, not due, or the model has too few text vectors of its own."""
+        loaded, not due, or the model has too few text vectors of its own. A graph of an
+        older, smaller degree is rebuilt in the background instead (linked as it is built)."""
         cached = self._indexes.get(model_id)
         if cached is None:
             return
@@ -402,6 +403,14 @@ class SearchIndexes:
             return
         queries = self._training_queries(index)
         if queries is None:
+            return
+        if index.degree < DEFAULT_M:
+            # text_ef(linked=True) was measured on M 32 graphs (an M 16 one with links gave
+            # 0.955 at 1M with ef 512): a graph saved before is rebuilt instead, in the
+            # background, and linked as it is built; searches meanwhile use it as it is
+            if self.background:
+                log.info("rebuilding the %s graph (M %d) to link it", model_id, index.degree)
+                self._rebuild(model_id, index.dim, generation, (index, generation))
             return
         tops = []
         for start in range(0, len(queries), LINK_CHUNK):
@@ -422,10 +431,6 @@ class SearchIndexes:
         """Training queries for ``index`` made from its model's own text vectors, or None when
         it is too small for a graph or the model has too few (or they cannot be read)."""
         if self.words is None or len(index) < EXACT_THRESHOLD:
-            return None
-        if isinstance(index, HnswIndex) and index.degree < DEFAULT_M:
-            # text_ef(linked=True) was measured on M 32 graphs: an older M 16 one (0.955 at
-            # 1M with links at ef 512) stays plain, with the wide list, until it is rebuilt
             return None
         try:
             words = self.words(index.model_id)

@@ -11,7 +11,7 @@ import pytest
 
 import photosense.vectors.cache as cache_module
 import photosense.vectors.store as store_module
-from photosense.vectors import HnswIndex, text_ef
+from photosense.vectors import DEFAULT_M, HnswIndex, text_ef
 from photosense.vectors.cache import SearchIndexes
 from photosense.vectors.querylinks import link_file, relink, training_queries
 from photosense.vectors.store import load_index, meta_path, save_index
@@ -270,11 +270,11 @@ def test_an_indexing_run_links_the_graph_from_the_tag_vocabulary(tmp_path: Path)
 
 
 @pytest.mark.parametrize("served", [False, True], ids=["here", "served"])
-def test_a_graph_saved_with_the_older_degree_is_not_linked(
+def test_a_graph_saved_with_the_older_degree_is_rebuilt_to_be_linked(
     tmp_path: Path, rng: np.random.Generator, served: bool
 ) -> None:
-    """Linked text queries walk a narrower list, measured on M 32 graphs: an M 16 graph keeps
-    the wide one until a rebuild makes it M 32."""
+    """Linked text queries walk a narrower list, measured on M 32 graphs: an M 16 graph saved
+    before is rebuilt in the background (searches go on), and linked as it is built."""
     source, photos = written(rng, 200, clusters=5)
     old = HnswIndex("m", DIM, M=16, capacity=200, num_threads=1)
     old.add(np.arange(1, 201), photos)
@@ -286,5 +286,12 @@ def test_a_graph_saved_with_the_older_degree_is_not_linked(
         index = indexes.get("m")
         assert isinstance(index, HnswIndex) and index.degree == 16 and index.served == served
         assert list(indexes.link_steps("m")) == [] and not index.linked
+        query = words[2]
+        truth = (np.argsort(-(photos @ query))[:10] + 1).tolist()
+        assert [i for i, _ in indexes.get("m").search(query, 10, text=True)] == truth
+        assert indexes.wait("m", timeout=60)
+        rebuilt = indexes.get("m")
+        assert isinstance(rebuilt, HnswIndex) and rebuilt.degree == DEFAULT_M and rebuilt.linked
+        assert [i for i, _ in rebuilt.search(query, 10, text=True)] == truth
     finally:
         indexes.close()
