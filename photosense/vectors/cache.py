@@ -375,11 +375,11 @@ class SearchIndexes:
         """Save a freshly built index. A graph gets query links in its file first (when the
         model has text vectors of its own to make training queries from, see
         :mod:`.querylinks`) and is loaded back from it, served as this cache serves graphs."""
-        queries = self._training_queries(index) if isinstance(index, HnswIndex) else None
-        if queries is None or not isinstance(index, HnswIndex):
+        words = self._words(index) if isinstance(index, HnswIndex) else None
+        if words is None or not isinstance(index, HnswIndex):
             self._save(index, generation)
             return index
-        top = index.nearest_labels(queries, TOP, ANSWER_EF, cancel)
+        top = index.nearest_labels(self._training_queries(index, words), TOP, ANSWER_EF, cancel)
         if cancel is not None and cancel.is_set():
             self._save(index, generation)
             return index
@@ -401,8 +401,8 @@ class SearchIndexes:
         index, generation = cached
         if not isinstance(index, HnswIndex) or index.linked or index.lost:
             return
-        queries = self._training_queries(index)
-        if queries is None:
+        words = self._words(index)
+        if words is None:
             return
         if index.degree < DEFAULT_M:
             # text_ef(linked=True) was measured on M 32 graphs (an M 16 one with links gave
@@ -412,6 +412,7 @@ class SearchIndexes:
                 log.info("rebuilding the %s graph (M %d) to link it", model_id, index.degree)
                 self._rebuild(model_id, index.dim, generation, (index, generation))
             return
+        queries = self._training_queries(index, words)
         tops = []
         for start in range(0, len(queries), LINK_CHUNK):
             if cancelled is not None and cancelled():
@@ -427,9 +428,21 @@ class SearchIndexes:
             self._indexes[model_id] = (linked, generation)
             _close(index)
 
-    def _training_queries(self, index: VectorIndex) -> Vectors | None:
-        """Training queries for ``index`` made from its model's own text vectors, or None when
-        it is too small for a graph or the model has too few (or they cannot be read)."""
+    def _training_queries(self, index: VectorIndex, words: Vectors) -> Vectors:
+        """Training queries for ``index`` made from its model's own text vectors (``words``,
+        from :meth:`_words`)."""
+        queries = training_queries(words, queries_for(len(index)))
+        log.info(
+            "placing query links in the %s index: %d training queries from %d text vectors",
+            index.model_id,
+            len(queries),
+            len(words),
+        )
+        return queries
+
+    def _words(self, index: VectorIndex) -> Vectors | None:
+        """The model's own text vectors for ``index``, when it is big enough for a graph and
+        they are enough (:data:`.querylinks.MIN_WORDS`) and of its dimension."""
         if self.words is None or len(index) < EXACT_THRESHOLD:
             return None
         try:
@@ -439,14 +452,7 @@ class SearchIndexes:
             return None
         if words is None or len(words) < MIN_WORDS or words.shape[1] != index.dim:
             return None
-        queries = training_queries(words, queries_for(len(index)))
-        log.info(
-            "placing query links in the %s index: %d training queries from %d text vectors",
-            index.model_id,
-            len(queries),
-            len(words),
-        )
-        return queries
+        return words
 
     def _linked(self, index: HnswIndex, generation: int, top: npt.NDArray[np.int64]) -> VectorIndex:
         """``index`` saved with query links placed from ``top`` and loaded back from its file,
