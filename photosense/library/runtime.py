@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from photosense.errors import ModelError, NothingIndexedError
+from photosense.errors import Cancelled, ModelError, NothingIndexedError
 from photosense.learn.metrics import class_text_vectors
 from photosense.library.records import ModelFallback
 from photosense.models.device import select_device
@@ -237,9 +237,18 @@ class ModelRuntime:
     def link_queries(self, cancel: CancelToken | None = None) -> Generator[Progress, None, None]:
         """Place query links in the answering model's search graph when they are due (see
         ``SearchIndexes.link_steps``): after an indexing run, whose graph grew photo by photo.
-        Nothing when the graph is not loaded or the model has no tag vectors yet."""
+        Nothing when the graph is not loaded. A library that is not auto-tagged has no tag
+        vectors yet: the vocabulary is embedded for the links (once per model; no photo is
+        tagged)."""
         with self.lock:
             model_id = self.answering_model_id
+            wants_words = self.indexes.wants_words(model_id)
+        if wants_words:
+            yield Progress(0, None, "preparing tags")
+            try:
+                self.tagger.prepare(cancel)
+            except Cancelled:
+                return
         steps = self.indexes.link_steps(model_id, lambda: cancel is not None and cancel.cancelled)
         for done, total in steps:
             yield Progress(done, total, LINKING)

@@ -428,6 +428,18 @@ class SearchIndexes:
             self._indexes[model_id] = (linked, generation)
             _close(index)
 
+    def wants_words(self, model_id: str) -> bool:
+        """Whether the loaded graph of ``model_id`` is due for query links but its model has
+        no text vectors of its own to make them from (a library that is not auto-tagged)."""
+        cached = self._indexes.get(model_id)
+        if cached is None:
+            return False
+        index = cached[0]
+        if not isinstance(index, HnswIndex) or index.linked or index.lost:
+            return False
+        big = len(index) >= EXACT_THRESHOLD
+        return big and self.words is not None and self._words(index) is None
+
     def _training_queries(self, index: VectorIndex, words: Vectors) -> Vectors:
         """Training queries for ``index`` made from its model's own text vectors (``words``,
         from :meth:`_words`)."""

@@ -295,3 +295,24 @@ def test_a_graph_saved_with_the_older_degree_is_rebuilt_to_be_linked(
         assert [i for i, _ in rebuilt.search(query, 10, text=True)] == truth
     finally:
         indexes.close()
+
+
+def test_a_library_that_is_not_auto_tagged_embeds_its_vocabulary_for_the_links(
+    tmp_path: Path,
+) -> None:
+    from photosense.library import Library
+    from photosense.library.runtime import AUTO_TAG_KEY
+    from photosense.models.fake import FakeEncoder
+    from photosense.store.repository import Store
+    from tests.faults.harness import make_photos
+
+    make_photos(tmp_path / "photos", 60, seed=6)
+    directory = tmp_path / "library"
+    with Library(Store.open(directory), directory, lambda _spec: FakeEncoder()) as library:
+        library.runtime.store.settings.set(AUTO_TAG_KEY, False)
+        messages = [p.message for p in library.folders.index([tmp_path / "photos"])]
+        model = library.runtime.answering_model_id
+        index = library.runtime.indexes.get(model)
+        assert isinstance(index, HnswIndex) and index.linked
+        assert messages.index("preparing tags") < messages.index("linking photos for text search")
+        assert not library.runtime.store.tags.counted_photos(model_id=model, base_cutoff=0.0)
