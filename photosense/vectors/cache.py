@@ -418,7 +418,11 @@ class SearchIndexes:
             if cancelled is not None and cancelled():
                 return
             chunk = queries[start : start + LINK_CHUNK]
-            tops.append(index.nearest_labels(chunk, TOP, ANSWER_EF))
+            try:
+                tops.append(index.nearest_labels(chunk, TOP, ANSWER_EF))
+            except GraphLost:  # the next get() loads the file again; the next run links it
+                log.warning("the %s search index was lost while it was being linked", model_id)
+                return
             yield start + len(chunk), len(queries)
         now = self._indexes.get(model_id)
         if now is None or now[0] is not index or now[1] != generation or index.lost:

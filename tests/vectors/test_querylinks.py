@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import hnswlib
@@ -316,3 +317,30 @@ def test_a_library_that_is_not_auto_tagged_embeds_its_vocabulary_for_the_links(
         assert isinstance(index, HnswIndex) and index.linked
         assert messages.index("preparing tags") < messages.index("linking photos for text search")
         assert not library.runtime.store.tags.counted_photos(model_id=model, base_cutoff=0.0)
+
+
+def test_a_helper_lost_while_linking_ends_the_step_and_the_graph_is_linked_next_time(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "LINK_CHUNK", 25)
+    source, photos = written(rng, 300, clusters=6)
+    folder = tmp_path / "index"
+    plain = HnswIndex("m", DIM, capacity=300, num_threads=1)
+    plain.add(np.arange(1, 301), photos)
+    save_index(plain, folder, source.generation("m"))  # saved plain, as a grown graph is
+    words = text_like(rng, photos, 30)
+    indexes = SearchIndexes(source, folder, served=True, words=lambda _: words)
+    try:
+        index = indexes.get("m")
+        assert isinstance(index, HnswIndex) and index.served and not index.linked
+        steps = indexes.link_steps("m")
+        next(steps)
+        os.kill(index.graph.pid or 0, 9)  # type: ignore[union-attr]
+        assert list(steps) == []  # the step ends; nothing raised into the indexing run
+        again = indexes.get("m")  # loaded from its file again
+        assert isinstance(again, HnswIndex) and again is not index and not again.linked
+        assert list(indexes.link_steps("m"))
+        linked = indexes.get("m")
+        assert isinstance(linked, HnswIndex) and linked.linked and linked.served
+    finally:
+        indexes.close()
