@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from photosense.fileio import atomic_write
 from photosense.models.encoder import TextEncoder, Vectors, l2_normalise
@@ -124,35 +125,40 @@ class TagVectorCache:
     def stored(self, model_id: str) -> Vectors | None:
         """Every vector the file of ``model_id`` holds (its tags and caption prompts), read
         without the model; None when there is no readable file."""
-        try:
-            with np.load(self.path(model_id), allow_pickle=False) as stored:
-                vectors = stored["vectors"]
-        except FileNotFoundError:
+        read = self._read(model_id)
+        if read is None or read[1].ndim != 2:
             return None
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            log.warning("ignoring unreadable tag vector cache for %s: %s", model_id, exc)
-            return None
-        return np.ascontiguousarray(vectors, np.float32) if vectors.ndim == 2 else None
+        return np.ascontiguousarray(read[1], np.float32)
 
     def _load(self, model_id: str, dim: int) -> dict[str, Vectors]:
         cached = self._rows.get(model_id)
         if cached is not None:
             return cached
         rows: dict[str, Vectors] = {}
-        path = self.path(model_id)
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                keys, vectors = stored["keys"], stored["vectors"]
+        read = self._read(model_id)
+        if read is not None:
+            keys, vectors = read
             if vectors.ndim == 2 and vectors.shape == (len(keys), dim):
                 rows = {str(k): v.astype(np.float32) for k, v in zip(keys, vectors, strict=True)}
             else:
-                log.warning("ignoring tag vector cache %s: shape %s", path, vectors.shape)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            log.warning("ignoring unreadable tag vector cache %s: %s", path, exc)
+                log.warning(
+                    "ignoring tag vector cache %s: shape %s", self.path(model_id), vectors.shape
+                )
         self._rows[model_id] = rows
         return rows
+
+    def _read(self, model_id: str) -> tuple[npt.NDArray[np.str_], Vectors] | None:
+        """The keys and vectors of ``model_id``'s file; None when there is none or it is
+        unreadable (a cache: it is made again)."""
+        path = self.path(model_id)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return stored["keys"], stored["vectors"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            log.warning("ignoring unreadable tag vector cache %s: %s", path, exc)
+            return None
 
     def _save(self, model_id: str, rows: dict[str, Vectors], wanted: set[str]) -> None:
         """Write atomically; a cache that cannot be written only costs time later."""

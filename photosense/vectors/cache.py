@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,8 @@ from photosense.vectors.store import (
 )
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 PATCH_LIMIT = 1_000
@@ -106,6 +108,16 @@ _BUILD_CHUNK = 20_000
 LINK_CHUNK = 5_000
 """Training queries answered between two of :meth:`SearchIndexes.link_steps`' yields: about
 seven seconds of one core at a million photos."""
+
+
+def _result(steps: Generator[object, None, R]) -> R:
+    """What a generator returns, its yields passed over."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: R = done.value
+            return result
 
 
 def _graph_of(index: VectorIndex) -> HnswIndex | None:
@@ -379,8 +391,8 @@ class SearchIndexes:
         if words is None or not isinstance(index, HnswIndex):
             self._save(index, generation)
             return index
-        top = index.nearest_labels(self._training_queries(index, words), TOP, ANSWER_EF, cancel)
-        if cancel is not None and cancel.is_set():
+        top = _result(self._answers(index, words, None if cancel is None else cancel.is_set))
+        if top is None:
             self._save(index, generation)
             return index
         return self._linked(index, generation, top)
@@ -395,15 +407,11 @@ class SearchIndexes:
         saves the graph with its links and loads it back. Nothing when the graph is not
         loaded, not due, or the model has too few text vectors of its own. A graph of an
         older, smaller degree is rebuilt in the background instead (linked as it is built)."""
-        cached = self._indexes.get(model_id)
-        if cached is None:
+        due = self._due(model_id)
+        words = None if due is None else self._words(due[0])
+        if due is None or words is None:
             return
-        index, generation = cached
-        if not isinstance(index, HnswIndex) or index.linked or index.lost:
-            return
-        words = self._words(index)
-        if words is None:
-            return
+        index, generation = due
         if index.degree < DEFAULT_M:
             # text_ef(linked=True) was measured on M 32 graphs (an M 16 one with links gave
             # 0.955 at 1M with ef 512): a graph saved before is rebuilt instead, in the
@@ -412,22 +420,10 @@ class SearchIndexes:
                 log.info("rebuilding the %s graph (M %d) to link it", model_id, index.degree)
                 self._rebuild(model_id, index.dim, generation, (index, generation))
             return
-        queries = self._training_queries(index, words)
-        tops = []
-        for start in range(0, len(queries), LINK_CHUNK):
-            if cancelled is not None and cancelled():
-                return
-            chunk = queries[start : start + LINK_CHUNK]
-            try:
-                tops.append(index.nearest_labels(chunk, TOP, ANSWER_EF))
-            except GraphLost:  # the next get() loads the file again; the next run links it
-                log.warning("the %s search index was lost while it was being linked", model_id)
-                return
-            yield start + len(chunk), len(queries)
-        now = self._indexes.get(model_id)
-        if now is None or now[0] is not index or now[1] != generation or index.lost:
-            return  # changed meanwhile: the next run links it
-        linked = self._linked(index, generation, np.vstack(tops))
+        top = yield from self._answers(index, words, cancelled)
+        if top is None or self._indexes.get(model_id) != (index, generation) or index.lost:
+            return  # cancelled, lost or changed meanwhile: the next run links it
+        linked = self._linked(index, generation, top)
         if linked is not index:
             self._indexes[model_id] = (linked, generation)
             _close(index)
@@ -435,14 +431,43 @@ class SearchIndexes:
     def wants_words(self, model_id: str) -> bool:
         """Whether the loaded graph of ``model_id`` is due for query links but its model has
         no text vectors of its own to make them from (a library that is not auto-tagged)."""
+        due = self._due(model_id)
+        if due is None or len(due[0]) < EXACT_THRESHOLD:
+            return False
+        return self.words is not None and self._words(due[0]) is None
+
+    def _due(self, model_id: str) -> tuple[HnswIndex, int] | None:
+        """The loaded graph of ``model_id`` and its generation, when it lacks query links."""
         cached = self._indexes.get(model_id)
         if cached is None:
-            return False
-        index = cached[0]
+            return None
+        index, generation = cached
         if not isinstance(index, HnswIndex) or index.linked or index.lost:
-            return False
-        big = len(index) >= EXACT_THRESHOLD
-        return big and self.words is not None and self._words(index) is None
+            return None
+        return index, generation
+
+    def _answers(
+        self, index: HnswIndex, words: Vectors, cancelled: Callable[[], bool] | None
+    ) -> Generator[tuple[int, int], None, npt.NDArray[np.int64] | None]:
+        """The nearest photos of the training queries made from ``words``, answered through
+        ``index`` :data:`LINK_CHUNK` at a time, yielding (answered, total) after each; None
+        when cancelled or when the graph's helper was lost."""
+        queries = self._training_queries(index, words)
+        tops = []
+        for start in range(0, len(queries), LINK_CHUNK):
+            if cancelled is not None and cancelled():
+                return None
+            try:
+                tops.append(
+                    index.nearest_labels(queries[start : start + LINK_CHUNK], TOP, ANSWER_EF)
+                )
+            except GraphLost:  # the next get() loads the file again; the next run links it
+                log.warning(
+                    "the %s search index was lost while it was being linked", index.model_id
+                )
+                return None
+            yield min(start + LINK_CHUNK, len(queries)), len(queries)
+        return np.vstack(tops)
 
     def _training_queries(self, index: VectorIndex, words: Vectors) -> Vectors:
         """Training queries for ``index`` made from its model's own text vectors (``words``,

@@ -373,30 +373,20 @@ class HnswIndex:
         """Whether text queries can count on query links (see :data:`LINKS_OUTGROWN`)."""
         return 0 < len(self._table) <= LINKS_OUTGROWN * self.linked_size
 
-    def nearest_labels(
-        self, queries: Vectors, k: int, ef: int, cancel: threading.Event | None = None
-    ) -> npt.NDArray[np.int64]:
+    def nearest_labels(self, queries: Vectors, k: int, ef: int) -> npt.NDArray[np.int64]:
         """Each query's ``k`` nearest ids by a walk with candidate list ``ef`` (nearest first),
-        for placing query links; a set ``cancel`` stops between chunks and returns what was
-        answered so far."""
+        for placing query links."""
         queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dim)
         k = min(k, len(self._table))
-        out = np.full((len(queries), max(k, 0)), -1, np.int64)
         if k <= 0:
-            return out
+            return np.full((len(queries), 0), -1, np.int64)
         with self._ef_lock:
             self._graph.set_ef(max(k, ef))
             try:
-                for start in range(0, len(queries), 5_000):
-                    if cancel is not None and cancel.is_set():
-                        return out[:start]
-                    labels, _ = self._graph.knn_query(
-                        queries[start : start + 5_000], k=k, num_threads=self.num_threads
-                    )
-                    out[start : start + len(labels)] = labels
+                labels, _ = self._graph.knn_query(queries, k=k, num_threads=self.num_threads)
             finally:
                 self._graph.set_ef(self._ef)
-        return out
+        return np.asarray(labels, np.int64)
 
     def deleted_ids(self) -> Ids:
         """Tombstoned labels still in the graph (they must be saved beside it)."""
