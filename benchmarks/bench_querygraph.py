@@ -4,6 +4,7 @@
         [--m 16] [--also-m 32] [--vocabulary 2400]
     PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py --n 1000000 --as-app
     PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py --real --efs 16,32,64,128,256
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_querygraph.py --n 1000000 --calibration
 
 Text queries lie across the modality gap: their true neighbours are spread over photos that a
 graph built from photo-to-photo distances does not link, so a walk needs a wide candidate list
@@ -34,6 +35,10 @@ sum of their vectors), as a library could make them without knowing its users' q
 
 ``--as-app`` builds the index through ``SearchIndexes`` as the app does (graph, training queries,
 links, saved and loaded back) and times its own text and photo searches against brute force.
+``--calibration`` asks whether the held-out text vectors the app calibrates a linked graph's text
+ef on (every tenth of the vocabulary, no training query made from them) predict fresh text
+queries: recall@10 of both at the calibration's steps, and the ef it picks.
+
 ``--real`` uses the starter's real vectors of the evaluation sets instead (shared/datasets/fetch;
 encoded as bench_tagging.py does, and cached with it), training queries from its tag vocabulary,
 and the tuxpaint stamps' human captions as text queries.
@@ -64,9 +69,13 @@ from photosense.vectors import DEFAULT_M, HnswIndex, text_ef
 from photosense.vectors.cache import SearchIndexes
 from photosense.vectors.querylinks import (
     ANSWER_EF,
+    EF_STEPS,
     KEEP,
+    TEXT_RECALL,
+    calibrated_ef,
     link_file,
     queries_for,
+    split_words,
     training_queries,
 )
 
@@ -180,11 +189,12 @@ def as_app(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: in
     index = indexes.get("m")
     built = time.perf_counter() - started
     assert isinstance(index, HnswIndex)
-    ef = text_ef(len(data), index.linked)
     print(
-        f"\nmachine: {machine()}; n = {len(data):,}; {vocabulary:,} words; built, linked, saved "
-        f"and loaded in {built:.0f} s; linked: {index.linked}; text ef {ef}, photo ef "
-        f"{index.ef_search}; M {DEFAULT_M}"
+        f"\nmachine: {machine()}; n = {len(data):,}; {vocabulary:,} words; built, linked, "
+        f"calibrated, saved and loaded in {built:.0f} s; linked: {index.linked}; text ef "
+        f"{index.text_search_ef} (calibrated {index.calibrated_ef}; by size "
+        f"{text_ef(len(data), index.linked)}), photo ef {index.ef_search}; M {DEFAULT_M}; "
+        f"{queries:,} queries of each kind"
     )
     print("\n| query | recall@10 | p50 / p95 ms | brute force p50 ms | speed-up |")
     print("|---|---|---|---|---|")
@@ -204,6 +214,40 @@ def as_app(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: in
     shutil.rmtree(folder, ignore_errors=True)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\nload average {load}")
+
+
+def calibration(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: int) -> None:
+    """Recall of the held-out text vectors (as the app calibrates on them) against fresh text
+    queries, through a graph linked from the other text vectors, at the calibration's steps."""
+    train, held = split_words(space.texts(vocabulary, seed=1_000))
+    plain = plain_graph(data, DEFAULT_M, 100)
+    top = graph_top(plain, training_queries(train, queries_for(len(data))), 16, ANSWER_EF)
+    del plain
+    linked = linked_graph(data, DEFAULT_M, 100, top, KEEP)
+    fresh = space.texts(queries, seed=2_000)
+    truths = {"held": ordered_top(data, held, K), "fresh": ordered_top(data, fresh, K)}
+    asked = {"held": held, "fresh": fresh}
+    recalls: dict[str, dict[int, float]] = {"held": {}, "fresh": {}}
+
+    def walk(kind: str, ef: int) -> np.ndarray:
+        found = graph_top(linked, asked[kind], K, ef)
+        recalls[kind][ef] = recall(found.tolist(), truths[kind])
+        return found
+
+    picked = calibrated_ef(lambda ef: walk("held", ef), truths["held"])
+    for ef in EF_STEPS[: EF_STEPS.index(picked) + 3]:
+        walk("held", ef)
+        walk("fresh", ef)
+    print(
+        f"\nmachine: {machine()}; n = {len(data):,}; links from {len(train):,} text vectors "
+        f"and pairs; {len(held)} held out; {queries:,} fresh text queries; calibrated ef "
+        f"{picked} (the narrowest step at {TEXT_RECALL} on the held-out ones)"
+    )
+    print("\n| ef | held-out recall@10 | fresh recall@10 |")
+    print("|---|---|---|")
+    for ef in sorted(recalls["fresh"]):
+        mark = " (calibrated)" if ef == picked else ""
+        print(f"| {ef}{mark} | {recalls['held'][ef]:.4f} | {recalls['fresh'][ef]:.4f} |")
 
 
 def real_sets(ef_list: list[int], train: int) -> None:
@@ -237,8 +281,10 @@ def real_sets(ef_list: list[int], train: int) -> None:
     graph.save_index(str(path))
     sizes = sorted({queries_for(len(data)), train})
     graphs = {"plain": graph}
+    kept, held = split_words(words)
+    held_truth = ordered_top(data, held, K)
     for size in sizes:
-        queries = training_queries(words, size)
+        queries = training_queries(kept, size)
         top = graph_top(graph, queries, 16, ANSWER_EF)
         target = CACHE / f"querygraph-real-{size}.bin"
         shutil.copyfile(path, target)
@@ -247,7 +293,11 @@ def real_sets(ef_list: list[int], train: int) -> None:
         linked.load_index(str(target))
         target.unlink()
         graphs[f"links from {size:,}"] = linked
-        print(f"  {size:,} training queries from {len(words):,} tag vectors: {placed:,} links")
+        ef = calibrated_ef(lambda ef, g=linked: graph_top(g, held, K, ef), held_truth)
+        print(
+            f"  {size:,} training queries from {len(kept):,} tag vectors: {placed:,} links; "
+            f"text ef calibrated on the {len(held)} held out: {ef}"
+        )
     path.unlink()
     best = float(np.mean(np.max(tests @ data.T, axis=1)))
     print(
@@ -273,7 +323,7 @@ def main() -> None:
     )
     parser.add_argument("--k", type=int, default=16, help="top photos of a training query")
     parser.add_argument("--keep", type=int, default=KEEP, help="hnswlib links kept per photo")
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=1_000, help="test queries of each kind")
     parser.add_argument(
         "--neighbours",
         choices=("exact", "graph"),
@@ -300,6 +350,11 @@ def main() -> None:
         "and time its own searches against brute force",
     )
     parser.add_argument(
+        "--calibration",
+        action="store_true",
+        help="held-out text vectors (as the app calibrates on) against fresh text queries",
+    )
+    parser.add_argument(
         "--real",
         action="store_true",
         help="the starter's real vectors of the evaluation sets instead (shared/datasets/fetch)",
@@ -313,6 +368,9 @@ def main() -> None:
     data = space.images(args.n, seed=1)
     if args.as_app:
         as_app(space, data, args.vocabulary or 2_400, args.queries)
+        return
+    if args.calibration:
+        calibration(space, data, args.vocabulary or 2_400, args.queries)
         return
     plain = plain_graph(data, args.m, args.ef_construction)
     started = time.perf_counter()

@@ -21,9 +21,13 @@ from photosense.vectors.index import DEFAULT_M, ExactIndex, HnswIndex, VectorInd
 from photosense.vectors.overlay import Overlaid
 from photosense.vectors.querylinks import (
     ANSWER_EF,
+    CALIBRATION_K,
+    MIN_HELD_OUT,
     MIN_WORDS,
     TOP,
+    calibrated_ef,
     queries_for,
+    split_words,
     training_queries,
 )
 from photosense.vectors.served import GraphLost
@@ -36,6 +40,7 @@ from photosense.vectors.store import (
     maybe_upgrade,
     meta_path,
     read_meta,
+    record_text_ef,
     save_index,
 )
 
@@ -395,7 +400,7 @@ class SearchIndexes:
         if top is None:
             self._save(index, generation)
             return index
-        return self._linked(index, generation, top)
+        return self._linked(index, generation, top, words)
 
     def link_steps(
         self, model_id: str, cancelled: Callable[[], bool] | None = None
@@ -423,7 +428,7 @@ class SearchIndexes:
         top = yield from self._answers(index, words, cancelled)
         if top is None or self._indexes.get(model_id) != (index, generation) or index.lost:
             return  # cancelled, lost or changed meanwhile: the next run links it
-        linked = self._linked(index, generation, top)
+        linked = self._linked(index, generation, top, words)
         if linked is not index:
             self._indexes[model_id] = (linked, generation)
             _close(index)
@@ -472,7 +477,7 @@ class SearchIndexes:
     def _training_queries(self, index: VectorIndex, words: Vectors) -> Vectors:
         """Training queries for ``index`` made from its model's own text vectors (``words``,
         from :meth:`_words`)."""
-        queries = training_queries(words, queries_for(len(index)))
+        queries = training_queries(split_words(words)[0], queries_for(len(index)))
         log.info(
             "placing query links in the %s index: %d training queries from %d text vectors",
             index.model_id,
@@ -495,9 +500,12 @@ class SearchIndexes:
             return None
         return words
 
-    def _linked(self, index: HnswIndex, generation: int, top: npt.NDArray[np.int64]) -> VectorIndex:
+    def _linked(
+        self, index: HnswIndex, generation: int, top: npt.NDArray[np.int64], words: Vectors
+    ) -> VectorIndex:
         """``index`` saved with query links placed from ``top`` and loaded back from its file,
-        served as this cache serves graphs; ``index`` itself when that fails."""
+        served as this cache serves graphs, with its text ef calibrated on the held-out part
+        of ``words``; ``index`` itself when that fails."""
         if not self._save(index, generation, query_top=top):
             return index
         model_id, dim = index.model_id, index.dim
@@ -505,7 +513,26 @@ class SearchIndexes:
         if linked is None:
             return index  # the file was written but cannot be read back: keep the one built
         self._on_disk[model_id] = (linked, generation)
+        if isinstance(linked, HnswIndex) and linked.linked:
+            self._calibrate(linked, split_words(words)[1])
         return linked
+
+    def _calibrate(self, index: HnswIndex, held: Vectors) -> None:
+        """Measure the text ef that finds :data:`.querylinks.TEXT_RECALL` of the held-out text
+        vectors' nearest photos through the graph's links, and record it in its meta."""
+        if len(held) < MIN_HELD_OUT:
+            return
+        truth = index.exact_labels(held, CALIBRATION_K)
+        try:
+            ef = calibrated_ef(lambda ef: index.nearest_labels(held, CALIBRATION_K, ef), truth)
+        except GraphLost:
+            return  # the next get() loads the file again, with the fallback ef
+        log.info("%s index: text queries search with ef %d (calibrated)", index.model_id, ef)
+        index.calibrated_ef = ef
+        try:
+            record_text_ef(self.index_dir, index.model_id, ef)
+        except OSError as exc:
+            log.warning("could not record the %s index's text ef (%s)", index.model_id, exc)
 
     def _save(
         self,

@@ -57,12 +57,16 @@ def text_ef(n: int, linked: bool = False) -> int:
     return int(min(4096, max(DEFAULT_EF_SEARCH, round(wide))))
 
 
-LINKED_TEXT_EF = 0.3
+LINKED_TEXT_EF = 0.45
 LINKED_MIN_EF = 128
-"""A graph with query links (:mod:`.querylinks`) reaches the same text recall with under a third
-of the candidate list. Measured with benchmarks/bench_querygraph.py (synthetic CLIP-like 512-d
-vectors, M 32, training queries made from 2,400 text vectors and their pairs, answered by the
-graph): recall@10 0.988 at ef 128 at 100k, 0.983 / 0.987 at ef 384 / 512 at 1M."""
+"""A graph with query links (:mod:`.querylinks`) reaches the same text recall with a narrower
+candidate list. Its own, calibrated on held-out text vectors when the links are placed
+(:func:`.querylinks.calibrated_ef`), is used where there is one; this is the fallback (a model
+with too few text vectors to hold some out, a graph linked before calibration). Measured with
+benchmarks/bench_querygraph.py (synthetic CLIP-like 512-d vectors, M 32, training queries made
+from 2,400 text vectors and their pairs, answered by the graph; 1,000 fresh text queries):
+recall@10 0.980 at ef 610 and 0.986 at 763 at 1M (0.970 at 488: the 0.3 of earlier versions),
+0.99 at ef 160 at 100k; this gives 729 at 1M and 230 at 100k."""
 
 LINKS_OUTGROWN = 1.1
 """Photos added after the query links were placed get hnswlib's links only; once a graph holds
@@ -230,7 +234,8 @@ class HnswIndex:
 
     Text queries (``text=True``) lie across the modality gap from every photo, where the graph,
     built from photos, routes worse: they search with a wider candidate list, ``ef_text``
-    (default: :func:`text_ef` of the index's size).
+    (default: :attr:`text_search_ef`, the one calibrated for its query links or
+    :func:`text_ef` of the index's size).
 
     A graph loaded with ``served=True`` lives in a helper process (:mod:`.served`): hnswlib
     holds the GIL while it loads a file, which would freeze a window for seconds at a million
@@ -278,6 +283,9 @@ class HnswIndex:
         self.ef_text = ef_text
         self.linked_size = 0
         """Photos in the graph when its query links were placed (0: it has none)."""
+        self.calibrated_ef = 0
+        """The text ef measured for its query links (:func:`.querylinks.calibrated_ef`; 0:
+        none, :func:`text_ef` gives it)."""
         # hnswlib's ef belongs to the graph, not to a query: a search that needs another ef
         # sets it and searches under this lock, so concurrent searches never see each other's.
         self._ef_lock = threading.Lock()
@@ -295,11 +303,13 @@ class HnswIndex:
         num_threads: int = -1,
         served: bool = False,
         linked_size: int = 0,
+        calibrated_ef: int = 0,
     ) -> HnswIndex:
         """Read a graph written by :meth:`save` (and its vector table beside it, see
         :func:`table_path`); ``deleted`` are its tombstoned labels. ``served``: the graph is
         loaded by, and searched in, a helper process (see :mod:`.served`). ``linked_size``:
-        the file has query links, placed when it held that many photos."""
+        the file has query links, placed when it held that many photos; ``calibrated_ef``:
+        the text ef measured for them."""
         graph: hnswlib.Index | ServedGraph
         if served:
             graph = ServedGraph(path, dim)
@@ -314,7 +324,7 @@ class HnswIndex:
             raise
         index = cls.__new__(cls)
         index._setup(model_id, graph, table, ef_search, ef_text, num_threads)
-        index.linked_size = linked_size
+        index.linked_size, index.calibrated_ef = linked_size, calibrated_ef
         return index
 
     def save(self, path: Path) -> None:
@@ -373,9 +383,20 @@ class HnswIndex:
         """Whether text queries can count on query links (see :data:`LINKS_OUTGROWN`)."""
         return 0 < len(self._table) <= LINKS_OUTGROWN * self.linked_size
 
+    @property
+    def text_search_ef(self) -> int:
+        """ef of a text query: the one calibrated for the graph's query links, widened by the
+        square root of its growth since they were placed (as :func:`text_ef` grows with the
+        library); else :func:`text_ef`."""
+        n = len(self._table)
+        if self.linked and self.calibrated_ef:
+            grown = math.sqrt(max(1.0, n / self.linked_size))
+            return int(min(4096, round(self.calibrated_ef * grown)))
+        return text_ef(n, self.linked)
+
     def nearest_labels(self, queries: Vectors, k: int, ef: int) -> npt.NDArray[np.int64]:
         """Each query's ``k`` nearest ids by a walk with candidate list ``ef`` (nearest first),
-        for placing query links."""
+        for placing and calibrating query links."""
         queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dim)
         k = min(k, len(self._table))
         if k <= 0:
@@ -387,6 +408,11 @@ class HnswIndex:
             finally:
                 self._graph.set_ef(self._ef)
         return np.asarray(labels, np.int64)
+
+    def exact_labels(self, queries: Vectors, k: int) -> npt.NDArray[np.int64]:
+        """Each query's ``k`` nearest ids by exact scoring of every live vector (nearest first,
+        -1 past the index's size), against which a walk is calibrated."""
+        return self._table.nearest(queries, k)
 
     def deleted_ids(self) -> Ids:
         """Tombstoned labels still in the graph (they must be saved beside it)."""
@@ -444,7 +470,7 @@ class HnswIndex:
         k = min(k, len(self._table))
         if k <= 0:
             return []
-        ef = (self.ef_text or text_ef(len(self._table), self.linked)) if text else self._ef
+        ef = (self.ef_text or self.text_search_ef) if text else self._ef
         if allowed is None:
             return self._knn(query, k, None, ef) or self._exact(self._table.ids(), query, k)
         if len(allowed) <= EXACT_FILTER_FACTOR * math.sqrt(ef * len(self._table)):

@@ -15,7 +15,11 @@ grew photo by photo from the exact index gets them at the end of an indexing run
 A library does not know its users' queries, but it has text vectors of its own model: the tag
 vocabulary (a few thousand prompts), embedded when photos are tagged. :func:`training_queries`
 makes the training set from them and from unit sums of pairs of them (a phrase naming two
-things lies near the sum of their vectors). Measured with benchmarks/bench_querygraph.py.
+things lies near the sum of their vectors). Every tenth text vector is held out of them: once the
+links are placed, the graph's text ef is calibrated on those (:func:`calibrated_ef`: the
+narrowest candidate list that finds :data:`TEXT_RECALL` of their exact nearest photos), so a
+library whose text queries the links serve well searches narrowly, and one they serve less
+well searches as widely as it must. Measured with benchmarks/bench_querygraph.py.
 
 The links are written into a graph file that hnswlib saved (:func:`link_file`), in place: the
 level-0 block is a fixed-size record per element, so no hnswlib internals are rebuilt, and
@@ -28,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import struct
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +65,24 @@ well as exact ones), and a wide walk would double a rebuild's time."""
 MIN_WORDS = 100
 """Fewer text vectors than this (a library without a tag vocabulary): no query links."""
 
+HELD_OUT = 10
+"""Every this-many-th text vector is kept out of the training queries: no link is made for it,
+so a walk's recall on these is what a query the links were not made for meets
+(:func:`calibrated_ef`)."""
+MIN_HELD_OUT = 50
+"""Fewer held-out text vectors than this (a model with under 500): the graph's text ef is not
+calibrated, and :func:`.index.text_ef` gives it."""
+TEXT_RECALL = 0.988
+"""Recall@10 the calibrated ef reaches on the held-out text vectors. Measured with
+benchmarks/bench_querygraph.py --calibration (synthetic CLIP-like vectors, 240 held out of 2,400,
+1,000 fresh text queries): recall on the held-out vectors is within about 0.006 of recall on
+fresh queries at the same ef, mostly above it (1M: 0.986 against 0.980 at ef 610, 0.989 against
+0.986 at 763), so this keeps fresh queries at 0.98 or more."""
+CALIBRATION_K = 10
+EF_STEPS = tuple(round(128 * 1.125**i) for i in range(30))
+"""The candidate lists a calibration tries: from 128 (photo queries use 256), an eighth wider
+each step, to ~3,900."""
+
 # hnswlib's saveIndex header (hnswalg.h): offsetLevel0_, max_elements_, cur_element_count,
 # size_data_per_element_, label_offset_, offsetData_ (size_t), maxlevel_ (int),
 # enterpoint_node_ (tableint), maxM_, maxM0_, M_ (size_t), mult_ (double), ef_construction_
@@ -81,6 +104,32 @@ def training_queries(words: Vectors, n: int, seed: int = 0) -> Vectors:
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     sums /= np.maximum(norms, 1e-12)
     return np.vstack([words, sums]).astype(np.float32)
+
+
+def split_words(words: Vectors) -> tuple[Vectors, Vectors]:
+    """``words`` cut into the text vectors that make training queries and the held-out ones
+    (every :data:`HELD_OUT`-th) that calibrate the walk."""
+    held = np.arange(0, len(words), HELD_OUT)
+    return np.delete(words, held, axis=0), words[held]
+
+
+def calibrated_ef(
+    walk: Callable[[int], npt.NDArray[np.int64]],
+    truth: npt.NDArray[np.int64],
+    steps: Sequence[int] | None = None,
+    target: float = TEXT_RECALL,
+) -> int:
+    """The narrowest of ``steps`` (default :data:`EF_STEPS`) at which ``walk(ef)`` (each
+    query's ids, a row each) finds ``target`` of ``truth`` (each query's exact nearest ids, -1
+    for none); the widest when none does."""
+    steps = EF_STEPS if steps is None else steps
+    wanted = truth >= 0
+    for ef in steps:
+        found = walk(ef)
+        hits = (found[:, :, None] == truth[:, None, :]).any(axis=1) & wanted
+        if hits.sum() >= target * wanted.sum():
+            return int(ef)
+    return int(steps[-1])
 
 
 def queries_for(count: int) -> int:

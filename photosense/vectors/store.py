@@ -17,7 +17,7 @@ import re
 import tempfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,7 @@ class IndexMeta:
     table_bytes: int = 0  # an HNSW graph's vector table file (0: none, written before tables)
     table_crc32: int = 0
     linked_size: int = 0  # an HNSW graph with query links: the photos it held when they were placed
+    text_ef: int = 0  # the text ef calibrated for those links (0: none)
 
 
 def index_path(index_dir: Path, model_id: str) -> Path:
@@ -102,7 +103,9 @@ def save_index(
         try:
             index.save(data_tmp)
             linked_size = index.linked_size if isinstance(index, HnswIndex) else 0
+            calibrated = index.calibrated_ef if isinstance(index, HnswIndex) else 0
             if query_top is not None and isinstance(index, HnswIndex):
+                calibrated = 0  # new links: calibrated once loaded (record_text_ef)
                 try:
                     linked_size = len(index) if link_file(data_tmp, query_top) else 0
                 except Exception:  # the links are a speed-up: never lose the graph for them
@@ -126,11 +129,9 @@ def save_index(
                 table_bytes=table_size,
                 table_crc32=table_crc,
                 linked_size=linked_size,
+                text_ef=calibrated if linked_size else 0,
             )
-            with meta_tmp.open("w", encoding="utf-8") as file:
-                json.dump(asdict(meta), file)
-                file.flush()
-                os.fsync(file.fileno())
+            _write_meta(meta, meta_tmp)
             if isinstance(index, HnswIndex):
                 os.replace(table_tmp, table_path(data_file))
             else:
@@ -141,6 +142,26 @@ def save_index(
             table_tmp.unlink(missing_ok=True)
     _sync_dir(index_dir)
     log.debug("saved %s index of %d vectors to %s", index.kind, len(index), data_file)
+
+
+def record_text_ef(index_dir: Path, model_id: str, ef: int) -> None:
+    """Write the text ef calibrated for a graph's query links into its meta file (atomically);
+    nothing when the file has no links."""
+    meta = read_meta(index_dir, model_id)
+    if meta is None or not meta.linked_size:
+        return
+    meta_file = meta_path(index_dir, model_id)
+    with _temp_file(meta_file) as meta_tmp:
+        _write_meta(replace(meta, text_ef=ef), meta_tmp)
+        os.replace(meta_tmp, meta_file)
+    _sync_dir(index_dir)
+
+
+def _write_meta(meta: IndexMeta, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        json.dump(asdict(meta), file)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def read_meta(index_dir: Path, model_id: str) -> IndexMeta | None:
@@ -181,7 +202,13 @@ def load_index(
             index = ExactIndex.load(path, model_id, dim)
         elif meta.kind == "hnsw":
             index = HnswIndex.load(
-                path, model_id, dim, meta.deleted, served=served, linked_size=meta.linked_size
+                path,
+                model_id,
+                dim,
+                meta.deleted,
+                served=served,
+                linked_size=meta.linked_size,
+                calibrated_ef=meta.text_ef,
             )
         else:
             raise ValueError(f"unknown index kind {meta.kind!r}")

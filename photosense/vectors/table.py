@@ -18,6 +18,9 @@ import numpy.typing as npt
 from photosense.arrays import Ids, Vectors
 
 STORAGE = np.float16
+_CHUNK = 1 << 16
+"""Rows widened to float32 at a time by :meth:`VectorTable.nearest` (16 MiB at 64-d, 128 MiB
+at 512-d)."""
 
 
 class VectorTable:
@@ -91,6 +94,25 @@ class VectorTable:
         """Cosine of ``query`` with each of these (known) ids' vectors."""
         scores: Vectors = np.einsum("ij,j->i", self.get(ids), query)
         return scores
+
+    def nearest(self, queries: Vectors, k: int) -> Ids:
+        """Each query's ``k`` nearest ids by exact cosine over every live row, nearest first
+        (-1 past the table's size). The rows are widened to float32 a chunk at a time."""
+        queries = np.asarray(queries, np.float32).reshape(-1, self.dim)
+        k_kept = min(k, len(self._ids))
+        best = np.full((len(queries), k_kept), -np.inf, np.float32)
+        where = np.full((len(queries), k_kept), -1, np.int64)  # positions in ``_ids``
+        for start in range(0, len(self._ids), _CHUNK):
+            rows = self._matrix[self._slots[start : start + _CHUNK]].astype(np.float32)
+            chunk = queries @ rows.T
+            top = np.argpartition(-chunk, min(k_kept, len(rows)) - 1, axis=1)[:, :k_kept]
+            scores = np.hstack([best, np.take_along_axis(chunk, top, 1)])
+            at = np.hstack([where, top + start])
+            keep = np.argpartition(-scores, k_kept - 1, axis=1)[:, :k_kept]
+            best, where = np.take_along_axis(scores, keep, 1), np.take_along_axis(at, keep, 1)
+        order = np.argsort(-best, axis=1, kind="stable")
+        ids = self._ids[np.take_along_axis(where, order, 1)]
+        return np.hstack([ids, np.full((len(queries), k - k_kept), -1, np.int64)])
 
     def _grow(self, capacity: int) -> None:
         matrix = np.empty((capacity, self.dim), STORAGE)

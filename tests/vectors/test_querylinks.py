@@ -11,11 +11,18 @@ import numpy as np
 import pytest
 
 import photosense.vectors.cache as cache_module
+import photosense.vectors.querylinks as querylinks_module
 import photosense.vectors.store as store_module
 from photosense.vectors import DEFAULT_M, HnswIndex, text_ef
 from photosense.vectors.cache import SearchIndexes
-from photosense.vectors.querylinks import link_file, relink, training_queries
-from photosense.vectors.store import load_index, meta_path, save_index
+from photosense.vectors.querylinks import (
+    calibrated_ef,
+    link_file,
+    relink,
+    split_words,
+    training_queries,
+)
+from photosense.vectors.store import load_index, meta_path, record_text_ef, save_index
 from tests.vectors.test_catch_up import (  # noqa: F401 - the fixture is used by name
     DIM,
     FakeSource,
@@ -344,3 +351,112 @@ def test_a_helper_lost_while_linking_ends_the_step_and_the_graph_is_linked_next_
         assert isinstance(linked, HnswIndex) and linked.linked and linked.served
     finally:
         indexes.close()
+
+
+def test_every_tenth_word_is_held_out_of_the_training_queries(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = unit_rows(rng, 95, DIM)
+    train, held = split_words(words)
+    np.testing.assert_array_equal(held, words[::10])
+    assert len(train) == 85 and not (train[:, None, :] == held[None, :, :]).all(axis=2).any()
+
+    made_from: list[np.ndarray] = []
+
+    def spy(words: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+        made_from.append(words)
+        return training_queries(words, n, seed)
+
+    monkeypatch.setattr(cache_module, "training_queries", spy)
+    source, photos = written(rng, 300, clusters=6)
+    words = text_like(rng, photos, 40)
+    indexes = SearchIndexes(source, tmp_path / "index", background=False, words=lambda _: words)
+    assert isinstance(indexes.get("m"), HnswIndex)
+    indexes.close()
+    np.testing.assert_array_equal(made_from[0], split_words(words)[0])
+
+
+def test_the_calibrated_ef_is_the_narrowest_step_that_finds_the_target() -> None:
+    truth = np.arange(40).reshape(4, 10)
+    truth[3, 5:] = -1  # a query with fewer neighbours than asked (a small library)
+
+    def walk(ef: int) -> np.ndarray:  # finds the first ef // 10 of each query's neighbours
+        found = np.full((4, 10), 999)
+        found[:, : ef // 10] = truth[:, : ef // 10]
+        return found[:, ::-1]  # order does not matter
+
+    assert calibrated_ef(walk, truth, steps=(20, 50, 100, 200)) == 100
+    assert calibrated_ef(walk, truth, steps=(20, 50, 100, 200), target=0.5) == 50
+    assert calibrated_ef(walk, truth, steps=(20, 50)) == 50  # none reaches it: the widest
+
+
+def held_out_recall(path: Path, truth: np.ndarray, held: np.ndarray, ef: int) -> float:
+    graph = hnswlib.Index(space="ip", dim=DIM)
+    graph.load_index(str(path))
+    graph.set_ef(ef)
+    found, _ = graph.knn_query(held, k=10, num_threads=1)
+    return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["here", "served"])
+def test_a_linked_graph_searches_text_with_the_ef_calibrated_on_held_out_words(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, served: bool
+) -> None:
+    steps = (10, 12, 16, 24, 32, 48, 64, 128)  # hnswlib walks at least k (10) wide
+    monkeypatch.setattr(querylinks_module, "EF_STEPS", steps)
+    monkeypatch.setattr(cache_module, "MIN_HELD_OUT", 5)
+    source, photos = written(rng, 5_000, clusters=1_000)
+    words = text_like(rng, photos, 200)
+    folder = tmp_path / "index"
+    indexes = SearchIndexes(source, folder, background=False, served=served, words=lambda _: words)
+    index = indexes.get("m")
+    assert isinstance(index, HnswIndex) and index.linked
+    ef = index.calibrated_ef
+    assert ef in steps[1:] and index.text_search_ef == ef
+    assert json.loads(meta_path(folder, "m").read_text())["text_ef"] == ef
+    # the narrowest step at which the graph's walk finds 0.985 of the held-out words' top 10
+    held = split_words(words)[1]
+    truth = index.exact_labels(held, 10)
+    np.testing.assert_array_equal(truth[:, 0], np.argmax(held @ photos.T, axis=1) + 1)
+    path = store_module.index_path(folder, "m")
+    narrower = steps[steps.index(ef) - 1]
+    assert held_out_recall(path, truth, held, ef) >= querylinks_module.TEXT_RECALL
+    assert held_out_recall(path, truth, held, narrower) < querylinks_module.TEXT_RECALL
+    indexes.close()
+
+    again = load_index(folder, "m", DIM, source.generation("m"))
+    assert isinstance(again, HnswIndex) and again.calibrated_ef == ef
+    again.add(np.arange(10_001, 10_401), unit_rows(rng, 400, DIM))  # grown by 8%
+    assert again.text_search_ef == round(ef * np.sqrt(5_400 / 5_000))
+    save_index(again, folder, source.generation("m"))  # a later save keeps the calibration
+    assert json.loads(meta_path(folder, "m").read_text())["text_ef"] == ef
+    again.add(np.arange(20_001, 20_201), unit_rows(rng, 200, DIM))  # past the links
+    assert again.text_search_ef == text_ef(5_600)
+
+
+def test_a_graph_linked_without_calibration_uses_the_narrow_list_of_its_size(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    source, photos = written(rng, 400, clusters=8)
+    words = text_like(rng, photos, 40)  # 4 held out: too few to calibrate on
+    folder = tmp_path / "index"
+    indexes = SearchIndexes(source, folder, background=False, words=lambda _: words)
+    index = indexes.get("m")
+    assert isinstance(index, HnswIndex) and index.linked and index.calibrated_ef == 0
+    assert index.text_search_ef == text_ef(400, linked=True)
+    assert json.loads(meta_path(folder, "m").read_text())["text_ef"] == 0
+    indexes.close()
+    record_text_ef(folder, "m", 300)  # a later calibration is read back
+    again = load_index(folder, "m", DIM, source.generation("m"))
+    assert isinstance(again, HnswIndex) and again.text_search_ef == 300
+
+
+def test_a_plain_graph_records_no_text_ef(tmp_path: Path, rng: np.random.Generator) -> None:
+    source, _ = written(rng, 200, clusters=200)
+    folder = tmp_path / "index"
+    indexes = SearchIndexes(source, folder, background=False, words=lambda _: None)
+    assert isinstance(indexes.get("m"), HnswIndex)
+    indexes.close()
+    before = meta_path(folder, "m").read_text()
+    record_text_ef(folder, "m", 300)
+    assert meta_path(folder, "m").read_text() == before

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import photosense.vectors.index as index_module
+import photosense.vectors.table as table_module
 from photosense.vectors import HnswIndex, load_index, save_index, text_ef
 from photosense.vectors.table import VectorTable
 from tests.vectors.vecdata import brute_force, clustered, unit_rows
@@ -38,6 +39,24 @@ def test_table_file_round_trip(rng: np.random.Generator, tmp_path: Path) -> None
     np.testing.assert_array_equal(back.get(table.ids()), table.get(table.ids()))
     back.upsert(np.array([1]), rows[:1])  # a loaded table still grows
     assert len(back) == len(table) + 1
+
+
+def test_nearest_rows_equal_brute_force_across_chunks(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table_module, "_CHUNK", 64)  # the 300 rows come in five chunks
+    rows = unit_rows(rng, 330, 8)
+    table = VectorTable(8)
+    table.upsert(np.arange(1_000, 1_330), rows)
+    table.remove(np.arange(1_000, 1_030))  # freed slots are not scored
+    queries = unit_rows(rng, 7, 8)
+    scores = queries @ rows[30:].T
+    expected = np.argsort(-scores, axis=1)[:, :12] + 1_030
+    np.testing.assert_array_equal(table.nearest(queries, 12), expected)
+    wide = table.nearest(queries[:1], 305)  # more than the table holds: -1 past its size
+    assert sorted(wide[0, :300].tolist()) == list(range(1_030, 1_330))
+    assert wide[0, 300:].tolist() == [-1] * 5
+    assert VectorTable(8).nearest(queries, 3).tolist() == [[-1] * 3] * 7
 
 
 @pytest.mark.parametrize("allowed_size", [1, 30, 300, 1500])
