@@ -69,6 +69,7 @@ from photosense.vectors import DEFAULT_M, HnswIndex, text_ef
 from photosense.vectors.cache import SearchIndexes
 from photosense.vectors.querylinks import (
     ANSWER_EF,
+    CONFIDENCE,
     EF_STEPS,
     KEEP,
     TEXT_RECALL,
@@ -216,6 +217,19 @@ def as_app(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: in
     print(f"\nload average {load}")
 
 
+def walk_scores(
+    graph: hnswlib.Index, data: np.ndarray, queries: np.ndarray, ef: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``K`` a walk finds for each query, and their exact scores."""
+    found = graph_top(graph, queries, K, ef)
+    return found, np.einsum("qd,qkd->qk", queries, data[found])
+
+
+def kth_scores(data: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Each query's K-th best exact score (``truth``: its top K ids, nearest first)."""
+    return np.einsum("qd,qd->q", queries, data[truth[:, -1]])
+
+
 def calibration(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, queries: int) -> None:
     """Recall of the held-out text vectors (as the app calibrates on them) against fresh text
     queries, through a graph linked from the other text vectors, at the calibration's steps."""
@@ -225,23 +239,24 @@ def calibration(space: EmbeddingSpace, data: np.ndarray, vocabulary: int, querie
     del plain
     linked = linked_graph(data, DEFAULT_M, 100, top, KEEP)
     fresh = space.texts(queries, seed=2_000)
-    truths = {"held": ordered_top(data, held, K), "fresh": ordered_top(data, fresh, K)}
     asked = {"held": held, "fresh": fresh}
+    truths = {kind: ordered_top(data, q, K) for kind, q in asked.items()}
     recalls: dict[str, dict[int, float]] = {"held": {}, "fresh": {}}
 
     def walk(kind: str, ef: int) -> np.ndarray:
-        found = graph_top(linked, asked[kind], K, ef)
+        found, scores = walk_scores(linked, data, asked[kind], ef)
         recalls[kind][ef] = recall(found.tolist(), truths[kind])
-        return found
+        return scores
 
-    picked = calibrated_ef(lambda ef: walk("held", ef), truths["held"])
+    picked = calibrated_ef(lambda ef: walk("held", ef), kth_scores(data, held, truths["held"]))
     for ef in EF_STEPS[: EF_STEPS.index(picked) + 3]:
         walk("held", ef)
         walk("fresh", ef)
     print(
         f"\nmachine: {machine()}; n = {len(data):,}; links from {len(train):,} text vectors "
         f"and pairs; {len(held)} held out; {queries:,} fresh text queries; calibrated ef "
-        f"{picked} (the narrowest step at {TEXT_RECALL} on the held-out ones)"
+        f"{picked} (the narrowest step whose held-out recall, less {CONFIDENCE:g} standard "
+        f"errors, reaches {TEXT_RECALL})"
     )
     print("\n| ef | held-out recall@10 | fresh recall@10 |")
     print("|---|---|---|")
@@ -282,7 +297,7 @@ def real_sets(ef_list: list[int], train: int) -> None:
     sizes = sorted({queries_for(len(data)), train})
     graphs = {"plain": graph}
     kept, held = split_words(words)
-    held_truth = ordered_top(data, held, K)
+    held_kth = kth_scores(data, held, ordered_top(data, held, K))
     for size in sizes:
         queries = training_queries(kept, size)
         top = graph_top(graph, queries, 16, ANSWER_EF)
@@ -293,7 +308,7 @@ def real_sets(ef_list: list[int], train: int) -> None:
         linked.load_index(str(target))
         target.unlink()
         graphs[f"links from {size:,}"] = linked
-        ef = calibrated_ef(lambda ef, g=linked: graph_top(g, held, K, ef), held_truth)
+        ef = calibrated_ef(lambda ef, g=linked: walk_scores(g, data, held, ef)[1], held_kth)
         print(
             f"  {size:,} training queries from {len(kept):,} tag vectors: {placed:,} links; "
             f"text ef calibrated on the {len(held)} held out: {ef}"

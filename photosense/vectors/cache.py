@@ -520,11 +520,20 @@ class SearchIndexes:
     def _calibrate(self, index: HnswIndex, held: Vectors) -> None:
         """Measure the text ef that finds :data:`.querylinks.TEXT_RECALL` of the held-out text
         vectors' nearest photos through the graph's links, and record it in its meta."""
-        if len(held) < MIN_HELD_OUT:
+        k = min(CALIBRATION_K, len(index))
+        if len(held) < MIN_HELD_OUT or k <= 0:
             return
-        truth = index.exact_labels(held, CALIBRATION_K)
+        truth = index.exact_labels(held, k)
+        kth = np.einsum("qd,qd->q", held, index.vectors_for(truth[:, -1]))
+
+        def scores(ef: int) -> Vectors:
+            found = index.nearest_labels(held, k, ef)
+            vectors = index.vectors_for(found.ravel()).reshape(*found.shape, -1)
+            found_scores: Vectors = np.einsum("qd,qkd->qk", held, vectors)
+            return found_scores
+
         try:
-            ef = calibrated_ef(lambda ef: index.nearest_labels(held, CALIBRATION_K, ef), truth)
+            ef = calibrated_ef(scores, kth)
         except GraphLost:
             return  # the next get() loads the file again, with the fallback ef
         log.info("%s index: text queries search with ef %d (calibrated)", index.model_id, ef)
