@@ -19,11 +19,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
 
 from photosense.arrays import Ids, Vectors
+from photosense.fileio import atomic_write
 from photosense.vectors.index import ExactIndex, HnswIndex, VectorIndex, table_path
 from photosense.vectors.querylinks import link_file
 
@@ -131,7 +133,8 @@ def save_index(
                 linked_size=linked_size,
                 text_ef=calibrated if linked_size else 0,
             )
-            _write_meta(meta, meta_tmp)
+            with meta_tmp.open("w", encoding="utf-8") as file:
+                _dump_meta(meta, file)
             if isinstance(index, HnswIndex):
                 os.replace(table_tmp, table_path(data_file))
             else:
@@ -150,18 +153,16 @@ def record_text_ef(index_dir: Path, model_id: str, ef: int) -> None:
     meta = read_meta(index_dir, model_id)
     if meta is None or not meta.linked_size:
         return
-    meta_file = meta_path(index_dir, model_id)
-    with _temp_file(meta_file) as meta_tmp:
-        _write_meta(replace(meta, text_ef=ef), meta_tmp)
-        os.replace(meta_tmp, meta_file)
+    with atomic_write(meta_path(index_dir, model_id), "w", encoding="utf-8") as file:
+        _dump_meta(replace(meta, text_ef=ef), file)
     _sync_dir(index_dir)
 
 
-def _write_meta(meta: IndexMeta, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as file:
-        json.dump(asdict(meta), file)
-        file.flush()
-        os.fsync(file.fileno())
+def _dump_meta(meta: IndexMeta, file: IO[str]) -> None:
+    """Write ``meta`` as JSON to ``file`` and make it durable."""
+    json.dump(asdict(meta), file)
+    file.flush()
+    os.fsync(file.fileno())
 
 
 def read_meta(index_dir: Path, model_id: str) -> IndexMeta | None:
